@@ -1,0 +1,118 @@
+package campbus
+
+// Request bodies (PROTOCOL.md §2). Fields are decoded and validated by the
+// handlers; these types document the shapes and serve the Go client.
+
+// CheckinRequest is the body of POST /checkin.
+type CheckinRequest struct {
+	CampID string `json:"campId"`
+}
+
+// MissionRequest is the body of POST /mission.
+type MissionRequest struct {
+	Day int `json:"day"`
+}
+
+// PeerSessionRequest is the body of POST /peersession.
+type PeerSessionRequest struct {
+	MaxCount int `json:"maxCount"`
+}
+
+// MessageRequest is the body of POST /message.
+type MessageRequest struct {
+	Text string `json:"text"`
+}
+
+// DirectRequest is the body of POST /direct.
+type DirectRequest struct {
+	CampID string `json:"campId"`
+	Text   string `json:"text"`
+}
+
+// Response bodies of status 200.
+
+// CheckinResponse answers checkin: the group and its members in join order.
+type CheckinResponse struct {
+	CampID  string   `json:"campId"`
+	Group   int      `json:"group"`
+	Members []string `json:"members"`
+}
+
+// CheckoutResponse answers checkout; ActiveMs counts milliseconds since checkin.
+type CheckoutResponse struct {
+	CampID   string `json:"campId"`
+	Group    int    `json:"group"`
+	ActiveMs int64  `json:"activeMs"`
+}
+
+// MissionResponse answers mission.
+type MissionResponse struct {
+	Day      int    `json:"day"`
+	Keywords string `json:"keywords"`
+}
+
+// PeerSessionResponse answers peersession.
+type PeerSessionResponse struct {
+	Group    int    `json:"group"`
+	Host     string `json:"host"`
+	MaxCount int    `json:"maxCount"`
+}
+
+// CompleteResponse answers complete with the number of messages the session had.
+type CompleteResponse struct {
+	Group    int    `json:"group"`
+	Host     string `json:"host"`
+	Messages int    `json:"messages"`
+}
+
+// MessageResponse answers message.
+type MessageResponse struct {
+	Group     int `json:"group"`
+	Seq       int `json:"seq"`
+	Remaining int `json:"remaining"`
+	Delivered int `json:"delivered"`
+}
+
+// DirectResponse answers direct.
+type DirectResponse struct {
+	To string `json:"to"`
+}
+
+// Event types (PROTOCOL.md §4), the path of EVENT frames and the "type" field
+// of bus payloads.
+const (
+	EventJoin        = "join"
+	EventCheckout    = "checkout"
+	EventPeerSession = "peersession"
+	EventMessage     = "message"
+	EventComplete    = "complete"
+	EventDirect      = "direct"
+	EventShutdown    = "shutdown"
+)
+
+// Reasons carried by checkout and complete events.
+const (
+	ReasonCheckout   = "checkout"
+	ReasonDisconnect = "disconnect"
+	ReasonComplete   = "complete"
+	ReasonHostLeft   = "host-left"
+)
+
+// Event is any event body. Type is always set; the other fields are those of
+// the event's type and are omitted when empty. The same JSON travels on the
+// bus (group.<n>, camper.<id>) and in EVENT frames.
+type Event struct {
+	Type      string   `json:"type"`
+	Group     int      `json:"group,omitempty"`
+	CampID    string   `json:"campId,omitempty"`
+	Members   []string `json:"members,omitempty"`
+	Host      string   `json:"host,omitempty"`
+	MaxCount  int      `json:"maxCount,omitempty"`
+	From      string   `json:"from,omitempty"`
+	To        string   `json:"to,omitempty"`
+	Text      string   `json:"text,omitempty"`
+	Seq       int      `json:"seq,omitempty"`
+	Remaining *int     `json:"remaining,omitempty"`
+	Messages  *int     `json:"messages,omitempty"`
+	Reason    string   `json:"reason,omitempty"`
+}

@@ -1,0 +1,189 @@
+// Package bus runs the embedded NATS server that is campbus's internal bus,
+// and names its subjects and streams.
+//
+// The app (handlers and TCP front-ends) connects in-process with a password
+// made fresh at every start. Observers connect to the client port
+// (Options.ListenAddr) without credentials: they may subscribe to anything
+// but publish nothing and join no queue group, so they can watch but never
+// inject an event or steal a request. An operator (Options.OperatorPassword)
+// has full rights, for `nats stream view` and the like.
+package bus
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// User names on the bus.
+const (
+	AppUser      = "campbus"
+	OperatorUser = "operator"
+	ObserverUser = "observer"
+)
+
+// Options configure the embedded NATS server.
+type Options struct {
+	// ServerName names the NATS server (and the campbus node).
+	ServerName string
+	// ListenAddr is the client port for observers, host:port. Empty turns
+	// it off: the server then accepts in-process connections only.
+	ListenAddr string
+	// DataDir is where JetStream keeps its files.
+	DataDir string
+	// OperatorPassword, when set, admits user "operator" with full rights.
+	OperatorPassword string
+	// Logger receives the NATS server's warnings and errors.
+	Logger *slog.Logger
+	// ReadyTimeout bounds the wait for the server to accept connections.
+	ReadyTimeout time.Duration
+}
+
+// Bus is a running embedded NATS server.
+type Bus struct {
+	ns      *server.Server
+	appPass string
+	log     *slog.Logger
+}
+
+// Start starts the embedded NATS server with JetStream and waits until it
+// accepts connections.
+func Start(opts Options) (*Bus, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.ReadyTimeout == 0 {
+		opts.ReadyTimeout = 10 * time.Second
+	}
+	if opts.DataDir == "" {
+		return nil, errors.New("bus: a data directory is required")
+	}
+	appPass, err := randomPassword()
+	if err != nil {
+		return nil, err
+	}
+	nopts := &server.Options{
+		ServerName: opts.ServerName,
+		JetStream:  true,
+		StoreDir:   opts.DataDir,
+		NoSigs:     true, // campbus handles SIGINT/SIGTERM itself
+		Users: []*server.User{
+			{Username: AppUser, Password: appPass},
+			{
+				Username: ObserverUser,
+				Permissions: &server.Permissions{
+					Publish: &server.SubjectPermission{Deny: []string{">"}},
+					Subscribe: &server.SubjectPermission{
+						Allow: []string{">"},
+						// A queue subscription on req.> would take requests
+						// away from the handlers.
+						Deny: []string{"> *"},
+					},
+				},
+			},
+		},
+		NoAuthUser: ObserverUser,
+	}
+	if opts.OperatorPassword != "" {
+		nopts.Users = append(nopts.Users, &server.User{Username: OperatorUser, Password: opts.OperatorPassword})
+	}
+	if opts.ListenAddr == "" {
+		nopts.DontListen = true
+	} else {
+		host, portStr, err := net.SplitHostPort(opts.ListenAddr)
+		if err != nil {
+			return nil, fmt.Errorf("bus: nats address %q: %w", opts.ListenAddr, err)
+		}
+		port, err := strconv.Atoi(portStr)
+		if err != nil {
+			return nil, fmt.Errorf("bus: nats address %q: bad port", opts.ListenAddr)
+		}
+		if port == 0 {
+			port = server.RANDOM_PORT
+		}
+		nopts.Host, nopts.Port = host, port
+	}
+	ns, err := server.NewServer(nopts)
+	if err != nil {
+		return nil, fmt.Errorf("bus: %w", err)
+	}
+	ns.SetLoggerV2(&natsLogger{log: opts.Logger.With("component", "nats")}, false, false, false)
+	ns.Start()
+	if !ns.ReadyForConnections(opts.ReadyTimeout) {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		return nil, fmt.Errorf("bus: nats server not ready after %v", opts.ReadyTimeout)
+	}
+	return &Bus{ns: ns, appPass: appPass, log: opts.Logger}, nil
+}
+
+func randomPassword() (string, error) {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("bus: app password: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// Connect opens an in-process connection with the app's rights. The
+// connection retries nothing: the server is in the same process.
+func (b *Bus) Connect(name string, opts ...nats.Option) (*nats.Conn, error) {
+	all := append([]nats.Option{
+		nats.Name(name),
+		nats.InProcessServer(b.ns),
+		nats.UserInfo(AppUser, b.appPass),
+		nats.NoReconnect(),
+	}, opts...)
+	nc, err := nats.Connect("", all...)
+	if err != nil {
+		return nil, fmt.Errorf("bus: connect %s: %w", name, err)
+	}
+	return nc, nil
+}
+
+// ClientURL returns the observers' URL, or "" when the client port is off.
+func (b *Bus) ClientURL() string {
+	if b.ns.Addr() == nil {
+		return ""
+	}
+	return b.ns.ClientURL()
+}
+
+// Server returns the embedded NATS server.
+func (b *Bus) Server() *server.Server { return b.ns }
+
+// Shutdown stops the NATS server and waits until it is down. Close the app's
+// connections (Drain, then wait for them to close) before calling it.
+func (b *Bus) Shutdown() {
+	b.ns.Shutdown()
+	b.ns.WaitForShutdown()
+}
+
+// natsLogger sends the NATS server's log to slog: notices at debug level,
+// warnings and errors as they are.
+type natsLogger struct{ log *slog.Logger }
+
+func (l *natsLogger) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Warnf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	if strings.HasPrefix(msg, "Plaintext passwords detected") {
+		// The app's password is made fresh in memory at every start and
+		// never leaves the process; the warning is meant for config files.
+		l.log.Debug(msg)
+		return
+	}
+	l.log.Warn(msg)
+}
+func (l *natsLogger) Fatalf(format string, v ...any) { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Errorf(format string, v ...any) { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Debugf(format string, v ...any) {}
+func (l *natsLogger) Tracef(format string, v ...any) {}

@@ -1,0 +1,59 @@
+package bus
+
+import "strconv"
+
+// Subjects of the bus. Requests travel on req.<command>; events are stored in
+// the EVENTS stream under log.group.<n> and log.camper.<id>, and the stream
+// republishes every stored event on group.<n> and camper.<id>: only events
+// that were really appended ever reach those subjects, in stream order.
+const (
+	ReqPrefix    = "req."
+	GroupPrefix  = "group."
+	CamperPrefix = "camper."
+	LogPrefix    = "log."
+
+	// HandlerQueue is the queue group of the command handlers: each request is
+	// answered by one handler among all nodes.
+	HandlerQueue = "campbus-handlers"
+
+	// EventsStream is the durable event log; CampersBucket the KV bucket of
+	// checked-in campers (campId -> who holds it).
+	EventsStream  = "EVENTS"
+	CampersBucket = "campers"
+)
+
+// ReqSubject returns the request subject of a command: req.checkin.
+func ReqSubject(command string) string { return ReqPrefix + command }
+
+// GroupSubject returns the event subject of group n: group.1.
+func GroupSubject(n int) string { return GroupPrefix + strconv.Itoa(n) }
+
+// CamperSubject returns the event subject of one camper: camper.J005.
+func CamperSubject(campID string) string { return CamperPrefix + campID }
+
+// LogGroupSubject returns the stream subject that group n's events are
+// appended to: log.group.1.
+func LogGroupSubject(n int) string { return LogPrefix + GroupSubject(n) }
+
+// LogCamperSubject returns the stream subject of directs to one camper.
+func LogCamperSubject(campID string) string { return LogPrefix + CamperSubject(campID) }
+
+// Headers carried by requests, replies and events on the bus. They are the
+// app's own metadata; observers see them but never need them.
+const (
+	// HdrCampID names the camper a request comes from (set by the front-end
+	// once checked in) or the camper an event concerns.
+	HdrCampID = "Campbus-Camp-Id"
+	// HdrGroup carries the caller's group number on requests and replies.
+	HdrGroup = "Campbus-Group"
+	// HdrConn identifies one front-end connection (node name + "." + number).
+	HdrConn = "Campbus-Conn"
+	// HdrStatus is the HTTP status of a reply.
+	HdrStatus = "Campbus-Status"
+	// HdrReason is why a checkout happens (checkout or disconnect).
+	HdrReason = "Campbus-Reason"
+	// HdrType is the event type, so that dispatch needs no JSON decoding.
+	HdrType = "Campbus-Type"
+	// HdrState is the group's state after the event (JSON), on group events.
+	HdrState = "Campbus-State"
+)

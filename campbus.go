@@ -1,0 +1,14 @@
+// Package campbus holds the domain of the campbus server: camp ids and their
+// range, the command table, the mission keywords, the JSON bodies of requests,
+// responses and events, and the protocol's error type.
+//
+// The packages below it meet at these types:
+//
+//	wire      the frame codec (HTTP/1.1 message syntax), shared by server and client
+//	bus       the embedded NATS server, subject names and JetStream streams
+//	handlers  one handler per command, answering req.<command> on the bus
+//	tcpfront  TCP listeners: per-connection frame reader and writer, the echo server
+//	node      one campbus node: bus + handlers + tcpfront, started and stopped together
+//	client    a Go client of the wire protocol (used by `campbus connect` and tests)
+//	cmd/campbus  the binary: serve, echo, connect
+package campbus

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/campbus/campbus"
+	"github.com/campbus/campbus/node"
+)
+
+const serveUsage = `Usage: campbus serve [flags]
+
+Runs the check-in and group-messaging server: campers connect over TCP
+(--addr), and an embedded NATS server carries requests and events; anyone
+may watch it on --nats-addr with the nats CLI.
+
+Examples:
+  campbus serve
+  campbus serve --addr 127.0.0.1:2022 --camp-ids J00001-J20000 --group-size 4
+  campbus serve --nats-addr "" --data-dir /var/lib/campbus
+
+Flags:
+`
+
+// shutdownTimeout bounds a graceful shutdown after SIGINT or SIGTERM.
+const shutdownTimeout = 30 * time.Second
+
+func runServe(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, serveUsage); fs.PrintDefaults() }
+	var (
+		opts     node.Options
+		campIDs  string
+		logLevel string
+	)
+	fs.StringVar(&opts.Addr, "addr", "0.0.0.0:2022", "campers' TCP address")
+	fs.StringVar(&opts.NATSAddr, "nats-addr", "127.0.0.1:4222", `observers' NATS client address ("" turns it off)`)
+	fs.StringVar(&opts.DataDir, "data-dir", defaultDataDir(), "directory for the event log and state (created if missing)")
+	fs.StringVar(&campIDs, "camp-ids", campbus.DefaultCampIDs, "range of camp ids admitted; its bounds set the letters and the number of digits")
+	fs.IntVar(&opts.GroupSize, "group-size", 4, "campers per group")
+	fs.StringVar(&opts.Name, "node-name", "campbus", "name of this node on the bus")
+	fs.StringVar(&opts.OperatorPassword, "operator-password", os.Getenv("CAMPBUS_OPERATOR_PASSWORD"),
+		`password of NATS user "operator", who may publish and manage streams (env CAMPBUS_OPERATOR_PASSWORD)`)
+	fs.IntVar(&opts.Limits.MaxHeaderBytes, "max-header-bytes", 4096, "limit on a request's start line and fields")
+	fs.IntVar(&opts.Limits.MaxBodyBytes, "max-body-bytes", 1024, "limit on a request's body")
+	fs.IntVar(&opts.OutboundFrames, "outbound-frames", 1024, "frames queued for one camper before it counts as too slow and is disconnected")
+	fs.DurationVar(&opts.LogMaxAge, "log-max-age", 0, "drop events older than this from the event log (0 keeps them)")
+	fs.Int64Var(&opts.LogMaxBytes, "log-max-bytes", 1<<30, "cap on the event log's size in bytes (oldest events go first)")
+	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	var err error
+	if opts.CampIDs, err = campbus.ParseIDRange(campIDs); err != nil {
+		return err
+	}
+	if opts.GroupSize < 1 {
+		return fmt.Errorf("serve: --group-size must be at least 1")
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+		return fmt.Errorf("serve: --log-level: %w", err)
+	}
+	opts.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	n, err := node.Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	opts.Logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := n.Shutdown(sctx); err != nil {
+		return err
+	}
+	opts.Logger.Info("stopped")
+	return nil
+}
+
+// defaultDataDir is $XDG_DATA_HOME/campbus, or ~/.local/share/campbus.
+func defaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); strings.HasPrefix(d, "/") {
+		return filepath.Join(d, "campbus")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "campbus")
+	}
+	return filepath.Join(os.TempDir(), "campbus")
+}

@@ -1,0 +1,67 @@
+package campbus
+
+import (
+	"fmt"
+	"net/http"
+)
+
+// Error codes, as listed in PROTOCOL.md §3. Each travels in the body of an
+// error response as {"error": "<sentence>", "code": "<code>"}.
+const (
+	CodeBadRequest         = "bad-request"
+	CodeBadCampID          = "bad-camp-id"
+	CodeBadDay             = "bad-day"
+	CodeBadMaxCount        = "bad-max-count"
+	CodeBadLimit           = "bad-limit"
+	CodeNotCheckedIn       = "not-checked-in"
+	CodeNotHost            = "not-host"
+	CodeUnknownCommand     = "unknown-command"
+	CodeNoMission          = "no-mission"
+	CodeTargetNotCheckedIn = "not-checked-in-target"
+	CodeMethodNotAllowed   = "method-not-allowed"
+	CodeAlreadyCheckedIn   = "already-checked-in"
+	CodeCampIDInUse        = "camp-id-in-use"
+	CodeSessionActive      = "session-active"
+	CodeNoSession          = "no-session"
+	CodeLimitReached       = "limit-reached"
+	CodeTooLarge           = "too-large"
+	CodeMalformed          = "malformed"
+	CodeRateLimited        = "rate-limited"
+	CodeShuttingDown       = "shutting-down"
+	CodeTooManyConnections = "too-many-connections"
+	CodeInternal           = "internal"
+)
+
+// Error is a protocol error: an HTTP status, a machine-readable code and a
+// sentence for a person. Fatal errors close the connection after the reply
+// (the frame reader cannot find the next frame).
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"error"`
+	Fatal   bool   `json:"-"`
+}
+
+// Error implements the error interface.
+func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
+
+// Errorf returns a non-fatal protocol error with a formatted sentence.
+func Errorf(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// FatalErrorf returns a protocol error after which the connection is closed.
+func FatalErrorf(status int, code, format string, args ...any) *Error {
+	e := Errorf(status, code, format, args...)
+	e.Fatal = true
+	return e
+}
+
+// StatusText returns the reason phrase for an HTTP status code used by the
+// protocol ("OK", "Conflict", ...).
+func StatusText(status int) string {
+	if t := http.StatusText(status); t != "" {
+		return t
+	}
+	return "Unknown"
+}

@@ -1,0 +1,41 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/campbus/campbus"
+)
+
+// complete handles POST /complete (no body): the host ends its group's peer
+// session; the others get a complete event.
+func (s *Service) complete(ctx context.Context, r *request) (any, error) {
+	if _, err := decodeBody(r.body); err != nil {
+		return nil, err
+	}
+	var messages int
+	_, _, err := s.updateGroup(ctx, r.group, func(st *groupState) ([]groupEvent, error) {
+		if st.Session == nil {
+			return nil, noSession(r.group)
+		}
+		if st.Session.Host != r.campID {
+			return nil, campbus.Errorf(http.StatusForbidden, campbus.CodeNotHost,
+				"only the host, %s, can complete the peer session", st.Session.Host)
+		}
+		messages = st.Session.Count
+		st.Session = nil
+		return []groupEvent{{
+			event:  campbus.Event{Type: campbus.EventComplete, Host: r.campID, Reason: campbus.ReasonComplete, Messages: &messages},
+			origin: r.campID,
+		}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return campbus.CompleteResponse{Group: r.group, Host: r.campID, Messages: messages}, nil
+}
+
+func noSession(group int) *campbus.Error {
+	return campbus.Errorf(http.StatusConflict, campbus.CodeNoSession,
+		"group#%d has no peer session running; start one with peersession", group)
+}

@@ -1,0 +1,38 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/campbus/campbus"
+)
+
+// peerSession handles POST /peersession {"maxCount":2}: the caller starts
+// its group's peer session and hosts it. The group may then send maxCount
+// messages in all. One session per group at a time.
+func (s *Service) peerSession(ctx context.Context, r *request) (any, error) {
+	f, err := decodeBody(r.body)
+	if err != nil {
+		return nil, err
+	}
+	maxCount, ok := f.integer("maxCount", 1, MaxSessionMessages)
+	if !ok {
+		return nil, campbus.Errorf(http.StatusBadRequest, campbus.CodeBadMaxCount,
+			`"maxCount" must be an integer from 1 to %d`, MaxSessionMessages)
+	}
+	_, _, err = s.updateGroup(ctx, r.group, func(st *groupState) ([]groupEvent, error) {
+		if st.Session != nil {
+			return nil, campbus.Errorf(http.StatusConflict, campbus.CodeSessionActive,
+				"group#%d already has a peer session, hosted by %s", r.group, st.Session.Host)
+		}
+		st.Session = &session{Host: r.campID, MaxCount: maxCount}
+		return []groupEvent{{
+			event:  campbus.Event{Type: campbus.EventPeerSession, Host: r.campID, MaxCount: maxCount},
+			origin: r.campID,
+		}}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return campbus.PeerSessionResponse{Group: r.group, Host: r.campID, MaxCount: maxCount}, nil
+}

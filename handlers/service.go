@@ -1,0 +1,261 @@
+// Package handlers answers the campbus commands on the bus: one handler per
+// command, each subscribed to req.<command> in the handlers' queue group, so
+// that every request is answered once whichever node it arrives at.
+//
+// Handlers keep no camp state in memory that decides anything. Who is checked
+// in lives in the JetStream KV bucket "campers" (created with compare-and-set);
+// each group's state (members, peer session, message count) rides on the
+// group's events in the EVENTS stream, and every change is appended with an
+// expected last sequence for the group's subject, so two handlers racing on
+// one group, on one node or several, can never both win. The loser reloads
+// the state and tries again. This gives each group one total order of events,
+// which the stream republishes on group.<n> in that order.
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/campbus/campbus"
+	"github.com/campbus/campbus/bus"
+)
+
+// Options configure the handlers.
+type Options struct {
+	NodeName  string
+	CampIDs   campbus.IDRange
+	GroupSize int
+	// Workers bounds how many requests are handled at once on this node.
+	Workers int
+	// Timeout bounds one request's work on the bus.
+	Timeout time.Duration
+	Logger  *slog.Logger
+	// Now returns the current time (tests may replace it).
+	Now func() time.Time
+}
+
+// Defaults for Options.
+const (
+	DefaultGroupSize = 4
+	DefaultWorkers   = 64
+	DefaultTimeout   = 10 * time.Second
+	// maxCommitTries bounds the compare-and-set retries of one change.
+	maxCommitTries = 200
+	// MaxSessionMessages is the highest maxCount a peer session accepts.
+	MaxSessionMessages = 10000
+)
+
+// Service is the set of running handlers of one node.
+type Service struct {
+	opts    Options
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	events  jetstream.Stream
+	campers jetstream.KeyValue
+	seats   *seatView
+	log     *slog.Logger
+
+	table map[string]handlerFunc
+	work  chan *nats.Msg
+	subs  []*nats.Subscription
+	wg    sync.WaitGroup
+
+	// mu guards stopped; subscription callbacks hold it for reading while
+	// they queue a request, so that Stop never closes work under them.
+	mu      sync.RWMutex
+	stopped bool
+}
+
+// request is one request as a handler sees it.
+type request struct {
+	command string
+	campID  string // the caller, once checked in
+	group   int    // the caller's group, once checked in
+	conn    string // the front-end connection it came from
+	reason  string // checkout reason
+	body    []byte
+	// header collects fields the handler adds to its reply.
+	header nats.Header
+}
+
+// handlerFunc handles one command. It returns the 200 response body, or a
+// *campbus.Error.
+type handlerFunc func(ctx context.Context, r *request) (any, error)
+
+// New prepares the handlers; Start subscribes them.
+func New(nc *nats.Conn, js jetstream.JetStream, campers jetstream.KeyValue, opts Options) (*Service, error) {
+	if opts.GroupSize <= 0 {
+		opts.GroupSize = DefaultGroupSize
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = DefaultWorkers
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.CampIDs.Width == 0 {
+		opts.CampIDs = campbus.MustParseIDRange(campbus.DefaultCampIDs)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opts.Timeout)
+	defer cancel()
+	events, err := js.Stream(ctx, bus.EventsStream)
+	if err != nil {
+		return nil, fmt.Errorf("handlers: stream %s: %w", bus.EventsStream, err)
+	}
+	s := &Service{
+		opts:    opts,
+		nc:      nc,
+		js:      js,
+		events:  events,
+		campers: campers,
+		seats:   newSeatView(),
+		log:     opts.Logger,
+		work:    make(chan *nats.Msg, opts.Workers),
+	}
+	s.table = map[string]handlerFunc{
+		campbus.CmdCheckin:     s.checkin,
+		campbus.CmdCheckout:    s.checkout,
+		campbus.CmdMission:     s.mission,
+		campbus.CmdPeerSession: s.peerSession,
+		campbus.CmdComplete:    s.complete,
+		campbus.CmdMessage:     s.message,
+		campbus.CmdDirect:      s.direct,
+	}
+	return s, nil
+}
+
+// Start subscribes one handler per command, and a watcher of group events
+// that keeps this node's view of free seats current.
+func (s *Service) Start() error {
+	for i := 0; i < s.opts.Workers; i++ {
+		s.wg.Add(1)
+		go s.worker()
+	}
+	for _, name := range campbus.Commands() {
+		// The callback only queues: the bounded worker pool does the work,
+		// so that requests of one command run concurrently.
+		sub, err := s.nc.QueueSubscribe(bus.ReqSubject(name), bus.HandlerQueue, s.enqueue)
+		if err != nil {
+			s.Stop()
+			return fmt.Errorf("handlers: subscribe %s: %w", name, err)
+		}
+		s.subs = append(s.subs, sub)
+	}
+	sub, err := s.nc.Subscribe(bus.GroupPrefix+"*", s.watchGroup)
+	if err != nil {
+		s.Stop()
+		return fmt.Errorf("handlers: watch groups: %w", err)
+	}
+	s.subs = append(s.subs, sub)
+	return s.nc.Flush()
+}
+
+// enqueue hands a request to the workers. When they are all busy it blocks,
+// and the subscription's pending limit bounds what waits behind it.
+func (s *Service) enqueue(m *nats.Msg) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if !s.stopped {
+		s.work <- m
+	}
+}
+
+// Stop unsubscribes, lets the requests already taken finish, and waits for
+// the workers to end. Call it after the front-ends have stopped sending.
+func (s *Service) Stop() {
+	for _, sub := range s.subs {
+		_ = sub.Unsubscribe()
+	}
+	s.subs = nil
+	s.mu.Lock()
+	if !s.stopped {
+		s.stopped = true
+		close(s.work)
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+func (s *Service) worker() {
+	defer s.wg.Done()
+	for m := range s.work {
+		s.serve(m)
+	}
+}
+
+// serve handles one request message and replies to it. A panic is recovered
+// and answered with 500 internal.
+func (s *Service) serve(m *nats.Msg) {
+	r := &request{
+		command: m.Subject[len(bus.ReqPrefix):],
+		campID:  m.Header.Get(bus.HdrCampID),
+		conn:    m.Header.Get(bus.HdrConn),
+		reason:  m.Header.Get(bus.HdrReason),
+		body:    m.Data,
+		header:  nats.Header{},
+	}
+	r.group, _ = strconv.Atoi(m.Header.Get(bus.HdrGroup))
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
+	defer cancel()
+
+	var body any
+	var err error
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error("handler panic", "command", r.command, "campId", r.campID, "panic", p, "stack", string(debug.Stack()))
+				err = campbus.Errorf(http.StatusInternalServerError, campbus.CodeInternal, "internal error while handling %s", r.command)
+			}
+		}()
+		h, ok := s.table[r.command]
+		if !ok {
+			err = campbus.Errorf(http.StatusNotFound, campbus.CodeUnknownCommand, "unknown command %q", r.command)
+			return
+		}
+		body, err = h(ctx, r)
+	}()
+	s.reply(m, r, body, err)
+}
+
+func (s *Service) reply(m *nats.Msg, r *request, body any, err error) {
+	status := http.StatusOK
+	if err != nil {
+		var perr *campbus.Error
+		if !errors.As(err, &perr) {
+			s.log.Error("handler failed", "command", r.command, "campId", r.campID, "err", err)
+			perr = campbus.Errorf(http.StatusInternalServerError, campbus.CodeInternal,
+				"internal error while handling %s; it may not have taken effect", r.command)
+		}
+		status, body = perr.Status, perr
+	}
+	data, merr := json.Marshal(body)
+	if merr != nil {
+		s.log.Error("encode reply", "command", r.command, "err", merr)
+		status, data = http.StatusInternalServerError, []byte(`{"error":"internal error","code":"internal"}`)
+	}
+	out := &nats.Msg{Subject: m.Reply, Data: data, Header: r.header}
+	out.Header.Set(bus.HdrStatus, strconv.Itoa(status))
+	if m.Reply == "" {
+		return
+	}
+	if err := m.RespondMsg(out); err != nil {
+		s.log.Warn("reply lost", "command", r.command, "campId", r.campID, "err", err)
+	}
+}

@@ -1,0 +1,221 @@
+// Package node runs one campbus node: the embedded NATS bus, the command
+// handlers and the TCP front-end, started in that order and stopped in the
+// reverse one. Tests start nodes in-process on random ports with the same
+// constructor as `campbus serve`.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/campbus/campbus"
+	"github.com/campbus/campbus/bus"
+	"github.com/campbus/campbus/handlers"
+	"github.com/campbus/campbus/tcpfront"
+	"github.com/campbus/campbus/wire"
+)
+
+// Options configure a node. The zero value of each field takes its default.
+type Options struct {
+	// Name names the node on the bus. Default "campbus".
+	Name string
+	// Addr is the campers' TCP address. Default 0.0.0.0:2022.
+	Addr string
+	// NATSAddr is the observers' NATS client port; "" turns it off.
+	NATSAddr string
+	// DataDir keeps the JetStream files; it is created if missing.
+	DataDir string
+	// OperatorPassword admits user "operator" on the NATS port with full rights.
+	OperatorPassword string
+
+	CampIDs   campbus.IDRange
+	GroupSize int
+	// Limits bound request frames; zero fields take the protocol's defaults.
+	Limits wire.Limits
+	// OutboundFrames bounds each connection's queue of frames to send.
+	OutboundFrames int
+	// LogMaxAge and LogMaxBytes bound the event log (0: no limit).
+	LogMaxAge   time.Duration
+	LogMaxBytes int64
+
+	Logger *slog.Logger
+}
+
+// Node is a running campbus node.
+type Node struct {
+	opts               Options
+	log                *slog.Logger
+	bus                *bus.Bus
+	handlerNC, frontNC *nats.Conn
+	handlers           *handlers.Service
+	front              *tcpfront.Server
+	ln                 net.Listener
+	served             chan error
+}
+
+// Start starts a node and returns once it accepts campers.
+func Start(ctx context.Context, opts Options) (n *Node, err error) {
+	if opts.Name == "" {
+		opts.Name = "campbus"
+	}
+	if opts.Addr == "" {
+		opts.Addr = "0.0.0.0:2022"
+	}
+	if opts.CampIDs.Width == 0 {
+		opts.CampIDs = campbus.MustParseIDRange(campbus.DefaultCampIDs)
+	}
+	if opts.GroupSize <= 0 {
+		opts.GroupSize = handlers.DefaultGroupSize
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.DataDir == "" {
+		return nil, errors.New("node: a data directory is required")
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("node: data directory: %w", err)
+	}
+	n = &Node{opts: opts, log: opts.Logger, served: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			n.close()
+		}
+	}()
+
+	n.bus, err = bus.Start(bus.Options{
+		ServerName:       opts.Name,
+		ListenAddr:       opts.NATSAddr,
+		DataDir:          opts.DataDir,
+		OperatorPassword: opts.OperatorPassword,
+		Logger:           opts.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if n.handlerNC, err = n.bus.Connect(opts.Name + "-handlers"); err != nil {
+		return nil, err
+	}
+	if n.frontNC, err = n.bus.Connect(opts.Name + "-front"); err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(n.handlerNC)
+	if err != nil {
+		return nil, fmt.Errorf("node: jetstream: %w", err)
+	}
+	campers, err := bus.EnsureStreams(ctx, js, bus.StreamOptions{MaxAge: opts.LogMaxAge, MaxBytes: opts.LogMaxBytes})
+	if err != nil {
+		return nil, err
+	}
+	n.handlers, err = handlers.New(n.handlerNC, js, campers, handlers.Options{
+		NodeName:  opts.Name,
+		CampIDs:   opts.CampIDs,
+		GroupSize: opts.GroupSize,
+		Logger:    opts.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Nobody is connected yet: every camper the log still shows as checked
+	// in on this node is left over from a previous run.
+	prefix := opts.Name + "."
+	stale, err := n.handlers.Recover(ctx, func(conn string) bool { return conn == "" || strings.HasPrefix(conn, prefix) })
+	if err != nil {
+		return nil, err
+	}
+	if stale > 0 {
+		n.log.Info("checked out campers left from a previous run", "count", stale)
+	}
+	if err := n.handlers.Start(); err != nil {
+		return nil, err
+	}
+	n.front = tcpfront.New(n.frontNC, tcpfront.Options{
+		NodeName:       opts.Name,
+		Limits:         opts.Limits,
+		OutboundFrames: opts.OutboundFrames,
+		Logger:         opts.Logger,
+	})
+	if err := n.front.Start(); err != nil {
+		return nil, err
+	}
+	// Go's net.Listen sets SO_REUSEADDR on TCP listeners, so a restarted
+	// server can bind the port while old connections sit in TIME_WAIT.
+	if n.ln, err = net.Listen("tcp", opts.Addr); err != nil {
+		return nil, fmt.Errorf("node: listen %s: %w", opts.Addr, err)
+	}
+	go func() { n.served <- n.front.Serve(n.ln) }()
+	n.log.Info("campbus serving", "node", opts.Name, "addr", n.ln.Addr().String(),
+		"nats", n.bus.ClientURL(), "data", opts.DataDir, "campIds", opts.CampIDs.String(), "groupSize", opts.GroupSize)
+	return n, nil
+}
+
+// Addr returns the campers' TCP address.
+func (n *Node) Addr() net.Addr { return n.ln.Addr() }
+
+// NATSURL returns the observers' NATS URL, or "" when the port is off.
+func (n *Node) NATSURL() string { return n.bus.ClientURL() }
+
+// Conns returns how many camper connections are open.
+func (n *Node) Conns() int { return n.front.Conns() }
+
+// Shutdown stops the node gracefully: no new campers, a shutdown event to
+// everyone connected, everyone checked out, the bus drained, then down. It
+// gives up waiting for campers when ctx is done and closes what is left.
+func (n *Node) Shutdown(ctx context.Context) error {
+	var err error
+	if n.front != nil {
+		err = n.front.Shutdown(ctx)
+		if serr := <-n.served; serr != nil && err == nil {
+			err = serr
+		}
+		n.front = nil
+	}
+	n.close()
+	return err
+}
+
+// close stops what Start started, in reverse order.
+func (n *Node) close() {
+	if n.ln != nil {
+		n.ln.Close()
+	}
+	if n.handlers != nil {
+		n.handlers.Stop()
+		n.handlers = nil
+	}
+	for _, nc := range []*nats.Conn{n.frontNC, n.handlerNC} {
+		drainAndWait(nc)
+	}
+	if n.bus != nil {
+		n.bus.Shutdown()
+		n.bus = nil
+	}
+}
+
+// drainAndWait drains nc (pending messages are delivered, publishes are
+// flushed) and waits until it is closed: Drain itself returns at once.
+func drainAndWait(nc *nats.Conn) {
+	if nc == nil || nc.IsClosed() {
+		return
+	}
+	closed := make(chan struct{})
+	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
+	if err := nc.Drain(); err != nil {
+		nc.Close()
+		return
+	}
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		nc.Close()
+	}
+}

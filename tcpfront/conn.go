@@ -1,0 +1,405 @@
+package tcpfront
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/campbus/campbus"
+	"github.com/campbus/campbus/bus"
+	"github.com/campbus/campbus/wire"
+)
+
+// conn is one camper's TCP connection.
+type conn struct {
+	s      *Server
+	id     uint64 // the session number in logs
+	busID  string // node.id, how the bus names this connection
+	nc     net.Conn
+	remote string
+
+	out        chan []byte   // frames for the writer; bounded
+	quit       chan struct{} // closed: the writer flushes what is queued and closes
+	quitOnce   sync.Once
+	writerDone chan struct{}
+
+	// mu guards holding, held and closed. While a checkin is in flight the
+	// events that reach the connection are held, so that the camper reads
+	// its checkin response before anything that followed its join.
+	mu      sync.Mutex
+	holding bool
+	held    [][]byte
+	closed  bool
+
+	// Guarded by Server.mu.
+	attached int             // the group whose events this connection gets, 0 for none
+	claims   map[string]bool // campIds this connection holds or is checking in as
+
+	// Owned by the reader goroutine.
+	campID string
+	group  int
+}
+
+func newConn(s *Server, id uint64, nc net.Conn) *conn {
+	return &conn{
+		s:          s,
+		id:         id,
+		busID:      connBusID(s.opts.NodeName, id),
+		nc:         nc,
+		remote:     nc.RemoteAddr().String(),
+		out:        make(chan []byte, s.opts.OutboundFrames),
+		quit:       make(chan struct{}),
+		writerDone: make(chan struct{}),
+		claims:     map[string]bool{},
+	}
+}
+
+// serve runs the reader loop, then checks the camper out if the connection
+// ended without checkout, and waits for the writer.
+func (c *conn) serve() {
+	defer c.s.wg.Done()
+	go c.writeLoop()
+	defer func() {
+		if p := recover(); p != nil {
+			c.s.log.Error("connection panic", "session", c.id, "campId", c.campID, "panic", p, "stack", string(debug.Stack()))
+			c.abort("panic")
+		}
+		c.finish()
+	}()
+	c.s.log.Debug("connected", "session", c.id, "remote", c.remote)
+
+	r := wire.NewReader(c.nc, c.s.opts.Limits)
+	for {
+		f, err := r.ReadFrame()
+		if err != nil {
+			var perr *campbus.Error
+			if errors.As(err, &perr) {
+				c.respond(perr.Status, "", perr)
+				c.logRequest("-", perr.Code)
+				c.closeAfterFlush()
+			} else if !errors.Is(err, io.EOF) && !c.isClosed() {
+				c.s.log.Debug("read ended", "session", c.id, "err", err)
+			}
+			return
+		}
+		if !c.handle(f) {
+			c.closeAfterFlush()
+			return
+		}
+	}
+}
+
+// handle answers one frame. It returns false when the connection is to be
+// closed after the response (checkout).
+func (c *conn) handle(f *wire.Frame) bool {
+	reqID := f.Get(wire.FieldRequestID)
+	if f.IsResponse() {
+		err := campbus.Errorf(http.StatusBadRequest, campbus.CodeMalformed, "clients send requests, not responses")
+		c.respond(err.Status, reqID, err)
+		c.logRequest("-", err.Code)
+		return false
+	}
+	name := f.Name()
+	cmd, ok := campbus.LookupCommand(name)
+	var perr *campbus.Error
+	switch {
+	case !ok:
+		perr = campbus.Errorf(http.StatusNotFound, campbus.CodeUnknownCommand,
+			"unknown command %q; commands are checkin, checkout, mission, peersession, complete, message, direct", clip(name))
+	case f.Method != wire.MethodPost:
+		perr = campbus.Errorf(http.StatusMethodNotAllowed, campbus.CodeMethodNotAllowed, "use POST, not %s", clip(f.Method))
+	case c.s.isDraining():
+		perr = campbus.Errorf(http.StatusServiceUnavailable, campbus.CodeShuttingDown, "the server is shutting down")
+	case cmd.NeedsCheckin && c.campID == "":
+		perr = campbus.Errorf(http.StatusForbidden, campbus.CodeNotCheckedIn, "check in first: send checkin with your campId")
+	case cmd.RefusedAfterCheckin && c.campID != "":
+		perr = campbus.Errorf(http.StatusConflict, campbus.CodeAlreadyCheckedIn, "this connection is already checked in as %s", c.campID)
+	}
+	if perr != nil {
+		c.respond(perr.Status, reqID, perr)
+		c.logRequest(name, perr.Code)
+		return true
+	}
+	return c.forward(cmd.Name, reqID, f.Body)
+}
+
+// forward sends a request over the bus and writes the handler's response.
+func (c *conn) forward(command, reqID string, body []byte) bool {
+	m := nats.NewMsg(bus.ReqSubject(command))
+	m.Data = body
+	m.Header.Set(bus.HdrConn, c.busID)
+	if c.campID != "" {
+		m.Header.Set(bus.HdrCampID, c.campID)
+		m.Header.Set(bus.HdrGroup, strconv.Itoa(c.group))
+	}
+	var claimed string
+	if command == campbus.CmdCheckin {
+		claimed = checkinID(body)
+		c.hold()
+		if claimed != "" {
+			c.s.claim(c, claimed)
+		}
+	}
+	status, respBody, reply := c.request(m)
+
+	switch {
+	case command == campbus.CmdCheckin && status == http.StatusOK:
+		c.campID = reply.Header.Get(bus.HdrCampID)
+		c.group, _ = strconv.Atoi(reply.Header.Get(bus.HdrGroup))
+		if claimed != c.campID {
+			c.s.unclaim(c, claimed)
+			c.s.claim(c, c.campID)
+		}
+	case command == campbus.CmdCheckin && claimed != "":
+		c.s.unclaim(c, claimed)
+	}
+	frame := wire.AppendResponse(nil, status, reqID, respBody)
+	if command == campbus.CmdCheckin {
+		c.release(frame, status == http.StatusOK)
+	} else {
+		c.send(frame)
+	}
+	outcome := "success"
+	if status != http.StatusOK {
+		var e campbus.Error
+		_ = json.Unmarshal(respBody, &e)
+		outcome = e.Code
+	}
+	c.logRequest(command, outcome)
+	if command == campbus.CmdCheckout && status == http.StatusOK {
+		c.campID = ""
+		return false
+	}
+	return true
+}
+
+// request does one request/reply on the bus. Bus failures become 500.
+func (c *conn) request(m *nats.Msg) (status int, body []byte, reply *nats.Msg) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.s.opts.RequestTimeout)
+	defer cancel()
+	reply, err := c.s.nc.RequestMsgWithContext(ctx, m)
+	if err == nil {
+		status, err = strconv.Atoi(reply.Header.Get(bus.HdrStatus))
+	}
+	if err != nil {
+		c.s.log.Error("bus request failed", "session", c.id, "subject", m.Subject, "err", err)
+		perr := campbus.Errorf(http.StatusInternalServerError, campbus.CodeInternal,
+			"internal error; the request may not have taken effect")
+		b, _ := json.Marshal(perr)
+		return perr.Status, b, &nats.Msg{Header: nats.Header{}}
+	}
+	return status, reply.Data, reply
+}
+
+// checkinID returns the campId a checkin body names, or "" if it names none.
+func checkinID(body []byte) string {
+	var req campbus.CheckinRequest
+	if json.Unmarshal(body, &req) != nil {
+		return ""
+	}
+	return req.CampID
+}
+
+// respond queues an error response.
+func (c *conn) respond(status int, reqID string, perr *campbus.Error) {
+	b, _ := json.Marshal(perr)
+	c.send(wire.AppendResponse(nil, status, reqID, b))
+}
+
+func (c *conn) logRequest(command, outcome string) {
+	c.s.log.Info("request", "session", c.id, "campId", c.campID, "command", command,
+		"outcome", outcome, "group", c.group, "remote", c.remote)
+}
+
+// hold starts holding events until release.
+func (c *conn) hold() {
+	c.mu.Lock()
+	c.holding = true
+	c.mu.Unlock()
+}
+
+// release queues the checkin response, then the events held meanwhile (kept
+// only if the checkin succeeded: until then only directs to a campId the
+// connection did not get can have arrived).
+func (c *conn) release(response []byte, keep bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sendLocked(response)
+	if keep {
+		for _, f := range c.held {
+			c.sendLocked(f)
+		}
+	}
+	c.held, c.holding = nil, false
+}
+
+// deliver queues an event frame, or holds it during a checkin.
+func (c *conn) deliver(frame []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.holding {
+		if len(c.held) >= cap(c.out) {
+			c.overflowLocked()
+			return
+		}
+		c.held = append(c.held, frame)
+		return
+	}
+	c.sendLocked(frame)
+}
+
+func (c *conn) send(frame []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sendLocked(frame)
+}
+
+// sendLocked queues a frame without ever blocking. c.mu must be held.
+func (c *conn) sendLocked(frame []byte) {
+	if c.closed {
+		return
+	}
+	select {
+	case c.out <- frame:
+	default:
+		c.overflowLocked()
+	}
+}
+
+// overflowLocked disconnects a camper too slow to read what it is sent.
+// c.mu must be held.
+func (c *conn) overflowLocked() {
+	if c.closed {
+		return
+	}
+	c.s.log.Warn("slow consumer disconnected", "session", c.id, "campId", c.campID,
+		"remote", c.remote, "queued", len(c.out))
+	c.closed = true
+	c.nc.Close()
+	c.stopWriter()
+}
+
+func (c *conn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// writeLoop owns the socket's write side: it writes queued frames, batching
+// while more are queued and flushing when the queue runs empty.
+func (c *conn) writeLoop() {
+	defer close(c.writerDone)
+	bw := bufio.NewWriterSize(c.nc, writeBufferSize)
+	write := func(frame []byte) bool {
+		if _, err := bw.Write(frame); err != nil {
+			c.abort("write: " + err.Error())
+			return false
+		}
+		return true
+	}
+	flush := func() bool {
+		_ = c.nc.SetWriteDeadline(time.Now().Add(c.s.opts.WriteTimeout))
+		if err := bw.Flush(); err != nil {
+			c.abort("flush: " + err.Error())
+			return false
+		}
+		return true
+	}
+	for {
+		select {
+		case frame := <-c.out:
+			if !write(frame) {
+				return
+			}
+			if len(c.out) == 0 && !flush() {
+				return
+			}
+		case <-c.quit:
+			for {
+				select {
+				case frame := <-c.out:
+					if !write(frame) {
+						return
+					}
+					continue
+				default:
+				}
+				break
+			}
+			if flush() {
+				c.nc.Close()
+			}
+			return
+		}
+	}
+}
+
+func (c *conn) stopWriter() { c.quitOnce.Do(func() { close(c.quit) }) }
+
+// closeAfterFlush lets the writer send what is queued, then close.
+func (c *conn) closeAfterFlush() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.stopWriter()
+}
+
+// abort closes the connection at once.
+func (c *conn) abort(why string) {
+	c.mu.Lock()
+	already := c.closed
+	c.closed = true
+	c.mu.Unlock()
+	if !already {
+		c.s.log.Debug("connection aborted", "session", c.id, "why", why)
+	}
+	c.nc.Close()
+	c.stopWriter()
+}
+
+// shutdown tells the camper the server is going away and ends the reader;
+// the reader then checks the camper out and closes.
+func (c *conn) shutdown() {
+	body, _ := json.Marshal(campbus.Event{Type: campbus.EventShutdown, Reason: "server shutting down"})
+	c.send(wire.AppendEvent(nil, campbus.EventShutdown, body))
+	// Wake the reader: it finishes the request in hand, then sees the
+	// deadline on its next read.
+	_ = c.nc.SetReadDeadline(time.Now())
+}
+
+// finish runs when the reader is done: a camper still checked in is checked
+// out with reason disconnect, then the connection is forgotten and closed.
+func (c *conn) finish() {
+	if c.campID != "" {
+		m := nats.NewMsg(bus.ReqSubject(campbus.CmdCheckout))
+		m.Header.Set(bus.HdrConn, c.busID)
+		m.Header.Set(bus.HdrCampID, c.campID)
+		m.Header.Set(bus.HdrGroup, strconv.Itoa(c.group))
+		m.Header.Set(bus.HdrReason, campbus.ReasonDisconnect)
+		status, _, _ := c.request(m)
+		c.logRequest(campbus.CmdCheckout+"(disconnect)", strconv.Itoa(status))
+		c.campID = ""
+	}
+	c.s.removeConn(c)
+	c.closeAfterFlush()
+	<-c.writerDone
+	c.nc.Close()
+}
+
+// clip shortens untrusted text quoted in error sentences.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
+}

@@ -1,0 +1,282 @@
+// Package tcpfront holds campbus's TCP listeners: the challenge server's
+// front-end, which turns wire frames into requests on the bus and delivers
+// bus events to connected campers, and the echo server.
+//
+// Each front-end connection has one reader goroutine (frames in, one request
+// on the bus at a time, so responses keep the order of requests) and one
+// writer goroutine that alone owns the socket's write side. Both feed the
+// writer through a bounded queue; a camper whose queue is full is too slow to
+// keep up and is disconnected, never waited for.
+//
+// Events reach the front-end once per node: the dispatcher subscribes to
+// group.* and camper.* and fans each event out to the local connections of
+// that group or camper. A connection joins its group's fan-out when its own
+// join event passes through the dispatcher, so it sees exactly the group's
+// events that follow its join, in the group's order.
+package tcpfront
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/campbus/campbus/bus"
+	"github.com/campbus/campbus/wire"
+)
+
+// Options configure a front-end Server.
+type Options struct {
+	// NodeName prefixes connection ids on the bus (node.42).
+	NodeName string
+	// Limits bound request frames.
+	Limits wire.Limits
+	// OutboundFrames bounds each connection's queue of frames to write.
+	OutboundFrames int
+	// WriteTimeout bounds one write to a camper's socket.
+	WriteTimeout time.Duration
+	// RequestTimeout bounds the wait for a handler's answer.
+	RequestTimeout time.Duration
+	Logger         *slog.Logger
+}
+
+// Defaults for Options.
+const (
+	DefaultOutboundFrames = 1024
+	DefaultWriteTimeout   = 10 * time.Second
+	DefaultRequestTimeout = 15 * time.Second
+	writeBufferSize       = 16 << 10
+)
+
+// Server is the challenge server's TCP front-end.
+type Server struct {
+	opts Options
+	nc   *nats.Conn
+	log  *slog.Logger
+
+	nextID atomic.Uint64
+	wg     sync.WaitGroup // one per connection (reader + writer)
+
+	// mu guards everything below. Lock order: Server.mu, then conn.mu.
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[string]*conn          // by bus id
+	groups    map[int]map[*conn]string  // group -> attached conns -> campId
+	campers   map[string]map[*conn]bool // campId -> conns holding or claiming it
+	draining  bool
+	subs      []*nats.Subscription
+}
+
+// New returns a front-end that sends requests and takes events over nc.
+func New(nc *nats.Conn, opts Options) *Server {
+	if opts.NodeName == "" {
+		opts.NodeName = "campbus"
+	}
+	if opts.OutboundFrames <= 0 {
+		opts.OutboundFrames = DefaultOutboundFrames
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = DefaultWriteTimeout
+	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = DefaultRequestTimeout
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Server{
+		opts:      opts,
+		nc:        nc,
+		log:       opts.Logger,
+		listeners: map[net.Listener]struct{}{},
+		conns:     map[string]*conn{},
+		groups:    map[int]map[*conn]string{},
+		campers:   map[string]map[*conn]bool{},
+	}
+}
+
+// Start subscribes the dispatcher to the group and camper events of the bus.
+func (s *Server) Start() error {
+	for subject, cb := range map[string]nats.MsgHandler{
+		bus.GroupPrefix + "*":  s.onGroupEvent,
+		bus.CamperPrefix + "*": s.onCamperEvent,
+	} {
+		sub, err := s.nc.Subscribe(subject, cb)
+		if err != nil {
+			s.unsubscribe()
+			return fmt.Errorf("tcpfront: subscribe %s: %w", subject, err)
+		}
+		// Events are small and the dispatcher never blocks on a camper, so
+		// a deep pending buffer only absorbs bursts.
+		if err := sub.SetPendingLimits(1<<20, 256<<20); err != nil {
+			return fmt.Errorf("tcpfront: pending limits: %w", err)
+		}
+		s.subs = append(s.subs, sub)
+	}
+	return s.nc.Flush()
+}
+
+func (s *Server) unsubscribe() {
+	for _, sub := range s.subs {
+		_ = sub.Unsubscribe()
+	}
+	s.subs = nil
+}
+
+// Serve accepts connections on ln until ln is closed (by Shutdown or the
+// caller). It returns nil once the server is shutting down.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.draining {
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+	}()
+
+	backoff := time.Duration(0)
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			s.mu.Lock()
+			draining := s.draining
+			s.mu.Unlock()
+			if draining || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			if isTemporaryAcceptError(err) {
+				// Out of file descriptors and the like: wait, do not spin.
+				backoff = min(max(2*backoff, acceptBackoffMin), acceptBackoffMax)
+				s.log.Warn("accept failed; retrying", "err", err, "backoff", backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			return fmt.Errorf("tcpfront: accept: %w", err)
+		}
+		backoff = 0
+		s.startConn(nc)
+	}
+}
+
+func (s *Server) startConn(nc net.Conn) {
+	id := s.nextID.Add(1)
+	c := newConn(s, id, nc)
+	s.mu.Lock()
+	if s.draining {
+		s.mu.Unlock()
+		nc.Close()
+		return
+	}
+	s.conns[c.busID] = c
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go c.serve()
+}
+
+// Shutdown stops accepting, sends every camper a shutdown event, checks
+// each one out (its group is told), closes the connections, and waits for
+// their goroutines until ctx is done.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.draining = true
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	conns := make([]*conn, 0, len(s.conns))
+	for _, c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+
+	for _, c := range conns {
+		c.shutdown()
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		// Past the deadline: cut whatever is left.
+		for _, c := range conns {
+			c.abort("shutdown deadline")
+		}
+		<-done
+		err = fmt.Errorf("tcpfront: shutdown: %w", ctx.Err())
+	}
+	s.unsubscribe()
+	return err
+}
+
+// Conns returns how many connections are open.
+func (s *Server) Conns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// removeConn forgets c everywhere. Called once, when c ends.
+func (s *Server) removeConn(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, c.busID)
+	if members := s.groups[c.attached]; members != nil {
+		delete(members, c)
+		if len(members) == 0 {
+			delete(s.groups, c.attached)
+		}
+	}
+	for id := range c.claims {
+		s.unclaimLocked(c, id)
+	}
+}
+
+// claim records that c is checking in, or checked in, as campId, so that
+// directs to campId reach it from the first moment they can exist.
+func (s *Server) claim(c *conn, campID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.campers[campID] == nil {
+		s.campers[campID] = map[*conn]bool{}
+	}
+	s.campers[campID][c] = true
+	c.claims[campID] = true
+}
+
+func (s *Server) unclaim(c *conn, campID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unclaimLocked(c, campID)
+}
+
+// unclaimLocked: s.mu must be held.
+func (s *Server) unclaimLocked(c *conn, campID string) {
+	delete(c.claims, campID)
+	if m := s.campers[campID]; m != nil {
+		delete(m, c)
+		if len(m) == 0 {
+			delete(s.campers, campID)
+		}
+	}
+}
+
+func connBusID(node string, id uint64) string { return node + "." + strconv.FormatUint(id, 10) }
+
+func (s *Server) isDraining() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.draining
+}

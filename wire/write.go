@@ -1,0 +1,50 @@
+package wire
+
+import (
+	"strconv"
+
+	"github.com/campbus/campbus"
+)
+
+// AppendRequest appends a request frame for command with a JSON body. An
+// empty requestID sends no Request-Id field.
+func AppendRequest(dst []byte, command, requestID string, body []byte) []byte {
+	dst = append(dst, "POST /"...)
+	dst = append(dst, command...)
+	dst = append(dst, " HTTP/1.1\r\n"...)
+	return appendFieldsAndBody(dst, requestID, body)
+}
+
+// AppendResponse appends a response frame with a JSON body, repeating the
+// request's Request-Id when it had one.
+func AppendResponse(dst []byte, status int, requestID string, body []byte) []byte {
+	dst = append(dst, "HTTP/1.1 "...)
+	dst = strconv.AppendInt(dst, int64(status), 10)
+	dst = append(dst, ' ')
+	dst = append(dst, campbus.StatusText(status)...)
+	dst = append(dst, "\r\n"...)
+	return appendFieldsAndBody(dst, requestID, body)
+}
+
+// AppendEvent appends an event frame of type typ with a JSON body.
+func AppendEvent(dst []byte, typ string, body []byte) []byte {
+	dst = append(dst, "EVENT /"...)
+	dst = append(dst, typ...)
+	dst = append(dst, " HTTP/1.1\r\n"...)
+	return appendFieldsAndBody(dst, "", body)
+}
+
+func appendFieldsAndBody(dst []byte, requestID string, body []byte) []byte {
+	if requestID != "" {
+		dst = append(dst, "Request-Id: "...)
+		dst = append(dst, requestID...)
+		dst = append(dst, "\r\n"...)
+	}
+	if len(body) > 0 {
+		dst = append(dst, "Content-Type: application/json\r\n"...)
+	}
+	dst = append(dst, "Content-Length: "...)
+	dst = strconv.AppendInt(dst, int64(len(body)), 10)
+	dst = append(dst, "\r\n\r\n"...)
+	return append(dst, body...)
+}
