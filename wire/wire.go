@@ -12,8 +12,9 @@
 //	body       = Content-Length octets; none when the field is absent
 //
 // A bare LF ends a line as well as CRLF. Empty lines before a start line are
-// skipped. Field names are case-insensitive; fields other than Content-Length
-// and Request-Id are kept but carry no meaning. Transfer-Encoding is refused.
+// skipped (they count against the header limit). Field names are
+// case-insensitive; fields other than Content-Length and Request-Id are kept
+// but carry no meaning. Transfer-Encoding is refused.
 //
 // Limits are enforced before anything is allocated for the frame: the start
 // line and fields together may take at most Limits.MaxHeaderBytes (431 past
@@ -57,7 +58,7 @@ const (
 
 // Limits bound what a Reader accepts.
 type Limits struct {
-	MaxHeaderBytes int // start line + fields + line ends
+	MaxHeaderBytes int // start line + fields with their line ends; not the blank line after them
 	MaxBodyBytes   int
 }
 

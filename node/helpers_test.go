@@ -1,0 +1,249 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/campbus/campbus"
+	"github.com/campbus/campbus/wire"
+)
+
+// waitFor bounds every wait of these tests; nothing sleeps to synchronise.
+const waitFor = 10 * time.Second
+
+// startNode starts a node on random loopback ports with its own data dir,
+// and shuts it down when the test ends.
+func startNode(t *testing.T, opts Options) *Node {
+	t.Helper()
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:0"
+	}
+	if opts.DataDir == "" {
+		opts.DataDir = t.TempDir()
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	n, err := Start(ctx, opts)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		defer cancel()
+		_ = n.Shutdown(ctx)
+	})
+	return n
+}
+
+// camper is a raw TCP client speaking the wire protocol, as a test sees it.
+type camper struct {
+	t         *testing.T
+	conn      net.Conn
+	mu        sync.Mutex // serialises writes
+	responses chan *wire.Frame
+	events    chan *wire.Frame
+	done      chan struct{}
+	err       error // why the read loop ended; read after done
+}
+
+func dial(t *testing.T, n *Node) *camper {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", n.Addr().String(), waitFor)
+	require.NoError(t, err)
+	c := &camper{
+		t:         t,
+		conn:      conn,
+		responses: make(chan *wire.Frame, 1024),
+		events:    make(chan *wire.Frame, 1024),
+		done:      make(chan struct{}),
+	}
+	go c.readLoop()
+	t.Cleanup(func() { conn.Close(); <-c.done })
+	return c
+}
+
+func (c *camper) readLoop() {
+	defer close(c.done)
+	r := wire.NewReader(c.conn, wire.Limits{MaxBodyBytes: 1 << 20})
+	for {
+		f, err := r.ReadFrame()
+		if err != nil {
+			c.err = err
+			return
+		}
+		if f.IsEvent() {
+			c.events <- f
+		} else {
+			c.responses <- f
+		}
+	}
+}
+
+// send writes raw bytes.
+func (c *camper) send(raw string) {
+	c.t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, err := io.WriteString(c.conn, raw)
+	require.NoError(c.t, err)
+}
+
+// request writes one request frame.
+func (c *camper) request(command string, body any) {
+	c.t.Helper()
+	var b []byte
+	switch v := body.(type) {
+	case nil:
+	case string:
+		b = []byte(v)
+	default:
+		var err error
+		b, err = json.Marshal(v)
+		require.NoError(c.t, err)
+	}
+	c.send(string(wire.AppendRequest(nil, command, "", b)))
+}
+
+// response waits for the next response.
+func (c *camper) response() *wire.Frame {
+	c.t.Helper()
+	select {
+	case f := <-c.responses:
+		return f
+	case <-c.done:
+		select { // frames read before the close come first
+		case f := <-c.responses:
+			return f
+		default:
+		}
+		require.FailNow(c.t, "connection closed while waiting for a response", "read error: %v", c.err)
+	case <-time.After(waitFor):
+		require.FailNow(c.t, "no response in time")
+	}
+	return nil
+}
+
+// do sends a request and returns its response.
+func (c *camper) do(command string, body any) *wire.Frame {
+	c.t.Helper()
+	c.request(command, body)
+	return c.response()
+}
+
+// ok sends a request, requires 200 and decodes the body into out (if not nil).
+func (c *camper) ok(command string, body any, out any) {
+	c.t.Helper()
+	f := c.do(command, body)
+	require.Equal(c.t, 200, f.Status, "%s %v: %s", command, body, f.Body)
+	if out != nil {
+		require.NoError(c.t, json.Unmarshal(f.Body, out))
+	}
+}
+
+// fails sends a request and requires an error with that status and code.
+func (c *camper) fails(command string, body any, status int, code string) *campbus.Error {
+	c.t.Helper()
+	return requireError(c.t, c.do(command, body), status, code)
+}
+
+func requireError(t *testing.T, f *wire.Frame, status int, code string) *campbus.Error {
+	t.Helper()
+	var e campbus.Error
+	require.NoError(t, json.Unmarshal(f.Body, &e), "error body %q", f.Body)
+	require.Equal(t, status, f.Status, "body %s", f.Body)
+	require.Equal(t, code, e.Code, "body %s", f.Body)
+	require.NotEmpty(t, e.Message, "an error carries a sentence for a person")
+	return &e
+}
+
+// checkin checks in as id and returns the group.
+func (c *camper) checkin(id string) int {
+	c.t.Helper()
+	var r campbus.CheckinResponse
+	c.ok(campbus.CmdCheckin, campbus.CheckinRequest{CampID: id}, &r)
+	require.Equal(c.t, id, r.CampID)
+	return r.Group
+}
+
+// event waits for the next event and decodes it.
+func (c *camper) event() campbus.Event {
+	c.t.Helper()
+	decode := func(f *wire.Frame) campbus.Event {
+		var ev campbus.Event
+		require.NoError(c.t, json.Unmarshal(f.Body, &ev), "event body %q", f.Body)
+		require.Equal(c.t, f.Name(), ev.Type, "the frame's path and the body's type agree")
+		return ev
+	}
+	select {
+	case f := <-c.events:
+		return decode(f)
+	case <-c.done:
+		select { // frames read before the close come first
+		case f := <-c.events:
+			return decode(f)
+		default:
+		}
+		require.FailNow(c.t, "connection closed while waiting for an event", "read error: %v", c.err)
+	case <-time.After(waitFor):
+		require.FailNow(c.t, "no event in time")
+	}
+	return campbus.Event{}
+}
+
+// expect waits for the next event and requires its type.
+func (c *camper) expect(typ string) campbus.Event {
+	c.t.Helper()
+	ev := c.event()
+	require.Equal(c.t, typ, ev.Type, "event %+v", ev)
+	return ev
+}
+
+// closed waits until the server closes the connection.
+func (c *camper) closed() {
+	c.t.Helper()
+	select {
+	case <-c.done:
+		if c.err != nil && !errors.Is(c.err, io.EOF) && !isReset(c.err) {
+			c.t.Fatalf("connection ended with %v, want a close", c.err)
+		}
+	case <-time.After(waitFor):
+		c.t.Fatal("server did not close the connection")
+	}
+}
+
+func isReset(err error) bool { return strings.Contains(err.Error(), "reset by peer") }
+
+// group checks in ids on new connections and returns them in order.
+func group(t *testing.T, n *Node, ids ...string) []*camper {
+	t.Helper()
+	cs := make([]*camper, len(ids))
+	for i, id := range ids {
+		cs[i] = dial(t, n)
+		cs[i].checkin(id)
+		// Everyone already there hears of the join before the next one comes.
+		for _, prev := range cs[:i] {
+			require.Equal(t, id, prev.expect(campbus.EventJoin).CampID)
+		}
+	}
+	return cs
+}
+
+func ids(prefix string, from, to int) []string {
+	var out []string
+	for i := from; i <= to; i++ {
+		out = append(out, fmt.Sprintf("%s%03d", prefix, i))
+	}
+	return out
+}
