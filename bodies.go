@@ -1,5 +1,7 @@
 package campbus
 
+import "encoding/json"
+
 // Request bodies (PROTOCOL.md §2). Fields are decoded and validated by the
 // handlers; these types document the shapes and serve the Go client.
 
@@ -27,6 +29,11 @@ type MessageRequest struct {
 type DirectRequest struct {
 	CampID string `json:"campId"`
 	Text   string `json:"text"`
+}
+
+// HistoryRequest is the body of POST /history; Limit 0 means the default.
+type HistoryRequest struct {
+	Limit int `json:"limit,omitempty"`
 }
 
 // Response bodies of status 200.
@@ -76,6 +83,12 @@ type MessageResponse struct {
 // DirectResponse answers direct.
 type DirectResponse struct {
 	To string `json:"to"`
+}
+
+// HistoryResponse answers history: events oldest first, each as it is kept
+// in the event log (an Event with its "type"; directs also carry "to").
+type HistoryResponse struct {
+	Events []json.RawMessage `json:"events"`
 }
 
 // Event types (PROTOCOL.md §4), the path of EVENT frames and the "type" field

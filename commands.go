@@ -10,6 +10,7 @@ const (
 	CmdComplete    = "complete"
 	CmdMessage     = "message"
 	CmdDirect      = "direct"
+	CmdHistory     = "history"
 )
 
 // Command describes one command of the protocol: what the front-end checks
@@ -32,6 +33,7 @@ var commands = map[string]Command{
 	CmdComplete:    {Name: CmdComplete, NeedsCheckin: true},
 	CmdMessage:     {Name: CmdMessage, NeedsCheckin: true},
 	CmdDirect:      {Name: CmdDirect, NeedsCheckin: true},
+	CmdHistory:     {Name: CmdHistory, NeedsCheckin: true},
 }
 
 // LookupCommand returns the command with that name.
@@ -42,5 +44,5 @@ func LookupCommand(name string) (Command, bool) {
 
 // Commands returns the names of all commands.
 func Commands() []string {
-	return []string{CmdCheckin, CmdCheckout, CmdMission, CmdPeerSession, CmdComplete, CmdMessage, CmdDirect}
+	return []string{CmdCheckin, CmdCheckout, CmdMission, CmdPeerSession, CmdComplete, CmdMessage, CmdDirect, CmdHistory}
 }

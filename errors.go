@@ -60,6 +60,9 @@ func FatalErrorf(status int, code, format string, args ...any) *Error {
 // StatusText returns the reason phrase for an HTTP status code used by the
 // protocol ("OK", "Conflict", ...).
 func StatusText(status int) string {
+	if status == http.StatusRequestEntityTooLarge {
+		return "Content Too Large" // RFC 9110's name, as PROTOCOL.md writes it
+	}
 	if t := http.StatusText(status); t != "" {
 		return t
 	}

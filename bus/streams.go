@@ -26,8 +26,8 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, so StreamOptions
 	}
 	cfg := jetstream.StreamConfig{
 		Name:        EventsStream,
-		Description: "campbus event log: group and direct events, republished on group.<n> and camper.<id>",
-		Subjects:    []string{LogPrefix + GroupPrefix + "*", LogPrefix + CamperPrefix + "*"},
+		Description: "campbus event log: group events (republished on group.<n>) and directs",
+		Subjects:    []string{LogPrefix + GroupPrefix + "*", LogDirectPrefix + "*.*"},
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
 		Discard:     jetstream.DiscardOld,
@@ -36,7 +36,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, so StreamOptions
 		Replicas:    so.Replicas,
 		AllowDirect: true,
 		Duplicates:  2 * time.Minute,
-		RePublish:   &jetstream.RePublish{Source: LogPrefix + "*.*", Destination: "{{wildcard(1)}}.{{wildcard(2)}}"},
+		RePublish:   &jetstream.RePublish{Source: LogPrefix + GroupPrefix + "*", Destination: GroupPrefix + "{{wildcard(1)}}"},
 	}
 	if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
 		return nil, fmt.Errorf("bus: stream %s: %w", EventsStream, err)

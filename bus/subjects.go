@@ -2,10 +2,11 @@ package bus
 
 import "strconv"
 
-// Subjects of the bus. Requests travel on req.<command>; events are stored in
-// the EVENTS stream under log.group.<n> and log.camper.<id>, and the stream
-// republishes every stored event on group.<n> and camper.<id>: only events
-// that were really appended ever reach those subjects, in stream order.
+// Subjects of the bus. Requests travel on req.<command>. Events are stored in
+// the EVENTS stream: group events under log.group.<n>, which the stream
+// republishes on group.<n> (so only events really appended reach group.<n>,
+// in the order of the log), and directs under log.direct.<to>.<from>, which
+// the direct handler publishes on camper.<to> once stored.
 const (
 	ReqPrefix    = "req."
 	GroupPrefix  = "group."
@@ -35,8 +36,11 @@ func CamperSubject(campID string) string { return CamperPrefix + campID }
 // appended to: log.group.1.
 func LogGroupSubject(n int) string { return LogPrefix + GroupSubject(n) }
 
-// LogCamperSubject returns the stream subject of directs to one camper.
-func LogCamperSubject(campID string) string { return LogPrefix + CamperSubject(campID) }
+// LogDirectPrefix starts the stream subjects of directs.
+const LogDirectPrefix = LogPrefix + "direct."
+
+// LogDirectSubject returns the stream subject of a direct: log.direct.<to>.<from>.
+func LogDirectSubject(to, from string) string { return LogDirectPrefix + to + "." + from }
 
 // Headers carried by requests, replies and events on the bus. They are the
 // app's own metadata; observers see them but never need them.

@@ -39,12 +39,21 @@ func (s *Service) direct(ctx context.Context, r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := nats.NewMsg(bus.LogCamperSubject(to))
-	m.Data = data
-	m.Header.Set(bus.HdrType, campbus.EventDirect)
-	m.Header.Set(bus.HdrCampID, r.campID)
-	if _, err := s.js.PublishMsg(ctx, m); err != nil {
+	header := func() nats.Header {
+		h := nats.Header{}
+		h.Set(bus.HdrType, campbus.EventDirect)
+		h.Set(bus.HdrCampID, r.campID)
+		return h
+	}
+	stored := &nats.Msg{Subject: bus.LogDirectSubject(to, r.campID), Data: data, Header: header()}
+	if _, err := s.js.PublishMsg(ctx, stored); err != nil {
 		return nil, fmt.Errorf("direct to %s: %w", to, err)
+	}
+	// Stored: now deliver. Directs need no order among senders, so the
+	// handler publishes them itself rather than through the stream.
+	live := &nats.Msg{Subject: bus.CamperSubject(to), Data: data, Header: header()}
+	if err := s.nc.PublishMsg(live); err != nil {
+		return nil, fmt.Errorf("direct to %s: deliver: %w", to, err)
 	}
 	return campbus.DirectResponse{To: to}, nil
 }

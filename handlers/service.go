@@ -137,6 +137,7 @@ func New(nc *nats.Conn, js jetstream.JetStream, campers jetstream.KeyValue, opts
 		campbus.CmdComplete:    s.complete,
 		campbus.CmdMessage:     s.message,
 		campbus.CmdDirect:      s.direct,
+		campbus.CmdHistory:     s.history,
 	}
 	return s, nil
 }

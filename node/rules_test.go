@@ -190,3 +190,41 @@ func TestCampIDRangeAndGroupSizeFollowOptions(t *testing.T) {
 		assert.Equal(t, want, dial(t, n).checkin(ids("J00", 1, 4)[i]), "groups of two")
 	}
 }
+
+func TestHistoryReturnsTheGroupsAndOwnDirectsOldestFirst(t *testing.T) {
+	n := startNode(t, Options{GroupSize: 2})
+	cs := group(t, n, "J001", "J002")
+	other := dial(t, n)
+	other.checkin("J003")
+	cs[0].ok(campbus.CmdPeerSession, map[string]int{"maxCount": 5}, nil)
+	cs[1].expect(campbus.EventPeerSession)
+	cs[1].ok(campbus.CmdMessage, map[string]string{"text": "one"}, nil)
+	cs[0].expect(campbus.EventMessage)
+	other.ok(campbus.CmdDirect, campbus.DirectRequest{CampID: "J001", Text: "to you"}, nil)
+	cs[0].expect(campbus.EventDirect)
+	cs[0].ok(campbus.CmdDirect, campbus.DirectRequest{CampID: "J003", Text: "back"}, nil)
+	cs[1].ok(campbus.CmdDirect, campbus.DirectRequest{CampID: "J003", Text: "not J001's business"}, nil)
+
+	var h struct {
+		Events []campbus.Event `json:"events"`
+	}
+	cs[0].ok(campbus.CmdHistory, nil, &h)
+	var got []string
+	for _, ev := range h.Events {
+		got = append(got, ev.Type+":"+ev.CampID+ev.From+">"+ev.To+ev.Text)
+	}
+	assert.Equal(t, []string{
+		"join:J001>", "join:J002>", "peersession:>", "message:J002>one",
+		"direct:J003>J001to you", "direct:J001>J003back",
+	}, got)
+
+	cs[0].ok(campbus.CmdHistory, map[string]int{"limit": 2}, &h)
+	require.Len(t, h.Events, 2)
+	assert.Equal(t, "back", h.Events[1].Text)
+	assert.Equal(t, "to you", h.Events[0].Text)
+
+	for _, bad := range []string{`{"limit":0}`, `{"limit":1001}`, `{"limit":"5"}`, `{"limit":2.5}`} {
+		cs[0].fails(campbus.CmdHistory, bad, 400, campbus.CodeBadLimit)
+	}
+	dial(t, n).fails(campbus.CmdHistory, nil, 403, campbus.CodeNotCheckedIn)
+}
