@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/campbus/campbus"
+	"github.com/campbus/campbus/client"
+)
+
+// execute runs one command line.
+func (s *session) execute(ctx context.Context, line string) error {
+	name, rest := cutWord(line)
+	switch strings.ToLower(name) {
+	case "":
+		return nil
+	case "help":
+		s.con.Print(helpLines...)
+		return nil
+	case "quit", "exit":
+		return errQuit
+	case campbus.CmdCheckin:
+		campID, ok := oneArg(rest)
+		if !ok {
+			return s.usage("checkin <campId>, e.g. checkin J004")
+		}
+		_, err := s.doCheckin(ctx, campID)
+		return err
+	case campbus.CmdMission:
+		day, ok := oneArg(rest)
+		if !ok {
+			return s.usage("mission <day>, e.g. mission 4")
+		}
+		return s.mission(ctx, day)
+	case campbus.CmdPeerSession:
+		maxCount, ok := oneArg(rest)
+		if !ok {
+			return s.usage("peersession <maxCount>, e.g. peersession 2")
+		}
+		return s.peerSession(ctx, maxCount)
+	case campbus.CmdComplete:
+		return s.complete(ctx)
+	case campbus.CmdMessage:
+		if strings.TrimSpace(rest) == "" {
+			return s.usage("message <text>, e.g. message 안녕하세요")
+		}
+		return s.message(ctx, rest)
+	case campbus.CmdDirect:
+		campID, text := cutWord(rest)
+		if campID == "" || strings.TrimSpace(text) == "" {
+			return s.usage("direct <campId> <text>, e.g. direct J005 hello")
+		}
+		return s.direct(ctx, campID, text)
+	case campbus.CmdCheckout:
+		return s.checkout(ctx)
+	default:
+		s.con.Print(fmt.Sprintf("< unknown command %q; type help to see the commands", printable(name)))
+		return nil
+	}
+}
+
+var helpLines = []string{
+	"< commands:",
+	"<   mission <day>            show the keywords of that day's mission",
+	"<   peersession <maxCount>   start a peer session in your group, as its host",
+	"<   complete                 end the peer session you host",
+	"<   message <text>           send text to your group during a peer session",
+	"<   direct <campId> <text>   send text to one camper",
+	"<   checkin <campId>         check in (done when the client starts)",
+	"<   checkout                 check out, show your active time and leave",
+	"<   quit                     leave without checkout (the server checks you out)",
+	"<   help                     show this list",
+}
+
+func (s *session) usage(form string) error {
+	s.con.Print("< usage: " + form)
+	return nil
+}
+
+// doCheckin sends checkin and reports whether it succeeded.
+func (s *session) doCheckin(ctx context.Context, campID string) (bool, error) {
+	resp, err := s.do(ctx, campbus.CmdCheckin, campbus.CheckinRequest{CampID: campID})
+	if resp == nil {
+		return false, err
+	}
+	var body campbus.CheckinResponse
+	if err := decode(resp, &body); err != nil {
+		return false, err
+	}
+	s.checkedInAt = s.clock()
+	s.con.Print(checkinLine(body))
+	return true, nil
+}
+
+func (s *session) mission(ctx context.Context, day string) error {
+	resp, err := s.do(ctx, campbus.CmdMission, map[string]any{"day": intOrText(day)})
+	if resp == nil {
+		return err
+	}
+	var body campbus.MissionResponse
+	if err := decode(resp, &body); err != nil {
+		return err
+	}
+	s.con.Print(missionLine(body))
+	return nil
+}
+
+func (s *session) peerSession(ctx context.Context, maxCount string) error {
+	resp, err := s.do(ctx, campbus.CmdPeerSession, map[string]any{"maxCount": intOrText(maxCount)})
+	if resp == nil {
+		return err
+	}
+	var body campbus.PeerSessionResponse
+	if err := decode(resp, &body); err != nil {
+		return err
+	}
+	s.con.Print(peerSessionLine(body))
+	return nil
+}
+
+func (s *session) complete(ctx context.Context) error {
+	resp, err := s.do(ctx, campbus.CmdComplete, nil)
+	if resp == nil {
+		return err
+	}
+	var body campbus.CompleteResponse
+	if err := decode(resp, &body); err != nil {
+		return err
+	}
+	s.con.Print(completeLine(body))
+	return nil
+}
+
+func (s *session) message(ctx context.Context, text string) error {
+	resp, err := s.do(ctx, campbus.CmdMessage, campbus.MessageRequest{Text: text})
+	if resp == nil {
+		return err
+	}
+	var body campbus.MessageResponse
+	if err := decode(resp, &body); err != nil {
+		return err
+	}
+	s.con.Print(messageLine(body))
+	return nil
+}
+
+func (s *session) direct(ctx context.Context, campID, text string) error {
+	resp, err := s.do(ctx, campbus.CmdDirect, campbus.DirectRequest{CampID: campID, Text: text})
+	if resp == nil {
+		return err
+	}
+	s.con.Print(directLine)
+	return nil
+}
+
+// checkout checks out and ends the session with errQuit; the server closes
+// the connection after the response.
+func (s *session) checkout(ctx context.Context) error {
+	resp, err := s.do(ctx, campbus.CmdCheckout, nil)
+	if resp == nil {
+		return err
+	}
+	s.con.Print(checkoutLines(s.clock().Sub(s.checkedInAt))...)
+	return errQuit
+}
+
+func decode(resp *client.Response, v any) error {
+	if err := resp.Decode(v); err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	return nil
+}
+
+// cutWord splits a line into its first word and the rest, which keeps its
+// inner and trailing spaces (message text is sent as typed).
+func cutWord(line string) (word, rest string) {
+	line = strings.TrimLeft(line, " \t")
+	i := strings.IndexAny(line, " \t")
+	if i < 0 {
+		return line, ""
+	}
+	return line[:i], strings.TrimLeft(line[i:], " \t")
+}
+
+// oneArg returns the only word of rest.
+func oneArg(rest string) (string, bool) {
+	fields := strings.Fields(rest)
+	if len(fields) != 1 {
+		return "", false
+	}
+	return fields[0], true
+}
+
+// intOrText returns arg as a number when it is one and as a string
+// otherwise, so that the server judges it and the user reads its sentence.
+func intOrText(arg string) any {
+	if n, err := strconv.ParseInt(arg, 10, 64); err == nil {
+		return n
+	}
+	return arg
+}

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/campbus/campbus"
+	"github.com/campbus/campbus/client"
+)
+
+// session is one run of the client. Its goroutine owns all output.
+type session struct {
+	client *client.Client
+	addr   string
+	con    console
+	lines  *lineReader
+	events <-chan client.Event // nil once closed
+
+	clock       func() time.Time
+	checkedInAt time.Time // when the last checkin succeeded, by clock
+	shutdown    bool      // a shutdown event was shown
+	reading     bool      // a line was requested and not yet received
+}
+
+// Outcomes that end a session without an error.
+var (
+	errQuit     = errors.New("quit")
+	errShutdown = errors.New("server shutting down")
+)
+
+func newSession(c *client.Client, addr string, con console) *session {
+	return &session{client: c, addr: addr, con: con, events: c.Events(), clock: time.Now}
+}
+
+// run checks in and then runs commands until checkout, quit, the end of the
+// input, a shutdown event or the end of ctx. Only a lost connection or an
+// input or output failure is an error.
+func (s *session) run(ctx context.Context, campID string) error {
+	s.lines = startLineReader(s.con)
+	defer close(s.lines.stop)
+
+	err := s.checkin(ctx, campID)
+	for err == nil {
+		var line string
+		line, err = s.readLine(ctx, promptCommand)
+		if err == nil {
+			s.con.Echo(promptCommand, line)
+			err = s.execute(ctx, line)
+		}
+		if err == nil && s.shutdown {
+			err = errShutdown
+		}
+	}
+	switch {
+	case errors.Is(err, errQuit), errors.Is(err, errShutdown), ctx.Err() != nil:
+		// Leaving without checkout, the server checks the camper out.
+		return s.con.Err()
+	default:
+		return err
+	}
+}
+
+// checkin sends checkin with campID, or with ids read at the campId prompt,
+// until one succeeds.
+func (s *session) checkin(ctx context.Context, campID string) error {
+	if campID != "" {
+		s.con.Print(promptCommand + "checkin " + campID) // so the screen reads like the exercise's
+	}
+	for {
+		for campID == "" {
+			line, err := s.readLine(ctx, promptCampID)
+			if err != nil {
+				return err
+			}
+			name, rest := cutWord(line)
+			if strings.EqualFold(name, campbus.CmdCheckin) {
+				s.con.Echo(promptCommand, line)
+			} else {
+				s.con.Echo(promptCampID, line)
+			}
+			switch strings.ToLower(name) {
+			case "quit", "exit":
+				return errQuit
+			case "help":
+				s.con.Print("< type your campId, e.g. J004 (or quit to leave)")
+			case "checkin": // the exercise's screens type "checkin J004"
+				campID = strings.TrimSpace(rest)
+			default:
+				campID = strings.TrimSpace(line)
+			}
+		}
+		ok, err := s.doCheckin(ctx, campID)
+		if err != nil || ok {
+			return err
+		}
+		campID = ""
+	}
+}
+
+// readLine asks the line reader for a line and waits for it, showing events
+// meanwhile. The caller echoes the line. It returns errQuit at the end of the
+// input, errShutdown after a shutdown event and an error when the connection
+// ends.
+func (s *session) readLine(ctx context.Context, prompt string) (string, error) {
+	if !s.reading {
+		s.lines.prompts <- prompt
+		s.reading = true
+	}
+	for {
+		select {
+		case l := <-s.lines.lines:
+			s.reading = false
+			if errors.Is(l.err, io.EOF) {
+				return "", errQuit // the end of the input, or Ctrl-D / Ctrl-C on a terminal
+			}
+			return l.text, l.err
+		case ev, ok := <-s.events:
+			if !ok {
+				return "", s.connectionEnded()
+			}
+			s.showEvent(ev)
+			if s.shutdown {
+				return "", errShutdown
+			}
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+}
+
+// do sends one request and waits for its response, showing events meanwhile.
+// Events that came before the response are shown before it returns, so a
+// transcript keeps the server's order. It returns nil and shows the server's
+// sentence as "< command failed: ..." for an error response, and returns an
+// error when the connection is gone.
+func (s *session) do(ctx context.Context, command string, body any) (*client.Response, error) {
+	result := make(chan doResult, 1)
+	go func() {
+		resp, err := s.client.Do(ctx, command, body)
+		result <- doResult{resp, err}
+	}()
+	for {
+		select {
+		case r := <-result:
+			s.showQueuedEvents()
+			if r.err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				return nil, s.connectionEnded()
+			}
+			if r.resp.Err != nil {
+				s.con.Print(failedLine(command, r.resp.Err))
+				return nil, nil
+			}
+			return r.resp, nil
+		case ev, ok := <-s.events:
+			if !ok {
+				s.events = nil // Do fails at once now
+				continue
+			}
+			s.showEvent(ev)
+		}
+	}
+}
+
+type doResult struct {
+	resp *client.Response
+	err  error
+}
+
+// showQueuedEvents shows the events already received.
+func (s *session) showQueuedEvents() {
+	for {
+		select {
+		case ev, ok := <-s.events:
+			if !ok {
+				s.events = nil
+				return
+			}
+			s.showEvent(ev)
+		default:
+			return
+		}
+	}
+}
+
+// connectionEnded shows what is left of the events and says why the
+// connection ended: errShutdown after a shutdown event, an error otherwise.
+func (s *session) connectionEnded() error {
+	<-s.client.Done()
+	if s.events != nil {
+		for ev := range s.events {
+			s.showEvent(ev)
+		}
+		s.events = nil
+	}
+	if s.shutdown {
+		return errShutdown
+	}
+	return fmt.Errorf("connection to %s ended: %w", s.addr, s.client.Err())
+}
+
+func (s *session) showEvent(ev client.Event) {
+	if ev.Type == campbus.EventShutdown {
+		s.shutdown = true
+	}
+	s.con.Print(formatEvent(ev))
+}
