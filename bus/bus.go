@@ -137,11 +137,21 @@ func randomPassword() (string, error) {
 // Connect opens an in-process connection with the app's rights. The
 // connection retries nothing: the server is in the same process.
 func (b *Bus) Connect(name string, opts ...nats.Option) (*nats.Conn, error) {
+	log := b.log.With("conn", name)
 	all := append([]nats.Option{
 		nats.Name(name),
 		nats.InProcessServer(b.ns),
 		nats.UserInfo(AppUser, b.appPass),
 		nats.NoReconnect(),
+		// Asynchronous errors (a subscription falling behind, say) would
+		// otherwise go unseen.
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subject := ""
+			if sub != nil {
+				subject = sub.Subject
+			}
+			log.Error("bus connection error", "subject", subject, "err", err)
+		}),
 	}, opts...)
 	nc, err := nats.Connect("", all...)
 	if err != nil {

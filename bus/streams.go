@@ -11,37 +11,71 @@ import (
 
 // StreamOptions set the retention of the event log.
 type StreamOptions struct {
-	MaxAge   time.Duration // 0 keeps events forever
-	MaxBytes int64         // 0 or less: no limit
-	Replicas int           // 0 means 1
+	// GroupEvents is how many events each group keeps (default
+	// DefaultGroupEvents). A group's last event carries its state, so group
+	// events are never dropped by age or size: only the oldest of a group
+	// beyond this count go.
+	GroupEvents int64
+	// DirectMaxAge and DirectMaxBytes bound the directs kept (0: no limit).
+	DirectMaxAge   time.Duration
+	DirectMaxBytes int64
+	// Replicas of every stream and bucket (0 means 1).
+	Replicas int
 }
 
-// EnsureStreams creates or updates the EVENTS stream and the campers bucket.
-func EnsureStreams(ctx context.Context, js jetstream.JetStream, so StreamOptions) (jetstream.KeyValue, error) {
+// DefaultGroupEvents keeps, per group, at least as many events as the
+// history command can return.
+const DefaultGroupEvents = 1000
+
+// Streams are the handles of the event log and the campers bucket.
+type Streams struct {
+	Groups  jetstream.Stream
+	Directs jetstream.Stream
+	Campers jetstream.KeyValue
+}
+
+// EnsureStreams creates or updates the GROUPS and DIRECTS streams and the
+// campers bucket.
+func EnsureStreams(ctx context.Context, js jetstream.JetStream, so StreamOptions) (*Streams, error) {
 	if so.Replicas <= 0 {
 		so.Replicas = 1
 	}
-	if so.MaxBytes <= 0 {
-		so.MaxBytes = -1
+	if so.GroupEvents <= 0 {
+		so.GroupEvents = DefaultGroupEvents
 	}
-	cfg := jetstream.StreamConfig{
-		Name:        EventsStream,
-		Description: "campbus event log: group events (republished on group.<n>) and directs",
-		Subjects:    []string{LogPrefix + GroupPrefix + "*", LogDirectPrefix + "*.*"},
+	if so.DirectMaxBytes <= 0 {
+		so.DirectMaxBytes = -1
+	}
+	groups, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:              GroupsStream,
+		Description:       "campbus group events, each carrying its group's state; republished on group.<n>",
+		Subjects:          []string{LogPrefix + GroupPrefix + "*"},
+		Storage:           jetstream.FileStorage,
+		Retention:         jetstream.LimitsPolicy,
+		MaxMsgsPerSubject: so.GroupEvents,
+		Replicas:          so.Replicas,
+		AllowDirect:       true,
+		RePublish:         &jetstream.RePublish{Source: LogPrefix + GroupPrefix + "*", Destination: GroupPrefix + "{{wildcard(1)}}"},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bus: stream %s: %w", GroupsStream, err)
+	}
+	directs, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        DirectsStream,
+		Description: "campbus direct messages, under log.direct.<to>.<from>",
+		Subjects:    []string{LogDirectPrefix + "*.*"},
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
 		Discard:     jetstream.DiscardOld,
-		MaxAge:      so.MaxAge,
-		MaxBytes:    so.MaxBytes,
+		MaxAge:      so.DirectMaxAge,
+		MaxBytes:    so.DirectMaxBytes,
 		Replicas:    so.Replicas,
 		AllowDirect: true,
-		Duplicates:  2 * time.Minute,
-		RePublish:   &jetstream.RePublish{Source: LogPrefix + GroupPrefix + "*", Destination: GroupPrefix + "{{wildcard(1)}}"},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bus: stream %s: %w", DirectsStream, err)
 	}
-	if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
-		return nil, fmt.Errorf("bus: stream %s: %w", EventsStream, err)
-	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	campers, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      CampersBucket,
 		Description: "campbus: checked-in campers, campId -> connection",
 		Storage:     jetstream.FileStorage,
@@ -51,7 +85,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, so StreamOptions
 	if err != nil {
 		return nil, fmt.Errorf("bus: bucket %s: %w", CampersBucket, err)
 	}
-	return kv, nil
+	return &Streams{Groups: groups, Directs: directs, Campers: campers}, nil
 }
 
 // IsWrongLastSequence reports whether err is JetStream refusing a publish

@@ -2,11 +2,12 @@ package bus
 
 import "strconv"
 
-// Subjects of the bus. Requests travel on req.<command>. Events are stored in
-// the EVENTS stream: group events under log.group.<n>, which the stream
-// republishes on group.<n> (so only events really appended reach group.<n>,
-// in the order of the log), and directs under log.direct.<to>.<from>, which
-// the direct handler publishes on camper.<to> once stored.
+// Subjects of the bus. Requests travel on req.<command>. Group events are
+// stored in the GROUPS stream under log.group.<n>, which the stream
+// republishes on group.<n>: only events really appended reach group.<n>, in
+// the order of the log. Directs are stored in the DIRECTS stream under
+// log.direct.<to>.<from>, and the direct handler publishes them on
+// camper.<to> once stored.
 const (
 	ReqPrefix    = "req."
 	GroupPrefix  = "group."
@@ -17,9 +18,10 @@ const (
 	// answered by one handler among all nodes.
 	HandlerQueue = "campbus-handlers"
 
-	// EventsStream is the durable event log; CampersBucket the KV bucket of
-	// checked-in campers (campId -> who holds it).
-	EventsStream  = "EVENTS"
+	// GroupsStream and DirectsStream are the durable event log; CampersBucket
+	// the KV bucket of checked-in campers (campId -> who holds it).
+	GroupsStream  = "GROUPS"
+	DirectsStream = "DIRECTS"
 	CampersBucket = "campers"
 )
 
@@ -60,4 +62,7 @@ const (
 	HdrType = "Campbus-Type"
 	// HdrState is the group's state after the event (JSON), on group events.
 	HdrState = "Campbus-State"
+	// HdrDeadline is when the front-end stops waiting for the answer to a
+	// request, in Unix milliseconds.
+	HdrDeadline = "Campbus-Deadline"
 )

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -18,7 +19,17 @@ import (
 type camperRecord struct {
 	Conn      string `json:"conn"` // front-end connection holding the camper
 	CheckinMs int64  `json:"checkinMs"`
+	Group     int    `json:"group,omitempty"` // 0 until the camper is seated
+	// Leaving is set while the camper's checkout is under way: the id is
+	// about to be free, so a checkin for it waits a moment.
+	Leaving bool `json:"leaving,omitempty"`
 }
+
+// Waiting for a leaving camper's id: how long, and how often to look.
+const (
+	leavingWait  = 2 * time.Second
+	leavingRetry = 5 * time.Millisecond
+)
 
 // errGroupFull tells checkin to try the next group.
 var errGroupFull = errors.New("group full")
@@ -39,20 +50,18 @@ func (s *Service) checkin(ctx context.Context, r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	rec, _ := json.Marshal(camperRecord{Conn: r.conn, CheckinMs: s.opts.Now().UnixMilli()})
-	if _, err := s.campers.Create(ctx, id, rec); err != nil {
-		if errors.Is(err, jetstream.ErrKeyExists) {
-			return nil, campbus.Errorf(http.StatusConflict, campbus.CodeCampIDInUse,
-				"camp id %s is already checked in on another connection", id)
-		}
-		return nil, fmt.Errorf("claim %s: %w", id, err)
+	rec := camperRecord{Conn: r.conn, CheckinMs: s.opts.Now().UnixMilli()}
+	rev, err := s.claim(ctx, id, rec)
+	if err != nil {
+		return nil, err
 	}
 	n, st, err := s.join(ctx, id, r.conn)
+	if err == nil {
+		rec.Group = n
+		_, err = s.campers.Update(ctx, id, mustJSON(rec), rev)
+	}
 	if err != nil {
-		// Release the claim so that the camper can try again.
-		if derr := s.campers.Delete(ctx, id); derr != nil {
-			s.log.Error("release camp id after failed checkin", "campId", id, "err", derr)
-		}
+		s.undoCheckin(id, n)
 		return nil, err
 	}
 	r.header.Set(bus.HdrCampID, id)
@@ -60,20 +69,75 @@ func (s *Service) checkin(ctx context.Context, r *request) (any, error) {
 	return campbus.CheckinResponse{CampID: id, Group: n, Members: st.Members}, nil
 }
 
+// claim creates id's key in the campers bucket. If the id's holder is
+// checking out right now, it waits for the key to go.
+func (s *Service) claim(ctx context.Context, id string, rec camperRecord) (uint64, error) {
+	deadline := time.Now().Add(leavingWait)
+	for {
+		rev, err := s.campers.Create(ctx, id, mustJSON(rec))
+		if err == nil {
+			return rev, nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			return 0, fmt.Errorf("claim %s: %w", id, err)
+		}
+		held, gerr := s.campers.Get(ctx, id)
+		var other camperRecord
+		switch {
+		case errors.Is(gerr, jetstream.ErrKeyNotFound):
+			continue // released between our create and get
+		case gerr != nil:
+			return 0, fmt.Errorf("claim %s: %w", id, gerr)
+		case json.Unmarshal(held.Value(), &other) != nil || !other.Leaving || time.Now().After(deadline):
+			return 0, campbus.Errorf(http.StatusConflict, campbus.CodeCampIDInUse,
+				"camp id %s is already checked in on another connection", id)
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(leavingRetry):
+		}
+	}
+}
+
+// undoCheckin takes back a checkin that failed half way: out of group n (if
+// it got a seat) and the id released. It runs on its own short deadline: the
+// request's may be what ran out.
+func (s *Service) undoCheckin(id string, n int) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
+	defer cancel()
+	if n > 0 {
+		if err := s.leave(ctx, n, id, campbus.ReasonDisconnect); err != nil {
+			s.log.Error("undo checkin: leave group", "campId", id, "group", n, "err", err)
+		}
+	}
+	if err := s.campers.Delete(ctx, id); err != nil {
+		s.log.Error("undo checkin: release camp id", "campId", id, "err", err)
+	}
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only for the package's own plain structs
+	}
+	return b
+}
+
 // join seats id in the lowest-numbered group with a free seat.
 func (s *Service) join(ctx context.Context, id, conn string) (int, *groupState, error) {
 	size := s.opts.GroupSize
 	for n := s.seats.nextFree(0, size); ; n = s.seats.nextFree(n, size) {
-		st, seq, err := s.updateGroup(ctx, n, func(st *groupState) ([]groupEvent, error) {
+		st, seq, err := s.updateGroup(ctx, n, func(st *groupState) (*groupEvent, error) {
 			if len(st.Members) >= size {
 				return nil, errGroupFull
 			}
 			st.Members = append(st.Members, id)
-			return []groupEvent{{
+			return &groupEvent{
 				event:  campbus.Event{Type: campbus.EventJoin, CampID: id, Members: st.Members},
 				origin: id,
 				conn:   conn,
-			}}, nil
+			}, nil
 		})
 		if errors.Is(err, errGroupFull) {
 			s.seats.apply(n, seq, len(st.Members))

@@ -16,9 +16,9 @@ import (
 // checkout handles POST /checkout (no body). The front-end also sends it,
 // with reason "disconnect", when a checked-in connection is lost.
 //
-// The camper leaves its group (the others get a checkout event); if it was
-// hosting the group's peer session, the session ends and the others get a
-// complete event with reason host-left. Then its campId is released.
+// If the camper hosts its group's peer session, the session ends first (the
+// others get complete with reason host-left); then the camper leaves its
+// group (the others get checkout) and its campId is released.
 func (s *Service) checkout(ctx context.Context, r *request) (any, error) {
 	entry, err := s.campers.Get(ctx, r.campID)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -39,40 +39,57 @@ func (s *Service) checkout(ctx context.Context, r *request) (any, error) {
 	if r.reason == campbus.ReasonDisconnect {
 		reason = campbus.ReasonDisconnect
 	}
-	if err := s.leave(ctx, r.group, r.campID, reason); err != nil {
-		return nil, err
+	// Mark the id as leaving, so that a checkin for it right after the
+	// checkout event waits for the release instead of failing.
+	rec.Leaving = true
+	rev, err := s.campers.Update(ctx, r.campID, mustJSON(rec), entry.Revision())
+	if err != nil {
+		return nil, fmt.Errorf("checkout %s: %w", r.campID, err)
 	}
-	if err := s.campers.Delete(ctx, r.campID, jetstream.LastRevision(entry.Revision())); err != nil {
+	if rec.Group > 0 {
+		if err := s.leave(ctx, rec.Group, r.campID, reason); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.campers.Delete(ctx, r.campID, jetstream.LastRevision(rev)); err != nil {
 		return nil, fmt.Errorf("checkout %s: release: %w", r.campID, err)
 	}
 	return campbus.CheckoutResponse{
 		CampID:   r.campID,
-		Group:    r.group,
+		Group:    rec.Group,
 		ActiveMs: max(0, s.opts.Now().UnixMilli()-rec.CheckinMs),
 	}, nil
 }
 
-// leave removes id from group n, ending the session it hosts.
+// leave takes id out of group n: first the session it hosts ends, then it
+// leaves. Each is its own compare-and-set append, so anything that happens
+// in between (a new session by another member) is ordered after the end of
+// the old one, and the group never shows a session whose host is gone.
 func (s *Service) leave(ctx context.Context, n int, id, reason string) error {
-	_, _, err := s.updateGroup(ctx, n, func(st *groupState) ([]groupEvent, error) {
+	_, _, err := s.updateGroup(ctx, n, func(st *groupState) (*groupEvent, error) {
+		if st.Session == nil || st.Session.Host != id {
+			return nil, nil
+		}
+		count := st.Session.Count
+		st.Session = nil
+		return &groupEvent{
+			event:  campbus.Event{Type: campbus.EventComplete, Host: id, Reason: campbus.ReasonHostLeft, Messages: &count},
+			origin: id,
+		}, nil
+	})
+	if err != nil {
+		return err
+	}
+	_, _, err = s.updateGroup(ctx, n, func(st *groupState) (*groupEvent, error) {
 		i := slices.Index(st.Members, id)
 		if i < 0 {
 			return nil, nil // already gone: nothing to record
 		}
 		st.Members = slices.Delete(st.Members, i, i+1)
-		evs := []groupEvent{{
+		return &groupEvent{
 			event:  campbus.Event{Type: campbus.EventCheckout, CampID: id, Reason: reason},
 			origin: id,
-		}}
-		if st.Session != nil && st.Session.Host == id {
-			count := st.Session.Count
-			st.Session = nil
-			evs = append(evs, groupEvent{
-				event:  campbus.Event{Type: campbus.EventComplete, Host: id, Reason: campbus.ReasonHostLeft, Messages: &count},
-				origin: id,
-			})
-		}
-		return evs, nil
+		}, nil
 	})
 	return err
 }

@@ -14,7 +14,10 @@ func (s *Service) complete(ctx context.Context, r *request) (any, error) {
 		return nil, err
 	}
 	var messages int
-	_, _, err := s.updateGroup(ctx, r.group, func(st *groupState) ([]groupEvent, error) {
+	_, _, err := s.updateGroup(ctx, r.group, func(st *groupState) (*groupEvent, error) {
+		if err := member(st, r.campID); err != nil {
+			return nil, err
+		}
 		if st.Session == nil {
 			return nil, noSession(r.group)
 		}
@@ -24,10 +27,10 @@ func (s *Service) complete(ctx context.Context, r *request) (any, error) {
 		}
 		messages = st.Session.Count
 		st.Session = nil
-		return []groupEvent{{
+		return &groupEvent{
 			event:  campbus.Event{Type: campbus.EventComplete, Host: r.campID, Reason: campbus.ReasonComplete, Messages: &messages},
 			origin: r.campID,
-		}}, nil
+		}, nil
 	})
 	if err != nil {
 		return nil, err

@@ -52,7 +52,7 @@ type groupEvent struct {
 // loadGroup returns group n's current state and the stream sequence of its
 // last event (0 for a group that never had one).
 func (s *Service) loadGroup(ctx context.Context, n int) (*groupState, uint64, error) {
-	m, err := s.events.GetLastMsgForSubject(ctx, bus.LogGroupSubject(n))
+	m, err := s.groups.GetLastMsgForSubject(ctx, bus.LogGroupSubject(n))
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return &groupState{}, 0, nil
 	}
@@ -99,14 +99,13 @@ func (s *Service) appendGroupEvent(ctx context.Context, n int, ev groupEvent, st
 }
 
 // changeFunc decides a change of a group from its current state: it edits
-// st in place and returns the events that record the change (the first
-// carries the new state), or a *campbus.Error to refuse it.
-type changeFunc func(st *groupState) ([]groupEvent, error)
+// st in place and returns the event that records the change, nil to change
+// nothing, or a *campbus.Error to refuse it.
+type changeFunc func(st *groupState) (*groupEvent, error)
 
-// updateGroup applies change to group n with compare-and-set: on a
-// conflict it reloads the state and decides again. The first event carries
-// the change; any later ones (complete after a host's checkout) are
-// appended after it, each with the state current at that moment.
+// updateGroup applies change to group n with compare-and-set: on a conflict
+// it reloads the state and decides again. It returns the state it decided
+// on (the new state when the change was appended) and that state's sequence.
 func (s *Service) updateGroup(ctx context.Context, n int, change changeFunc) (*groupState, uint64, error) {
 	for try := 0; try < maxCommitTries; try++ {
 		st, seq, err := s.loadGroup(ctx, n)
@@ -114,49 +113,30 @@ func (s *Service) updateGroup(ctx context.Context, n int, change changeFunc) (*g
 			return nil, 0, err
 		}
 		next := st.clone()
-		evs, err := change(next)
-		if err != nil {
+		ev, err := change(next)
+		if err != nil || ev == nil {
 			return st, seq, err
 		}
-		if len(evs) == 0 {
-			return st, seq, nil
-		}
-		newSeq, err := s.appendGroupEvent(ctx, n, evs[0], next, seq)
+		newSeq, err := s.appendGroupEvent(ctx, n, *ev, next, seq)
 		if bus.IsWrongLastSequence(err) {
 			continue
 		}
 		if err != nil {
 			return nil, 0, fmt.Errorf("group %d: %w", n, err)
 		}
-		for _, ev := range evs[1:] {
-			if err := s.appendFollowUp(ctx, n, ev); err != nil {
-				return nil, 0, err
-			}
-		}
 		return next, newSeq, nil
 	}
-	return nil, 0, campbus.Errorf(http.StatusServiceUnavailable, campbus.CodeInternal,
+	return nil, 0, campbus.Errorf(http.StatusInternalServerError, campbus.CodeInternal,
 		"group#%d is too busy right now; try again", n)
 }
 
-// appendFollowUp appends an event that changes nothing, with the group's
-// state as it is at that moment.
-func (s *Service) appendFollowUp(ctx context.Context, n int, ev groupEvent) error {
-	for try := 0; try < maxCommitTries; try++ {
-		st, seq, err := s.loadGroup(ctx, n)
-		if err != nil {
-			return err
-		}
-		_, err = s.appendGroupEvent(ctx, n, ev, st, seq)
-		if bus.IsWrongLastSequence(err) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("group %d: %w", n, err)
-		}
-		return nil
+// member returns a not-checked-in error unless id is a member of st: the
+// camper's checkin did not go through, or it was checked out meanwhile.
+func member(st *groupState, id string) error {
+	if !st.has(id) {
+		return notCheckedIn()
 	}
-	return fmt.Errorf("group %d: follow-up %s event: too many conflicts", n, ev.event.Type)
+	return nil
 }
 
 // watchGroup keeps the seat view current with group events appended by other

@@ -22,13 +22,14 @@ const (
 
 // storedEvent is one event read back from the log.
 type storedEvent struct {
-	seq  uint64
+	at   time.Time
 	data json.RawMessage
 }
 
 // history handles POST /history {"limit":20}: the last limit events of the
-// caller's group (across restarts: the group's whole log) and of the directs
-// sent to or by the caller, merged in log order, oldest first.
+// caller's group (by group number, so across restarts) and of the directs
+// sent to or by the caller, merged by the time they were stored, oldest
+// first.
 func (s *Service) history(ctx context.Context, r *request) (any, error) {
 	f, err := decodeBody(r.body)
 	if err != nil {
@@ -43,21 +44,25 @@ func (s *Service) history(ctx context.Context, r *request) (any, error) {
 		}
 	}
 	var all []storedEvent
-	// Three filters, read apart: a direct to oneself matches the last two,
-	// and JetStream refuses overlapping filters on one consumer.
-	for _, subject := range []string{
-		bus.LogGroupSubject(r.group),
-		bus.LogDirectSubject(r.campID, "*"),
-		bus.LogDirectSubject("*", r.campID),
+	// Read apart: a direct to oneself matches both direct filters, and
+	// JetStream refuses overlapping filters on one consumer.
+	for _, q := range []struct {
+		stream  jetstream.Stream
+		subject string
+	}{
+		{s.groups, bus.LogGroupSubject(r.group)},
+		{s.directs, bus.LogDirectSubject(r.campID, "*")},
+		{s.directs, bus.LogDirectSubject("*", r.campID)},
 	} {
-		evs, err := s.tail(ctx, subject, limit)
+		evs, err := s.tail(ctx, q.stream, q.subject, limit)
 		if err != nil {
 			return nil, fmt.Errorf("history of %s: %w", r.campID, err)
 		}
 		all = append(all, evs...)
 	}
-	slices.SortFunc(all, func(a, b storedEvent) int { return cmpSeq(a.seq, b.seq) })
-	all = slices.CompactFunc(all, func(a, b storedEvent) bool { return a.seq == b.seq })
+	slices.SortStableFunc(all, func(a, b storedEvent) int { return a.at.Compare(b.at) })
+	// A direct to oneself was read twice: drop the second copy.
+	all = slices.CompactFunc(all, func(a, b storedEvent) bool { return a.at.Equal(b.at) && string(a.data) == string(b.data) })
 	if len(all) > limit {
 		all = all[len(all)-limit:]
 	}
@@ -68,21 +73,13 @@ func (s *Service) history(ctx context.Context, r *request) (any, error) {
 	return resp, nil
 }
 
-func cmpSeq(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-// tail returns the last limit events stored under subject (which may hold
-// wildcards), oldest first. It reads the subject's events from the start of
-// the log, keeping the last limit: the log's retention limits bound the read.
-func (s *Service) tail(ctx context.Context, subject string, limit int) ([]storedEvent, error) {
-	info, err := s.events.Info(ctx, jetstream.WithSubjectFilter(subject))
+// tail returns the last limit events stored in stream under subject (which
+// may hold wildcards), oldest first. It reads the subject's events from the
+// oldest kept: GROUPS keeps at most bus.DefaultGroupEvents per group, and
+// DIRECTS's age and size limits bound the rest. The consumer it reads with
+// lives in memory and is deleted at once.
+func (s *Service) tail(ctx context.Context, stream jetstream.Stream, subject string, limit int) ([]storedEvent, error) {
+	info, err := stream.Info(ctx, jetstream.WithSubjectFilter(subject))
 	if err != nil {
 		return nil, err
 	}
@@ -93,13 +90,23 @@ func (s *Service) tail(ctx context.Context, subject string, limit int) ([]stored
 	if total == 0 {
 		return nil, nil
 	}
-	cons, err := s.js.OrderedConsumer(ctx, bus.EventsStream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{subject},
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
+	cons, err := stream.CreateConsumer(ctx, jetstream.ConsumerConfig{
+		FilterSubject:     subject,
+		DeliverPolicy:     jetstream.DeliverAllPolicy,
+		AckPolicy:         jetstream.AckNonePolicy,
+		MemoryStorage:     true,
+		InactiveThreshold: time.Minute, // in case the delete below is lost
 	})
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.Timeout)
+		defer cancel()
+		if err := stream.DeleteConsumer(dctx, cons.CachedInfo().Name); err != nil {
+			s.log.Warn("history: delete consumer", "err", err)
+		}
+	}()
 	// A ring of the last limit events: once full, next is the oldest slot.
 	ring := make([]storedEvent, 0, min(uint64(limit), total))
 	next := 0
@@ -108,15 +115,14 @@ func (s *Service) tail(ctx context.Context, subject string, limit int) ([]stored
 		if err != nil {
 			return nil, err
 		}
-		got := 0
-		last := false
+		got, last := 0, false
 		for m := range batch.Messages() {
 			got++
 			md, err := m.Metadata()
 			if err != nil {
 				return nil, err
 			}
-			ev := storedEvent{seq: md.Sequence.Stream, data: json.RawMessage(m.Data())}
+			ev := storedEvent{at: md.Timestamp, data: json.RawMessage(m.Data())}
 			if len(ring) < limit {
 				ring = append(ring, ev)
 			} else {

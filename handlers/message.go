@@ -21,7 +21,10 @@ func (s *Service) message(ctx context.Context, r *request) (any, error) {
 		return nil, err
 	}
 	var resp campbus.MessageResponse
-	_, _, err = s.updateGroup(ctx, r.group, func(st *groupState) ([]groupEvent, error) {
+	_, _, err = s.updateGroup(ctx, r.group, func(st *groupState) (*groupEvent, error) {
+		if err := member(st, r.campID); err != nil {
+			return nil, err
+		}
 		ss := st.Session
 		if ss == nil {
 			return nil, campbus.Errorf(http.StatusConflict, campbus.CodeNoSession,
@@ -34,10 +37,10 @@ func (s *Service) message(ctx context.Context, r *request) (any, error) {
 		ss.Count++
 		remaining := ss.MaxCount - ss.Count
 		resp = campbus.MessageResponse{Group: r.group, Seq: ss.Count, Remaining: remaining, Delivered: len(st.Members) - 1}
-		return []groupEvent{{
+		return &groupEvent{
 			event:  campbus.Event{Type: campbus.EventMessage, From: r.campID, Text: text, Seq: ss.Count, Remaining: &remaining},
 			origin: r.campID,
-		}}, nil
+		}, nil
 	})
 	if err != nil {
 		return nil, err

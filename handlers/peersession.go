@@ -20,16 +20,19 @@ func (s *Service) peerSession(ctx context.Context, r *request) (any, error) {
 		return nil, campbus.Errorf(http.StatusBadRequest, campbus.CodeBadMaxCount,
 			`"maxCount" must be an integer from 1 to %d`, MaxSessionMessages)
 	}
-	_, _, err = s.updateGroup(ctx, r.group, func(st *groupState) ([]groupEvent, error) {
+	_, _, err = s.updateGroup(ctx, r.group, func(st *groupState) (*groupEvent, error) {
+		if err := member(st, r.campID); err != nil {
+			return nil, err
+		}
 		if st.Session != nil {
 			return nil, campbus.Errorf(http.StatusConflict, campbus.CodeSessionActive,
 				"group#%d already has a peer session, hosted by %s", r.group, st.Session.Host)
 		}
 		st.Session = &session{Host: r.campID, MaxCount: maxCount}
-		return []groupEvent{{
+		return &groupEvent{
 			event:  campbus.Event{Type: campbus.EventPeerSession, Host: r.campID, MaxCount: maxCount},
 			origin: r.campID,
-		}}, nil
+		}, nil
 	})
 	if err != nil {
 		return nil, err

@@ -22,7 +22,7 @@ import (
 //
 // stale tells whether a connection id belongs to a previous run of this node.
 func (s *Service) Recover(ctx context.Context, stale func(conn string) bool) (checkedOut int, err error) {
-	info, err := s.events.Info(ctx, jetstream.WithSubjectFilter(bus.LogPrefix+bus.GroupPrefix+"*"))
+	info, err := s.groups.Info(ctx, jetstream.WithSubjectFilter(bus.LogPrefix+bus.GroupPrefix+"*"))
 	if err != nil {
 		return 0, fmt.Errorf("recover: list groups: %w", err)
 	}

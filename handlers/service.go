@@ -5,7 +5,7 @@
 // Handlers keep no camp state in memory that decides anything. Who is checked
 // in lives in the JetStream KV bucket "campers" (created with compare-and-set);
 // each group's state (members, peer session, message count) rides on the
-// group's events in the EVENTS stream, and every change is appended with an
+// group's events in the GROUPS stream, and every change is appended with an
 // expected last sequence for the group's subject, so two handlers racing on
 // one group, on one node or several, can never both win. The loser reloads
 // the state and tries again. This gives each group one total order of events,
@@ -61,7 +61,8 @@ type Service struct {
 	opts    Options
 	nc      *nats.Conn
 	js      jetstream.JetStream
-	events  jetstream.Stream
+	groups  jetstream.Stream
+	directs jetstream.Stream
 	campers jetstream.KeyValue
 	seats   *seatView
 	log     *slog.Logger
@@ -93,8 +94,8 @@ type request struct {
 // *campbus.Error.
 type handlerFunc func(ctx context.Context, r *request) (any, error)
 
-// New prepares the handlers; Start subscribes them.
-func New(nc *nats.Conn, js jetstream.JetStream, campers jetstream.KeyValue, opts Options) (*Service, error) {
+// New prepares the handlers over the streams of st; Start subscribes them.
+func New(nc *nats.Conn, js jetstream.JetStream, st *bus.Streams, opts Options) (*Service, error) {
 	if opts.GroupSize <= 0 {
 		opts.GroupSize = DefaultGroupSize
 	}
@@ -113,18 +114,13 @@ func New(nc *nats.Conn, js jetstream.JetStream, campers jetstream.KeyValue, opts
 	if opts.CampIDs.Width == 0 {
 		opts.CampIDs = campbus.MustParseIDRange(campbus.DefaultCampIDs)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), opts.Timeout)
-	defer cancel()
-	events, err := js.Stream(ctx, bus.EventsStream)
-	if err != nil {
-		return nil, fmt.Errorf("handlers: stream %s: %w", bus.EventsStream, err)
-	}
 	s := &Service{
 		opts:    opts,
 		nc:      nc,
 		js:      js,
-		events:  events,
-		campers: campers,
+		groups:  st.Groups,
+		directs: st.Directs,
+		campers: st.Campers,
 		seats:   newSeatView(),
 		log:     opts.Logger,
 		work:    make(chan *nats.Msg, opts.Workers),
@@ -213,7 +209,18 @@ func (s *Service) serve(m *nats.Msg) {
 		header:  nats.Header{},
 	}
 	r.group, _ = strconv.Atoi(m.Header.Get(bus.HdrGroup))
-	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
+	deadline := s.opts.Now().Add(s.opts.Timeout)
+	if ms, err := strconv.ParseInt(m.Header.Get(bus.HdrDeadline), 10, 64); err == nil {
+		asker := time.UnixMilli(ms)
+		if !asker.After(s.opts.Now()) {
+			// Nobody waits for the answer any more: doing the work now
+			// would change the camp behind the asker's back.
+			s.log.Warn("request dropped: its deadline passed while it waited", "command", r.command, "campId", r.campID)
+			return
+		}
+		deadline = minTime(deadline, asker)
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 
 	var body any
@@ -233,6 +240,13 @@ func (s *Service) serve(m *nats.Msg) {
 		body, err = h(ctx, r)
 	}()
 	s.reply(m, r, body, err)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 func (s *Service) reply(m *nats.Msg, r *request, body any, err error) {

@@ -128,9 +128,9 @@ func checkoutsInLog(t *testing.T, dir string) []string {
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
-	cons, err := js.OrderedConsumer(ctx, bus.EventsStream, jetstream.OrderedConsumerConfig{})
+	cons, err := js.OrderedConsumer(ctx, bus.GroupsStream, jetstream.OrderedConsumerConfig{})
 	require.NoError(t, err)
-	info, err := js.Stream(ctx, bus.EventsStream)
+	info, err := js.Stream(ctx, bus.GroupsStream)
 	require.NoError(t, err)
 	total := info.CachedInfo().State.Msgs
 	var left []string

@@ -43,9 +43,11 @@ type Options struct {
 	Limits wire.Limits
 	// OutboundFrames bounds each connection's queue of frames to send.
 	OutboundFrames int
-	// LogMaxAge and LogMaxBytes bound the event log (0: no limit).
-	LogMaxAge   time.Duration
-	LogMaxBytes int64
+	// WriteTimeout bounds one write to a camper's socket.
+	WriteTimeout time.Duration
+	// Log sets the event log's retention: events kept per group, and the age
+	// and size limits of the directs.
+	Log bus.StreamOptions
 
 	Logger *slog.Logger
 }
@@ -112,11 +114,11 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("node: jetstream: %w", err)
 	}
-	campers, err := bus.EnsureStreams(ctx, js, bus.StreamOptions{MaxAge: opts.LogMaxAge, MaxBytes: opts.LogMaxBytes})
+	streams, err := bus.EnsureStreams(ctx, js, opts.Log)
 	if err != nil {
 		return nil, err
 	}
-	n.handlers, err = handlers.New(n.handlerNC, js, campers, handlers.Options{
+	n.handlers, err = handlers.New(n.handlerNC, js, streams, handlers.Options{
 		NodeName:  opts.Name,
 		CampIDs:   opts.CampIDs,
 		GroupSize: opts.GroupSize,
@@ -142,6 +144,7 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 		NodeName:       opts.Name,
 		Limits:         opts.Limits,
 		OutboundFrames: opts.OutboundFrames,
+		WriteTimeout:   opts.WriteTimeout,
 		Logger:         opts.Logger,
 	})
 	if err := n.front.Start(); err != nil {

@@ -135,14 +135,14 @@ func TestHostLeavingEndsTheSession(t *testing.T) {
 				cs[0].conn.Close()
 			}
 			for _, c := range cs[1:] {
-				left := c.expect(campbus.EventCheckout)
-				assert.Equal(t, "J001", left.CampID)
-				assert.Equal(t, how, left.Reason)
 				ended := c.expect(campbus.EventComplete)
 				assert.Equal(t, campbus.ReasonHostLeft, ended.Reason)
 				assert.Equal(t, "J001", ended.Host)
 				require.NotNil(t, ended.Messages)
 				assert.Equal(t, 1, *ended.Messages)
+				left := c.expect(campbus.EventCheckout)
+				assert.Equal(t, "J001", left.CampID)
+				assert.Equal(t, how, left.Reason)
 			}
 			cs[1].fails(campbus.CmdMessage, map[string]string{"text": "anyone?"}, 409, campbus.CodeNoSession)
 		})

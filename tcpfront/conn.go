@@ -118,12 +118,12 @@ func (c *conn) handle(f *wire.Frame) bool {
 			"unknown command %q; commands are checkin, checkout, mission, peersession, complete, message, direct", clip(name))
 	case f.Method != wire.MethodPost:
 		perr = campbus.Errorf(http.StatusMethodNotAllowed, campbus.CodeMethodNotAllowed, "use POST, not %s", clip(f.Method))
-	case c.s.isDraining():
-		perr = campbus.Errorf(http.StatusServiceUnavailable, campbus.CodeShuttingDown, "the server is shutting down")
 	case cmd.NeedsCheckin && c.campID == "":
 		perr = campbus.Errorf(http.StatusForbidden, campbus.CodeNotCheckedIn, "check in first: send checkin with your campId")
 	case cmd.RefusedAfterCheckin && c.campID != "":
 		perr = campbus.Errorf(http.StatusConflict, campbus.CodeAlreadyCheckedIn, "this connection is already checked in as %s", c.campID)
+	case c.s.isDraining():
+		perr = campbus.Errorf(http.StatusServiceUnavailable, campbus.CodeShuttingDown, "the server is shutting down")
 	}
 	if perr != nil {
 		c.respond(perr.Status, reqID, perr)
@@ -160,8 +160,19 @@ func (c *conn) forward(command, reqID string, body []byte) bool {
 			c.s.unclaim(c, claimed)
 			c.s.claim(c, c.campID)
 		}
+	case command == campbus.CmdCheckin && status == http.StatusInternalServerError && claimed != "":
+		// The checkin may have gone through after all (the answer was lost
+		// or came too late): take it back. The handler undoes it only if
+		// this connection holds the id.
+		c.checkout(claimed, campbus.ReasonDisconnect)
+		c.s.unclaim(c, claimed)
 	case command == campbus.CmdCheckin && claimed != "":
 		c.s.unclaim(c, claimed)
+	case status == http.StatusForbidden && c.campID != "" && errorCode(respBody) == campbus.CodeNotCheckedIn:
+		// The handlers no longer know this camper (a checkout whose answer
+		// was lost, say): the connection is not checked in either.
+		c.s.unclaim(c, c.campID)
+		c.campID, c.group = "", 0
 	}
 	frame := wire.AppendResponse(nil, status, reqID, respBody)
 	if command == campbus.CmdCheckin {
@@ -171,9 +182,7 @@ func (c *conn) forward(command, reqID string, body []byte) bool {
 	}
 	outcome := "success"
 	if status != http.StatusOK {
-		var e campbus.Error
-		_ = json.Unmarshal(respBody, &e)
-		outcome = e.Code
+		outcome = errorCode(respBody)
 	}
 	c.logRequest(command, outcome)
 	if command == campbus.CmdCheckout && status == http.StatusOK {
@@ -185,8 +194,11 @@ func (c *conn) forward(command, reqID string, body []byte) bool {
 
 // request does one request/reply on the bus. Bus failures become 500.
 func (c *conn) request(m *nats.Msg) (status int, body []byte, reply *nats.Msg) {
-	ctx, cancel := context.WithTimeout(context.Background(), c.s.opts.RequestTimeout)
+	ctx, cancel := context.WithTimeout(c.s.ctx, c.s.opts.RequestTimeout)
 	defer cancel()
+	// The handler drops a request whose asker has stopped waiting.
+	deadline, _ := ctx.Deadline()
+	m.Header.Set(bus.HdrDeadline, strconv.FormatInt(deadline.UnixMilli(), 10))
 	reply, err := c.s.nc.RequestMsgWithContext(ctx, m)
 	if err == nil {
 		status, err = strconv.Atoi(reply.Header.Get(bus.HdrStatus))
@@ -199,6 +211,13 @@ func (c *conn) request(m *nats.Msg) (status int, body []byte, reply *nats.Msg) {
 		return perr.Status, b, &nats.Msg{Header: nats.Header{}}
 	}
 	return status, reply.Data, reply
+}
+
+// errorCode returns the code of an error response's body.
+func errorCode(body []byte) string {
+	var e campbus.Error
+	_ = json.Unmarshal(body, &e)
+	return e.Code
 }
 
 // checkinID returns the campId a checkin body names, or "" if it names none.
@@ -282,8 +301,7 @@ func (c *conn) overflowLocked() {
 	if c.closed {
 		return
 	}
-	c.s.log.Warn("slow consumer disconnected", "session", c.id, "campId", c.campID,
-		"remote", c.remote, "queued", len(c.out))
+	c.s.log.Warn("slow consumer disconnected", "session", c.id, "remote", c.remote, "queued", len(c.out))
 	c.closed = true
 	c.nc.Close()
 	c.stopWriter()
@@ -301,6 +319,9 @@ func (c *conn) writeLoop() {
 	defer close(c.writerDone)
 	bw := bufio.NewWriterSize(c.nc, writeBufferSize)
 	write := func(frame []byte) bool {
+		// bufio writes through to the socket when its buffer fills, so the
+		// deadline must be fresh before every write, not only the flush.
+		_ = c.nc.SetWriteDeadline(time.Now().Add(c.s.opts.WriteTimeout))
 		if _, err := bw.Write(frame); err != nil {
 			c.abort("write: " + err.Error())
 			return false
@@ -381,19 +402,29 @@ func (c *conn) shutdown() {
 // out with reason disconnect, then the connection is forgotten and closed.
 func (c *conn) finish() {
 	if c.campID != "" {
-		m := nats.NewMsg(bus.ReqSubject(campbus.CmdCheckout))
-		m.Header.Set(bus.HdrConn, c.busID)
-		m.Header.Set(bus.HdrCampID, c.campID)
-		m.Header.Set(bus.HdrGroup, strconv.Itoa(c.group))
-		m.Header.Set(bus.HdrReason, campbus.ReasonDisconnect)
-		status, _, _ := c.request(m)
-		c.logRequest(campbus.CmdCheckout+"(disconnect)", strconv.Itoa(status))
+		c.checkout(c.campID, campbus.ReasonDisconnect)
 		c.campID = ""
 	}
 	c.s.removeConn(c)
 	c.closeAfterFlush()
 	<-c.writerDone
 	c.nc.Close()
+}
+
+// checkout checks campID out on behalf of this connection, for a reason
+// other than the camper's own request.
+func (c *conn) checkout(campID, reason string) {
+	m := nats.NewMsg(bus.ReqSubject(campbus.CmdCheckout))
+	m.Header.Set(bus.HdrConn, c.busID)
+	m.Header.Set(bus.HdrCampID, campID)
+	m.Header.Set(bus.HdrReason, reason)
+	status, body, _ := c.request(m)
+	outcome := "success"
+	if status != http.StatusOK {
+		outcome = errorCode(body)
+	}
+	c.s.log.Info("request", "session", c.id, "campId", campID, "command", campbus.CmdCheckout,
+		"reason", reason, "outcome", outcome, "remote", c.remote)
 }
 
 // clip shortens untrusted text quoted in error sentences.

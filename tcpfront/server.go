@@ -64,6 +64,11 @@ type Server struct {
 	nextID atomic.Uint64
 	wg     sync.WaitGroup // one per connection (reader + writer)
 
+	// ctx bounds every request on the bus; it ends when a shutdown runs
+	// out of time, so that no reader waits on the bus past it.
+	ctx      context.Context
+	hardStop context.CancelFunc
+
 	// mu guards everything below. Lock order: Server.mu, then conn.mu.
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -91,7 +96,10 @@ func New(nc *nats.Conn, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	ctx, hardStop := context.WithCancel(context.Background())
 	return &Server{
+		ctx:       ctx,
+		hardStop:  hardStop,
 		opts:      opts,
 		nc:        nc,
 		log:       opts.Logger,
@@ -211,12 +219,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		// Past the deadline: cut whatever is left.
+		s.hardStop()
 		for _, c := range conns {
 			c.abort("shutdown deadline")
 		}
 		<-done
 		err = fmt.Errorf("tcpfront: shutdown: %w", ctx.Err())
 	}
+	s.hardStop()
 	s.unsubscribe()
 	return err
 }

@@ -284,14 +284,14 @@ func TestConnectE2EShowsGroupMessagesAndDirectsFromAnotherCamper(t *testing.T) {
 	sc.expect("> checkout\n< checkout (disconnected)\n< active time ")
 	require.NoError(t, sc.wait(), "checkout ends the client with exit status 0")
 
-	// The other camper hears of the checkout, then of the end of the session
-	// whose host left.
-	left := expectEvent(t, j005, campbus.EventCheckout)
-	assert.Equal(t, "J004", left.CampID)
-	assert.Equal(t, campbus.ReasonCheckout, left.Reason)
+	// The other camper hears of the end of the session whose host left,
+	// then of the checkout.
 	ended := expectEvent(t, j005, campbus.EventComplete)
 	assert.Equal(t, "J004", ended.Host)
 	assert.Equal(t, campbus.ReasonHostLeft, ended.Reason)
+	left := expectEvent(t, j005, campbus.EventCheckout)
+	assert.Equal(t, "J004", left.CampID)
+	assert.Equal(t, campbus.ReasonCheckout, left.Reason)
 	assert.Empty(t, sc.stderr.String(), "nothing on stderr")
 }
 

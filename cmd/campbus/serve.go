@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/campbus/campbus"
+	"github.com/campbus/campbus/bus"
 	"github.com/campbus/campbus/node"
 )
 
@@ -52,8 +53,9 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.IntVar(&opts.Limits.MaxHeaderBytes, "max-header-bytes", 4096, "limit on a request's start line and fields")
 	fs.IntVar(&opts.Limits.MaxBodyBytes, "max-body-bytes", 1024, "limit on a request's body")
 	fs.IntVar(&opts.OutboundFrames, "outbound-frames", 1024, "frames queued for one camper before it counts as too slow and is disconnected")
-	fs.DurationVar(&opts.LogMaxAge, "log-max-age", 0, "drop events older than this from the event log (0 keeps them)")
-	fs.Int64Var(&opts.LogMaxBytes, "log-max-bytes", 1<<30, "cap on the event log's size in bytes (oldest events go first)")
+	fs.Int64Var(&opts.Log.GroupEvents, "log-group-events", bus.DefaultGroupEvents, "events kept in the log per group (the oldest go first; a group's last event is always kept)")
+	fs.DurationVar(&opts.Log.DirectMaxAge, "log-max-age", 0, "drop directs older than this from the event log (0 keeps them)")
+	fs.Int64Var(&opts.Log.DirectMaxBytes, "log-max-bytes", 1<<30, "cap on the bytes of directs in the event log (the oldest go first)")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
