@@ -32,7 +32,7 @@ func decodeBody(body []byte) (fields, error) {
 // str returns a string field; ok is false when it is missing or not a string.
 func (f fields) str(name string) (string, bool) {
 	raw, present := f[name]
-	if !present {
+	if !present || isNull(raw) {
 		return "", false
 	}
 	var s string
@@ -46,15 +46,21 @@ func (f fields) str(name string) (string, bool) {
 // missing, not a number, not integral or out of bounds.
 func (f fields) integer(name string, min, max int) (int, bool) {
 	raw, present := f[name]
-	if !present {
+	if !present || isNull(raw) {
 		return 0, false
 	}
 	var x float64
-	if err := json.Unmarshal(raw, &x); err != nil || x != math.Trunc(x) || x < float64(min) || x > float64(max) {
+	if err := json.Unmarshal(raw, &x); err != nil || x != math.Trunc(x) ||
+		x < float64(min) || x > float64(max) || math.Abs(x) >= 1<<53 {
+		// Past 2^53 a float64 no longer holds every integer: refuse
+		// rather than round.
 		return 0, false
 	}
 	return int(x), true
 }
+
+// isNull reports whether a raw JSON value is null, which no field accepts.
+func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
 
 // text returns the "text" field: a non-empty string.
 func (f fields) text() (string, error) {

@@ -13,7 +13,7 @@ func (s *Service) mission(_ context.Context, r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	day, ok := f.integer("day", 1, 1<<53)
+	day, ok := f.integer("day", 1, 1<<53-1)
 	if !ok {
 		return nil, campbus.Errorf(http.StatusBadRequest, campbus.CodeBadDay, `"day" must be a positive integer`)
 	}

@@ -53,6 +53,16 @@ func (s *session) execute(ctx context.Context, line string) error {
 			return s.usage("direct <campId> <text>, e.g. direct J005 hello")
 		}
 		return s.direct(ctx, campID, text)
+	case campbus.CmdHistory:
+		fields := strings.Fields(rest)
+		if len(fields) > 1 {
+			return s.usage("history [N], e.g. history 10 (the last N events, 50 when N is left out)")
+		}
+		limit := ""
+		if len(fields) == 1 {
+			limit = fields[0]
+		}
+		return s.history(ctx, limit)
 	case campbus.CmdCheckout:
 		return s.checkout(ctx)
 	default:
@@ -68,6 +78,7 @@ var helpLines = []string{
 	"<   complete                 end the peer session you host",
 	"<   message <text>           send text to your group during a peer session",
 	"<   direct <campId> <text>   send text to one camper",
+	"<   history [N]              show the last N events of your group and your directs",
 	"<   checkin <campId>         check in (done when the client starts)",
 	"<   checkout                 check out, show your active time and leave",
 	"<   quit                     leave without checkout (the server checks you out)",
@@ -152,6 +163,25 @@ func (s *session) direct(ctx context.Context, campID, text string) error {
 		return err
 	}
 	s.con.Print(directLine)
+	return nil
+}
+
+// history shows the last events of the group and the camper's directs; an
+// empty limit leaves the number to the server's default.
+func (s *session) history(ctx context.Context, limit string) error {
+	var req any
+	if limit != "" {
+		req = map[string]any{"limit": intOrText(limit)}
+	}
+	resp, err := s.do(ctx, campbus.CmdHistory, req)
+	if resp == nil {
+		return err
+	}
+	var body campbus.HistoryResponse
+	if err := decode(resp, &body); err != nil {
+		return err
+	}
+	s.con.Print(historyLines(body.Events)...)
 	return nil
 }
 

@@ -5,6 +5,7 @@ package main
 // active time ...): people and scripts know them, so they live here together.
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -49,33 +50,64 @@ func failedLine(command string, e *campbus.Error) string {
 	return fmt.Sprintf("< %s failed: %s", command, printable(e.Message))
 }
 
-// formatEvent returns the line that shows an event.
+// formatEvent returns the line that shows an event as it arrives.
 func formatEvent(ev client.Event) string {
+	return "< " + describeEvent(ev, false)
+}
+
+// historyLines show a history response: a header, then each stored event in
+// the form of a live one, indented under it. A history mixes the directs a
+// camper sent with those it received, so directs also name their recipient.
+func historyLines(events []json.RawMessage) []string {
+	noun := "events"
+	if len(events) == 1 {
+		noun = "event"
+	}
+	lines := make([]string, 0, 1+len(events))
+	lines = append(lines, fmt.Sprintf("< history (%d %s)", len(events), noun))
+	for _, raw := range events {
+		ev := client.Event{Raw: raw}
+		// The stored JSON carries its own "type"; a body that does not
+		// decode is shown raw, as an unknown live event would be.
+		if err := json.Unmarshal(raw, &ev.Event); err != nil || ev.Type == "" {
+			ev.Type = "unknown"
+		}
+		lines = append(lines, "<   "+describeEvent(ev, true))
+	}
+	return lines
+}
+
+// describeEvent returns what an event line says after its "< ". withTo names
+// the recipient of a direct.
+func describeEvent(ev client.Event, withTo bool) string {
 	switch ev.Type {
 	case campbus.EventJoin:
-		return fmt.Sprintf("< %s joined group#%d (members: %s)", ev.CampID, ev.Group, strings.Join(ev.Members, ", "))
+		return fmt.Sprintf("%s joined group#%d (members: %s)", ev.CampID, ev.Group, strings.Join(ev.Members, ", "))
 	case campbus.EventCheckout:
-		line := fmt.Sprintf("< %s left group#%d", ev.CampID, ev.Group)
+		line := fmt.Sprintf("%s left group#%d", ev.CampID, ev.Group)
 		if ev.Reason == campbus.ReasonDisconnect {
 			line += " (disconnected)"
 		}
 		return line
 	case campbus.EventPeerSession:
-		return fmt.Sprintf("< peersession started by %s (maxCount=%d)", ev.Host, ev.MaxCount)
+		return fmt.Sprintf("peersession started by %s (maxCount=%d)", ev.Host, ev.MaxCount)
 	case campbus.EventMessage:
-		return fmt.Sprintf("< message from %s, \"%s\"", ev.From, printable(ev.Text))
+		return fmt.Sprintf("message from %s, \"%s\"", ev.From, printable(ev.Text))
 	case campbus.EventComplete:
 		messages := countMessages(derefInt(ev.Messages))
 		if ev.Reason == campbus.ReasonHostLeft {
-			return fmt.Sprintf("< peersession ended, host %s left (%s)", ev.Host, messages)
+			return fmt.Sprintf("peersession ended, host %s left (%s)", ev.Host, messages)
 		}
-		return fmt.Sprintf("< peersession completed by %s (%s)", ev.Host, messages)
+		return fmt.Sprintf("peersession completed by %s (%s)", ev.Host, messages)
 	case campbus.EventDirect:
-		return fmt.Sprintf("< direct from %s, \"%s\"", ev.From, printable(ev.Text))
+		if withTo && ev.To != "" {
+			return fmt.Sprintf("direct from %s to %s, \"%s\"", ev.From, ev.To, printable(ev.Text))
+		}
+		return fmt.Sprintf("direct from %s, \"%s\"", ev.From, printable(ev.Text))
 	case campbus.EventShutdown:
-		return "< server shutting down"
+		return "server shutting down"
 	default: // a newer server's event: show it rather than hide it
-		return fmt.Sprintf("< %s event %s", printable(ev.Type), printable(string(ev.Raw)))
+		return fmt.Sprintf("%s event %s", printable(ev.Type), printable(string(ev.Raw)))
 	}
 }
 
