@@ -55,7 +55,8 @@ type camper struct {
 	responses chan *wire.Frame
 	events    chan *wire.Frame
 	done      chan struct{}
-	err       error // why the read loop ended; read after done
+	err       error  // why the read loop ended; read after done
+	id        string // the campId it checked in as
 }
 
 func dial(t *testing.T, n *Node) *camper {
@@ -174,6 +175,7 @@ func (c *camper) checkin(id string) int {
 	var r campbus.CheckinResponse
 	c.ok(campbus.CmdCheckin, campbus.CheckinRequest{CampID: id}, &r)
 	require.Equal(c.t, id, r.CampID)
+	c.id = id
 	return r.Group
 }
 

@@ -21,7 +21,6 @@ import (
 	"github.com/campbus/campbus/bus"
 	"github.com/campbus/campbus/handlers"
 	"github.com/campbus/campbus/tcpfront"
-	"github.com/campbus/campbus/wire"
 )
 
 // Options configure a node. The zero value of each field takes its default.
@@ -39,12 +38,9 @@ type Options struct {
 
 	CampIDs   campbus.IDRange
 	GroupSize int
-	// Limits bound request frames; zero fields take the protocol's defaults.
-	Limits wire.Limits
-	// OutboundFrames bounds each connection's queue of frames to send.
-	OutboundFrames int
-	// WriteTimeout bounds one write to a camper's socket.
-	WriteTimeout time.Duration
+	// Front configures the TCP front-end: frame limits, queues, timeouts,
+	// connection and rate limits. Its NodeName and Logger are the node's.
+	Front tcpfront.Options
 	// Log sets the event log's retention: events kept per group, and the age
 	// and size limits of the directs.
 	Log bus.StreamOptions
@@ -140,13 +136,9 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 	if err := n.handlers.Start(); err != nil {
 		return nil, err
 	}
-	n.front = tcpfront.New(n.frontNC, tcpfront.Options{
-		NodeName:       opts.Name,
-		Limits:         opts.Limits,
-		OutboundFrames: opts.OutboundFrames,
-		WriteTimeout:   opts.WriteTimeout,
-		Logger:         opts.Logger,
-	})
+	front := opts.Front
+	front.NodeName, front.Logger = opts.Name, opts.Logger
+	n.front = tcpfront.New(n.frontNC, front)
 	if err := n.front.Start(); err != nil {
 		return nil, err
 	}
@@ -169,6 +161,9 @@ func (n *Node) NATSURL() string { return n.bus.ClientURL() }
 
 // Conns returns how many camper connections are open.
 func (n *Node) Conns() int { return n.front.Conns() }
+
+// FrontStats returns the front-end's counters of refusals and cuts.
+func (n *Node) FrontStats() tcpfront.Stats { return n.front.Stats() }
 
 // Shutdown stops the node gracefully: no new campers, a shutdown event to
 // everyone connected, everyone checked out, the bus drained, then down. It

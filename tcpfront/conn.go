@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -40,18 +41,26 @@ type conn struct {
 	holding bool
 	held    [][]byte
 	closed  bool
+	// draining is set (under mu) when the server shuts down: the reader
+	// must not set a new read deadline past the one that wakes it.
+	draining bool
+
+	// queued counts the bytes in out, for the OutboundBytes bound.
+	queued atomic.Int64
 
 	// Guarded by Server.mu.
 	attached int             // the group whose events this connection gets, 0 for none
 	claims   map[string]bool // campIds this connection holds or is checking in as
 
 	// Owned by the reader goroutine.
-	campID string
-	group  int
+	campID  string
+	group   int
+	opened  time.Time
+	limiter *tokenBucket // nil: no rate limit
 }
 
 func newConn(s *Server, id uint64, nc net.Conn) *conn {
-	return &conn{
+	c := &conn{
 		s:          s,
 		id:         id,
 		busID:      connBusID(s.opts.NodeName, id),
@@ -61,7 +70,12 @@ func newConn(s *Server, id uint64, nc net.Conn) *conn {
 		quit:       make(chan struct{}),
 		writerDone: make(chan struct{}),
 		claims:     map[string]bool{},
+		opened:     time.Now(),
 	}
+	if s.opts.Rate > 0 {
+		c.limiter = newTokenBucket(s.opts.Rate, s.opts.Burst, c.opened)
+	}
+	return c
 }
 
 // serve runs the reader loop, then checks the camper out if the connection
@@ -71,6 +85,7 @@ func (c *conn) serve() {
 	go c.writeLoop()
 	defer func() {
 		if p := recover(); p != nil {
+			c.s.stats.panics.Add(1)
 			c.s.log.Error("connection panic", "session", c.id, "campId", c.campID, "panic", p, "stack", string(debug.Stack()))
 			c.abort("panic")
 		}
@@ -80,23 +95,84 @@ func (c *conn) serve() {
 
 	r := wire.NewReader(c.nc, c.s.opts.Limits)
 	for {
+		// Between frames: a camper may be quiet as long as it likes once
+		// checked in (keepalive finds dead peers); before, only until the
+		// checkin deadline.
+		var idle time.Time
+		if c.campID == "" {
+			idle = c.opened.Add(c.s.opts.CheckinTimeout)
+		}
+		if !c.setReadDeadline(idle) {
+			return
+		}
+		if err := r.Wait(); err != nil {
+			c.readEnded(err, "checkin timeout")
+			return
+		}
+		// A frame has begun: it must be whole within FrameTimeout.
+		if !c.setReadDeadline(time.Now().Add(c.s.opts.FrameTimeout)) {
+			return
+		}
 		f, err := r.ReadFrame()
 		if err != nil {
-			var perr *campbus.Error
-			if errors.As(err, &perr) {
-				c.respond(perr.Status, "", perr)
-				c.logRequest("-", perr.Code)
-				c.closeAfterFlush()
-			} else if !errors.Is(err, io.EOF) && !c.isClosed() {
-				c.s.log.Debug("read ended", "session", c.id, "err", err)
-			}
+			c.readEnded(err, "frame timeout")
 			return
+		}
+		if c.limiter != nil && !c.limiter.allow(time.Now()) {
+			c.s.stats.rateLimited.Add(1)
+			perr := campbus.Errorf(http.StatusTooManyRequests, campbus.CodeRateLimited,
+				"too many requests: at most %g a second (bursts of %d); slow down", c.s.opts.Rate, c.s.opts.Burst)
+			c.respond(perr.Status, f.Get(wire.FieldRequestID), perr)
+			c.logRequest(f.Name(), perr.Code)
+			continue
 		}
 		if !c.handle(f) {
 			c.closeAfterFlush()
 			return
 		}
 	}
+}
+
+// setReadDeadline sets the read deadline (zero: none) unless the server is
+// draining, in which case the reader must stop.
+func (c *conn) setReadDeadline(t time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.draining {
+		return false
+	}
+	_ = c.nc.SetReadDeadline(t)
+	return true
+}
+
+// readEnded answers and counts why the reader stops. A timeout means
+// timeoutReason (no checkin, or a frame left unfinished).
+func (c *conn) readEnded(err error, timeoutReason string) {
+	var perr *campbus.Error
+	var ne net.Error
+	switch {
+	case errors.As(err, &perr):
+		c.s.stats.frameErrors.Add(1)
+		c.respond(perr.Status, "", perr)
+		c.logRequest("-", perr.Code)
+		c.closeAfterFlush()
+	case errors.As(err, &ne) && ne.Timeout() && !c.isDraining():
+		if timeoutReason == "checkin timeout" {
+			c.s.stats.checkinTimeouts.Add(1)
+		} else {
+			c.s.stats.frameTimeouts.Add(1)
+		}
+		c.s.log.Info("connection closed", "session", c.id, "campId", c.campID, "reason", timeoutReason, "remote", c.remote)
+	case errors.Is(err, io.EOF) || c.isClosed() || c.isDraining():
+	default:
+		c.s.log.Debug("read ended", "session", c.id, "err", err)
+	}
+}
+
+func (c *conn) isDraining() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.draining
 }
 
 // handle answers one frame. It returns false when the connection is to be
@@ -288,8 +364,13 @@ func (c *conn) sendLocked(frame []byte) {
 	if c.closed {
 		return
 	}
+	if c.queued.Load()+int64(len(frame)) > int64(c.s.opts.OutboundBytes) {
+		c.overflowLocked()
+		return
+	}
 	select {
 	case c.out <- frame:
+		c.queued.Add(int64(len(frame)))
 	default:
 		c.overflowLocked()
 	}
@@ -301,7 +382,9 @@ func (c *conn) overflowLocked() {
 	if c.closed {
 		return
 	}
-	c.s.log.Warn("slow consumer disconnected", "session", c.id, "remote", c.remote, "queued", len(c.out))
+	c.s.stats.slowConsumers.Add(1)
+	c.s.log.Warn("slow consumer disconnected", "session", c.id, "remote", c.remote,
+		"queuedFrames", len(c.out), "queuedBytes", c.queued.Load())
 	c.closed = true
 	c.nc.Close()
 	c.stopWriter()
@@ -322,8 +405,10 @@ func (c *conn) writeLoop() {
 		// bufio writes through to the socket when its buffer fills, so the
 		// deadline must be fresh before every write, not only the flush.
 		_ = c.nc.SetWriteDeadline(time.Now().Add(c.s.opts.WriteTimeout))
-		if _, err := bw.Write(frame); err != nil {
-			c.abort("write: " + err.Error())
+		_, err := bw.Write(frame)
+		c.queued.Add(-int64(len(frame)))
+		if err != nil {
+			c.writeFailed(err)
 			return false
 		}
 		return true
@@ -331,7 +416,7 @@ func (c *conn) writeLoop() {
 	flush := func() bool {
 		_ = c.nc.SetWriteDeadline(time.Now().Add(c.s.opts.WriteTimeout))
 		if err := bw.Flush(); err != nil {
-			c.abort("flush: " + err.Error())
+			c.writeFailed(err)
 			return false
 		}
 		return true
@@ -365,6 +450,17 @@ func (c *conn) writeLoop() {
 	}
 }
 
+// writeFailed ends a connection whose socket takes no more: a peer that
+// accepts nothing within WriteTimeout is counted apart from other errors.
+func (c *conn) writeFailed(err error) {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		c.s.stats.writeTimeouts.Add(1)
+		c.s.log.Warn("write timed out; connection closed", "session", c.id, "remote", c.remote)
+	}
+	c.abort("write: " + err.Error())
+}
+
 func (c *conn) stopWriter() { c.quitOnce.Do(func() { close(c.quit) }) }
 
 // closeAfterFlush lets the writer send what is queued, then close.
@@ -394,8 +490,11 @@ func (c *conn) shutdown() {
 	body, _ := json.Marshal(campbus.Event{Type: campbus.EventShutdown, Reason: "server shutting down"})
 	c.send(wire.AppendEvent(nil, campbus.EventShutdown, body))
 	// Wake the reader: it finishes the request in hand, then sees the
-	// deadline on its next read.
+	// deadline on its next read and stops.
+	c.mu.Lock()
+	c.draining = true
 	_ = c.nc.SetReadDeadline(time.Now())
+	c.mu.Unlock()
 }
 
 // finish runs when the reader is done: a camper still checked in is checked

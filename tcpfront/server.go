@@ -17,10 +17,12 @@ package tcpfront
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -28,6 +30,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/campbus/campbus"
 	"github.com/campbus/campbus/bus"
 	"github.com/campbus/campbus/wire"
 )
@@ -42,18 +45,62 @@ type Options struct {
 	OutboundFrames int
 	// WriteTimeout bounds one write to a camper's socket.
 	WriteTimeout time.Duration
+	// OutboundBytes bounds the bytes in each connection's queue.
+	OutboundBytes int
 	// RequestTimeout bounds the wait for a handler's answer.
 	RequestTimeout time.Duration
-	Logger         *slog.Logger
+	// MaxConns bounds the connections open at once; past it a new one gets
+	// 503 too-many-connections and is closed.
+	MaxConns int
+	// CheckinTimeout closes a connection that has not checked in this long
+	// after it was opened.
+	CheckinTimeout time.Duration
+	// FrameTimeout closes a connection that starts a frame and does not
+	// finish it within this time (slowloris).
+	FrameTimeout time.Duration
+	// Rate and Burst set each connection's token bucket: Rate requests per
+	// second on average, Burst at once. Past it a request gets 429
+	// rate-limited. Rate 0 means no limit.
+	Rate  float64
+	Burst int
+	// KeepAlive is the TCP keepalive period, which finds peers that vanished
+	// without a word.
+	KeepAlive time.Duration
+	Logger    *slog.Logger
 }
 
 // Defaults for Options.
 const (
 	DefaultOutboundFrames = 1024
+	DefaultOutboundBytes  = 4 << 20
 	DefaultWriteTimeout   = 10 * time.Second
 	DefaultRequestTimeout = 15 * time.Second
+	DefaultMaxConns       = 16384
+	DefaultCheckinTimeout = 30 * time.Second
+	DefaultFrameTimeout   = 10 * time.Second
+	DefaultKeepAlive      = 30 * time.Second
 	writeBufferSize       = 16 << 10
 )
+
+// Stats counts what the front-end refused or cut, by reason. Each event is
+// counted (and logged) once, however many frames it concerned.
+type Stats struct {
+	Accepted        uint64 // connections accepted
+	TooManyConns    uint64 // refused at accept: --max-conns reached
+	SlowConsumers   uint64 // disconnected: outbound queue full
+	WriteTimeouts   uint64 // disconnected: a write did not finish in time
+	CheckinTimeouts uint64 // closed: no checkin in time
+	FrameTimeouts   uint64 // closed: a frame not finished in time
+	FrameErrors     uint64 // closed: malformed or oversized frame
+	RateLimited     uint64 // requests refused with 429
+	Panics          uint64 // connection goroutines that panicked
+}
+
+// counters are the live Stats.
+type counters struct {
+	accepted, tooManyConns, slowConsumers, writeTimeouts, checkinTimeouts,
+	frameTimeouts, frameErrors, rateLimited, panics atomic.Uint64
+}
 
 // Server is the challenge server's TCP front-end.
 type Server struct {
@@ -63,6 +110,7 @@ type Server struct {
 
 	nextID atomic.Uint64
 	wg     sync.WaitGroup // one per connection (reader + writer)
+	stats  counters
 
 	// ctx bounds every request on the bus; it ends when a shutdown runs
 	// out of time, so that no reader waits on the bus past it.
@@ -92,6 +140,24 @@ func New(nc *nats.Conn, opts Options) *Server {
 	}
 	if opts.RequestTimeout <= 0 {
 		opts.RequestTimeout = DefaultRequestTimeout
+	}
+	if opts.OutboundBytes <= 0 {
+		opts.OutboundBytes = DefaultOutboundBytes
+	}
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = DefaultMaxConns
+	}
+	if opts.CheckinTimeout <= 0 {
+		opts.CheckinTimeout = DefaultCheckinTimeout
+	}
+	if opts.FrameTimeout <= 0 {
+		opts.FrameTimeout = DefaultFrameTimeout
+	}
+	if opts.KeepAlive <= 0 {
+		opts.KeepAlive = DefaultKeepAlive
+	}
+	if opts.Rate > 0 && opts.Burst < 1 {
+		opts.Burst = max(1, int(opts.Rate))
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -180,6 +246,10 @@ func (s *Server) Serve(ln net.Listener) error {
 }
 
 func (s *Server) startConn(nc net.Conn) {
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetKeepAlive(true)
+		_ = tc.SetKeepAlivePeriod(s.opts.KeepAlive)
+	}
 	id := s.nextID.Add(1)
 	c := newConn(s, id, nc)
 	s.mu.Lock()
@@ -188,10 +258,46 @@ func (s *Server) startConn(nc net.Conn) {
 		nc.Close()
 		return
 	}
-	s.conns[c.busID] = c
+	full := len(s.conns) >= s.opts.MaxConns
+	if !full {
+		s.conns[c.busID] = c
+	}
 	s.wg.Add(1)
 	s.mu.Unlock()
+	if full {
+		s.stats.tooManyConns.Add(1)
+		go s.refuse(nc)
+		return
+	}
+	s.stats.accepted.Add(1)
 	go c.serve()
+}
+
+// refuse answers a connection past MaxConns with 503 and closes it.
+func (s *Server) refuse(nc net.Conn) {
+	defer s.wg.Done()
+	defer nc.Close()
+	perr := campbus.Errorf(http.StatusServiceUnavailable, campbus.CodeTooManyConnections,
+		"the server holds its maximum of %d connections; try again later", s.opts.MaxConns)
+	body, _ := json.Marshal(perr)
+	_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = nc.Write(wire.AppendResponse(nil, perr.Status, "", body))
+	s.log.Warn("connection refused: too many connections", "remote", nc.RemoteAddr().String(), "max", s.opts.MaxConns)
+}
+
+// Stats returns the front-end's counters.
+func (s *Server) Stats() Stats {
+	return Stats{
+		Accepted:        s.stats.accepted.Load(),
+		TooManyConns:    s.stats.tooManyConns.Load(),
+		SlowConsumers:   s.stats.slowConsumers.Load(),
+		WriteTimeouts:   s.stats.writeTimeouts.Load(),
+		CheckinTimeouts: s.stats.checkinTimeouts.Load(),
+		FrameTimeouts:   s.stats.frameTimeouts.Load(),
+		FrameErrors:     s.stats.frameErrors.Load(),
+		RateLimited:     s.stats.rateLimited.Load(),
+		Panics:          s.stats.panics.Load(),
+	}
 }
 
 // Shutdown stops accepting, sends every camper a shutdown event, checks

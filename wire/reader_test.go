@@ -723,3 +723,14 @@ func TestReaderErrorSentences(t *testing.T) {
 		assert.Less(t, len(perr.Message), 200, "sentence %q", perr.Message)
 	})
 }
+
+func TestWaitReturnsOnceAFrameStartsAndLeavesItWhole(t *testing.T) {
+	r := NewReader(strings.NewReader("POST /mission HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}"), DefaultLimits)
+	require.NoError(t, r.Wait())
+	f, err := r.ReadFrame()
+	require.NoError(t, err)
+	assert.Equal(t, "mission", f.Name())
+	assert.Equal(t, io.EOF, r.Wait())
+	_, err = r.ReadFrame()
+	assert.Equal(t, io.EOF, err, "errors stay")
+}

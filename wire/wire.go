@@ -131,6 +131,21 @@ func NewReader(r io.Reader, lim Limits) *Reader {
 // hold its flush while more pipelined requests are waiting.
 func (r *Reader) Buffered() int { return r.br.Buffered() }
 
+// Wait blocks until the first byte of the next frame can be read, so that a
+// caller can time the frame itself apart from the pause before it. It
+// returns the stream's error (io.EOF between frames) and, like ReadFrame,
+// keeps returning the first error once there was one.
+func (r *Reader) Wait() error {
+	if r.err != nil {
+		return r.err
+	}
+	if _, err := r.br.Peek(1); err != nil {
+		r.err = err
+		return err
+	}
+	return nil
+}
+
 func errMalformed(format string, args ...any) *campbus.Error {
 	return campbus.FatalErrorf(http.StatusBadRequest, campbus.CodeMalformed, format, args...)
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/campbus/campbus"
 	"github.com/campbus/campbus/bus"
 	"github.com/campbus/campbus/node"
+	"github.com/campbus/campbus/tcpfront"
+	"github.com/campbus/campbus/wire"
 )
 
 const serveUsage = `Usage: campbus serve [flags]
@@ -50,9 +52,17 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&opts.Name, "node-name", "campbus", "name of this node on the bus")
 	fs.StringVar(&opts.OperatorPassword, "operator-password", os.Getenv("CAMPBUS_OPERATOR_PASSWORD"),
 		`password of NATS user "operator", who may publish and manage streams (env CAMPBUS_OPERATOR_PASSWORD)`)
-	fs.IntVar(&opts.Limits.MaxHeaderBytes, "max-header-bytes", 4096, "limit on a request's start line and fields")
-	fs.IntVar(&opts.Limits.MaxBodyBytes, "max-body-bytes", 1024, "limit on a request's body")
-	fs.IntVar(&opts.OutboundFrames, "outbound-frames", 1024, "frames queued for one camper before it counts as too slow and is disconnected")
+	front := &opts.Front
+	fs.IntVar(&front.Limits.MaxHeaderBytes, "max-header-bytes", wire.DefaultMaxHeaderBytes, "limit on a request's start line and fields")
+	fs.IntVar(&front.Limits.MaxBodyBytes, "max-body-bytes", wire.DefaultMaxBodyBytes, "limit on a request's body")
+	fs.IntVar(&front.OutboundFrames, "outbound-frames", tcpfront.DefaultOutboundFrames, "frames queued for one camper before it counts as too slow and is disconnected")
+	fs.IntVar(&front.OutboundBytes, "outbound-bytes", tcpfront.DefaultOutboundBytes, "bytes queued for one camper before it counts as too slow and is disconnected")
+	fs.DurationVar(&front.WriteTimeout, "write-timeout", tcpfront.DefaultWriteTimeout, "a camper whose socket accepts nothing for this long is disconnected")
+	fs.IntVar(&front.MaxConns, "max-conns", tcpfront.DefaultMaxConns, "connections held at once; past it a new one gets 503 too-many-connections")
+	fs.DurationVar(&front.CheckinTimeout, "checkin-timeout", tcpfront.DefaultCheckinTimeout, "a connection that has not checked in this long after opening is closed")
+	fs.DurationVar(&front.FrameTimeout, "frame-timeout", tcpfront.DefaultFrameTimeout, "a frame begun but not finished within this time closes the connection")
+	fs.Float64Var(&front.Rate, "rate", 50, "requests per second allowed per connection on average (0: no limit); past it 429 rate-limited")
+	fs.IntVar(&front.Burst, "burst", 100, "requests per connection allowed at once above --rate")
 	fs.Int64Var(&opts.Log.GroupEvents, "log-group-events", bus.DefaultGroupEvents, "events kept in the log per group (the oldest go first; a group's last event is always kept)")
 	fs.DurationVar(&opts.Log.DirectMaxAge, "log-max-age", 0, "drop directs older than this from the event log (0 keeps them)")
 	fs.Int64Var(&opts.Log.DirectMaxBytes, "log-max-bytes", 1<<30, "cap on the bytes of directs in the event log (the oldest go first)")

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/campbus/campbus"
+	"github.com/campbus/campbus/bus"
+	"github.com/campbus/campbus/client"
+)
+
+// serverProcess is `campbus serve` running as a process of its own.
+type serverProcess struct {
+	cmd  *exec.Cmd
+	addr string
+}
+
+var servingAddr = regexp.MustCompile(`msg="campbus serving".* addr=(\S+)`)
+
+// buildCampbus builds the binary once for the test.
+func buildCampbus(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "campbus")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	return bin
+}
+
+// startServe starts `campbus serve` on a random port and waits for its
+// "campbus serving" line.
+func startServe(t *testing.T, bin, dataDir string) *serverProcess {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--nats-addr", "", "--data-dir", dataDir, "--rate", "0")
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := servingAddr.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		return &serverProcess{cmd: cmd, addr: a}
+	case <-time.After(30 * time.Second):
+		t.Fatal("campbus serve did not start")
+	}
+	return nil
+}
+
+func checkedInClient(t *testing.T, addr, id string) *client.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, addr)
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	resp, err := c.Do(ctx, campbus.CmdCheckin, campbus.CheckinRequest{CampID: id})
+	require.NoError(t, err)
+	require.Equal(t, 200, resp.Status, "%s", resp.Body)
+	return c
+}
+
+func TestAKilledServerKeepsEveryAcknowledgedEventAndStartsClean(t *testing.T) {
+	const messages = 200
+	bin := buildCampbus(t)
+	dir := t.TempDir()
+	srv := startServe(t, bin, dir)
+
+	host := checkedInClient(t, srv.addr, "J001")
+	peer := checkedInClient(t, srv.addr, "J002")
+	go func() { // peer's events are not under test; keep them flowing
+		for range peer.Events() {
+		}
+	}()
+	go func() {
+		for range host.Events() {
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	resp, err := host.Do(ctx, campbus.CmdPeerSession, campbus.PeerSessionRequest{MaxCount: 10000})
+	require.NoError(t, err)
+	require.Equal(t, 200, resp.Status)
+	acked := 0
+	for i := 0; i < messages; i++ {
+		from := []*client.Client{host, peer}[i%2]
+		resp, err := from.Do(ctx, campbus.CmdMessage, campbus.MessageRequest{Text: fmt.Sprint("m", i)})
+		require.NoError(t, err)
+		require.Equal(t, 200, resp.Status, "%s", resp.Body)
+		acked++
+	}
+
+	// kill -9: no shutdown, no checkout.
+	require.NoError(t, srv.cmd.Process.Kill())
+	_ = srv.cmd.Wait()
+
+	texts, checkouts := readGroupLog(t, dir, 1)
+	require.Len(t, texts, acked, "every acknowledged message is in the log")
+	for i, text := range texts {
+		assert.Equal(t, fmt.Sprint("m", i), text)
+	}
+	assert.Empty(t, checkouts, "nobody was checked out by the crash itself")
+
+	// The restarted server starts clean: the campers of before are checked
+	// out (their group hears it in the log), their ids are free.
+	srv = startServe(t, bin, dir)
+	again := checkedInClient(t, srv.addr, "J001")
+	resp, err = again.Do(ctx, campbus.CmdPeerSession, campbus.PeerSessionRequest{MaxCount: 1})
+	require.NoError(t, err)
+	require.Equal(t, 200, resp.Status, "the old session ended at restart: %s", resp.Body)
+	resp, err = again.Do(ctx, campbus.CmdCheckout, nil)
+	require.NoError(t, err)
+	require.Equal(t, 200, resp.Status)
+	require.NoError(t, srv.cmd.Process.Signal(os.Interrupt))
+	require.NoError(t, srv.cmd.Wait(), "a clean exit after SIGINT")
+
+	texts, checkouts = readGroupLog(t, dir, 1)
+	assert.Len(t, texts, acked, "the log still holds every message")
+	assert.Equal(t, []string{"J001", "J002", "J001"}, checkouts[:3],
+		"checked out at restart (J001, J002), then J001's own checkout")
+}
+
+// readGroupLog opens a stopped server's data dir and returns the texts of
+// group n's message events and the campIds of its checkout events, in order.
+func readGroupLog(t *testing.T, dir string, n int) (texts, checkouts []string) {
+	t.Helper()
+	b, err := bus.Start(bus.Options{ServerName: "reader", DataDir: dir})
+	require.NoError(t, err)
+	defer b.Shutdown()
+	nc, err := b.Connect("reader")
+	require.NoError(t, err)
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := js.Stream(ctx, bus.GroupsStream)
+	require.NoError(t, err)
+	info, err := st.Info(ctx, jetstream.WithSubjectFilter(bus.LogGroupSubject(n)))
+	require.NoError(t, err)
+	total := info.State.Subjects[bus.LogGroupSubject(n)]
+	cons, err := js.OrderedConsumer(ctx, bus.GroupsStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{bus.LogGroupSubject(n)}})
+	require.NoError(t, err)
+	for i := uint64(0); i < total; i++ {
+		m, err := cons.Next(jetstream.FetchMaxWait(10 * time.Second))
+		require.NoError(t, err)
+		var ev campbus.Event
+		require.NoError(t, json.Unmarshal(m.Data(), &ev))
+		switch ev.Type {
+		case campbus.EventMessage:
+			texts = append(texts, ev.Text)
+		case campbus.EventCheckout:
+			checkouts = append(checkouts, ev.CampID)
+		}
+	}
+	return texts, checkouts
+}

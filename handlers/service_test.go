@@ -1,0 +1,94 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/campbus/campbus"
+	"github.com/campbus/campbus/bus"
+)
+
+// startService runs the handlers on a bus of their own and returns a
+// connection to ask them with.
+func startService(t *testing.T) (*Service, *nats.Conn) {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	b, err := bus.Start(bus.Options{ServerName: "t", DataDir: t.TempDir(), Logger: log})
+	require.NoError(t, err)
+	t.Cleanup(b.Shutdown)
+	nc, err := b.Connect("handlers")
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := bus.EnsureStreams(ctx, js, bus.StreamOptions{})
+	require.NoError(t, err)
+	s, err := New(nc, js, st, Options{Logger: log})
+	require.NoError(t, err)
+	asker, err := b.Connect("asker")
+	require.NoError(t, err)
+	t.Cleanup(asker.Close)
+	return s, asker
+}
+
+func ask(t *testing.T, nc *nats.Conn, command string, hdr map[string]string, body string) (int, campbus.Error) {
+	t.Helper()
+	m := nats.NewMsg(bus.ReqSubject(command))
+	m.Data = []byte(body)
+	for k, v := range hdr {
+		m.Header.Set(k, v)
+	}
+	reply, err := nc.RequestMsg(m, 10*time.Second)
+	require.NoError(t, err)
+	status, err := strconv.Atoi(reply.Header.Get(bus.HdrStatus))
+	require.NoError(t, err)
+	var e campbus.Error
+	if status != http.StatusOK {
+		require.NoError(t, json.Unmarshal(reply.Data, &e))
+	}
+	return status, e
+}
+
+func TestAPanickingHandlerAnswers500AndTheOthersGoOn(t *testing.T) {
+	s, asker := startService(t)
+	s.table[campbus.CmdMission] = func(context.Context, *request) (any, error) { panic("boom") }
+	require.NoError(t, s.Start())
+	t.Cleanup(s.Stop)
+
+	status, e := ask(t, asker, campbus.CmdMission, nil, `{"day":4}`)
+	assert.Equal(t, http.StatusInternalServerError, status)
+	assert.Equal(t, campbus.CodeInternal, e.Code)
+
+	status, _ = ask(t, asker, campbus.CmdCheckin, map[string]string{bus.HdrConn: "t.1"}, `{"campId":"J001"}`)
+	assert.Equal(t, http.StatusOK, status, "the service survived the panic")
+}
+
+func TestARequestWhoseAskerStoppedWaitingIsDropped(t *testing.T) {
+	s, asker := startService(t)
+	require.NoError(t, s.Start())
+	t.Cleanup(s.Stop)
+
+	m := nats.NewMsg(bus.ReqSubject(campbus.CmdCheckin))
+	m.Data = []byte(`{"campId":"J001"}`)
+	m.Header.Set(bus.HdrConn, "t.1")
+	m.Header.Set(bus.HdrDeadline, strconv.FormatInt(time.Now().Add(-time.Second).UnixMilli(), 10))
+	_, err := asker.RequestMsg(m, 300*time.Millisecond)
+	require.ErrorIs(t, err, nats.ErrTimeout, "no answer to a request past its deadline")
+
+	// And it changed nothing: J001 is free.
+	status, _ := ask(t, asker, campbus.CmdCheckin, map[string]string{bus.HdrConn: "t.2"}, `{"campId":"J001"}`)
+	assert.Equal(t, http.StatusOK, status)
+}
