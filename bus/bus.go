@@ -10,12 +10,14 @@
 package bus
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +48,15 @@ type Options struct {
 	Logger *slog.Logger
 	// ReadyTimeout bounds the wait for the server to accept connections.
 	ReadyTimeout time.Duration
+
+	// ClusterAddr, host:port, makes this server one node of a NATS cluster
+	// (port 0 picks a free one); "" runs a single node. ClusterName names
+	// the cluster (default "campbus"); Routes are the other nodes' cluster
+	// URLs (nats://host:port). A clustered node always keeps a client port:
+	// if ListenAddr is empty it listens on a free loopback port.
+	ClusterAddr string
+	ClusterName string
+	Routes      []string
 }
 
 // Bus is a running embedded NATS server.
@@ -96,21 +107,30 @@ func Start(opts Options) (*Bus, error) {
 	if opts.OperatorPassword != "" {
 		nopts.Users = append(nopts.Users, &server.User{Username: OperatorUser, Password: opts.OperatorPassword})
 	}
+	if opts.ClusterAddr != "" && opts.ListenAddr == "" {
+		// A server that does not listen never starts its routes.
+		opts.ListenAddr = "127.0.0.1:0"
+	}
 	if opts.ListenAddr == "" {
 		nopts.DontListen = true
-	} else {
-		host, portStr, err := net.SplitHostPort(opts.ListenAddr)
-		if err != nil {
-			return nil, fmt.Errorf("bus: nats address %q: %w", opts.ListenAddr, err)
+	} else if nopts.Host, nopts.Port, err = hostPort(opts.ListenAddr); err != nil {
+		return nil, fmt.Errorf("bus: nats address: %w", err)
+	}
+	if opts.ClusterAddr != "" {
+		if opts.ServerName == "" {
+			return nil, errors.New("bus: a clustered node needs a name")
 		}
-		port, err := strconv.Atoi(portStr)
-		if err != nil {
-			return nil, fmt.Errorf("bus: nats address %q: bad port", opts.ListenAddr)
+		nopts.Cluster.Name = cmp.Or(opts.ClusterName, "campbus")
+		if nopts.Cluster.Host, nopts.Cluster.Port, err = hostPort(opts.ClusterAddr); err != nil {
+			return nil, fmt.Errorf("bus: cluster address: %w", err)
 		}
-		if port == 0 {
-			port = server.RANDOM_PORT
+		for _, r := range opts.Routes {
+			u, err := url.Parse(r)
+			if err != nil || u.Host == "" {
+				return nil, fmt.Errorf("bus: route %q is not a URL such as nats://host:6222", r)
+			}
+			nopts.Routes = append(nopts.Routes, u)
 		}
-		nopts.Host, nopts.Port = host, port
 	}
 	ns, err := server.NewServer(nopts)
 	if err != nil {
@@ -124,6 +144,22 @@ func Start(opts Options) (*Bus, error) {
 		return nil, fmt.Errorf("bus: nats server not ready after %v", opts.ReadyTimeout)
 	}
 	return &Bus{ns: ns, appPass: appPass, log: opts.Logger}, nil
+}
+
+// hostPort splits host:port; port 0 becomes NATS's "pick a free port".
+func hostPort(addr string) (string, int, error) {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("%q: %w", addr, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return "", 0, fmt.Errorf("%q: bad port", addr)
+	}
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	return host, port, nil
 }
 
 func randomPassword() (string, error) {
@@ -167,6 +203,18 @@ func (b *Bus) ClientURL() string {
 	}
 	return b.ns.ClientURL()
 }
+
+// ClusterURL returns the URL other nodes route to, or "" for a single node.
+func (b *Bus) ClusterURL() string {
+	a := b.ns.ClusterAddr()
+	if a == nil {
+		return ""
+	}
+	return "nats://" + a.String()
+}
+
+// Clustered reports whether this bus is one node of a cluster.
+func (b *Bus) Clustered() bool { return b.ns.ClusterAddr() != nil }
 
 // Server returns the embedded NATS server.
 func (b *Bus) Server() *server.Server { return b.ns }

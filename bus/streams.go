@@ -21,24 +21,37 @@ type StreamOptions struct {
 	DirectMaxBytes int64
 	// Replicas of every stream and bucket (0 means 1).
 	Replicas int
+	// NodeTTL is how long a node's heartbeat stays in the nodes bucket
+	// (default DefaultNodeTTL): a node silent that long counts as gone.
+	NodeTTL time.Duration
 }
+
+// DefaultNodeTTL bounds how long a dead node's campers stay checked in.
+const DefaultNodeTTL = 3 * time.Second
 
 // DefaultGroupEvents keeps, per group, at least as many events as the
 // history command can return.
 const DefaultGroupEvents = 1000
 
-// Streams are the handles of the event log and the campers bucket.
+// Streams are the handles of the event log and the buckets.
 type Streams struct {
 	Groups  jetstream.Stream
 	Directs jetstream.Stream
 	Campers jetstream.KeyValue
+	// Nodes holds one heartbeat per live node, expiring after NodeTTL.
+	Nodes jetstream.KeyValue
 }
 
 // EnsureStreams creates or updates the GROUPS and DIRECTS streams and the
-// campers bucket.
+// campers and nodes buckets. In a cluster that is still electing its
+// leaders, or waiting for enough nodes for the replicas, each step is tried
+// again until ctx ends.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, so StreamOptions) (*Streams, error) {
 	if so.Replicas <= 0 {
 		so.Replicas = 1
+	}
+	if so.NodeTTL <= 0 {
+		so.NodeTTL = DefaultNodeTTL
 	}
 	if so.GroupEvents <= 0 {
 		so.GroupEvents = DefaultGroupEvents
@@ -46,46 +59,84 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, so StreamOptions
 	if so.DirectMaxBytes <= 0 {
 		so.DirectMaxBytes = -1
 	}
-	groups, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:              GroupsStream,
-		Description:       "campbus group events, each carrying its group's state; republished on group.<n>",
-		Subjects:          []string{LogPrefix + GroupPrefix + "*"},
-		Storage:           jetstream.FileStorage,
-		Retention:         jetstream.LimitsPolicy,
-		MaxMsgsPerSubject: so.GroupEvents,
-		Replicas:          so.Replicas,
-		AllowDirect:       true,
-		RePublish:         &jetstream.RePublish{Source: LogPrefix + GroupPrefix + "*", Destination: GroupPrefix + "{{wildcard(1)}}"},
+	groups, err := retry(ctx, func(ctx context.Context) (jetstream.Stream, error) {
+		return js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+			Name:              GroupsStream,
+			Description:       "campbus group events, each carrying its group's state; republished on group.<n>",
+			Subjects:          []string{LogPrefix + GroupPrefix + "*"},
+			Storage:           jetstream.FileStorage,
+			Retention:         jetstream.LimitsPolicy,
+			MaxMsgsPerSubject: so.GroupEvents,
+			Replicas:          so.Replicas,
+			AllowDirect:       true,
+			RePublish:         &jetstream.RePublish{Source: LogPrefix + GroupPrefix + "*", Destination: GroupPrefix + "{{wildcard(1)}}"},
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bus: stream %s: %w", GroupsStream, err)
 	}
-	directs, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        DirectsStream,
-		Description: "campbus direct messages, under log.direct.<to>.<from>",
-		Subjects:    []string{LogDirectPrefix + "*.*"},
-		Storage:     jetstream.FileStorage,
-		Retention:   jetstream.LimitsPolicy,
-		Discard:     jetstream.DiscardOld,
-		MaxAge:      so.DirectMaxAge,
-		MaxBytes:    so.DirectMaxBytes,
-		Replicas:    so.Replicas,
-		AllowDirect: true,
+	directs, err := retry(ctx, func(ctx context.Context) (jetstream.Stream, error) {
+		return js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+			Name:        DirectsStream,
+			Description: "campbus direct messages, under log.direct.<to>.<from>",
+			Subjects:    []string{LogDirectPrefix + "*.*"},
+			Storage:     jetstream.FileStorage,
+			Retention:   jetstream.LimitsPolicy,
+			Discard:     jetstream.DiscardOld,
+			MaxAge:      so.DirectMaxAge,
+			MaxBytes:    so.DirectMaxBytes,
+			Replicas:    so.Replicas,
+			AllowDirect: true,
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bus: stream %s: %w", DirectsStream, err)
 	}
-	campers, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      CampersBucket,
-		Description: "campbus: checked-in campers, campId -> connection",
-		Storage:     jetstream.FileStorage,
-		Replicas:    so.Replicas,
-		History:     1,
+	campers, err := retry(ctx, func(ctx context.Context) (jetstream.KeyValue, error) {
+		return js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      CampersBucket,
+			Description: "campbus: checked-in campers, campId -> connection",
+			Storage:     jetstream.FileStorage,
+			Replicas:    so.Replicas,
+			History:     1,
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bus: bucket %s: %w", CampersBucket, err)
 	}
-	return &Streams{Groups: groups, Directs: directs, Campers: campers}, nil
+	nodes, err := retry(ctx, func(ctx context.Context) (jetstream.KeyValue, error) {
+		return js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      NodesBucket,
+			Description: "campbus: live nodes, one heartbeat each",
+			Storage:     jetstream.MemoryStorage,
+			Replicas:    so.Replicas,
+			History:     1,
+			TTL:         so.NodeTTL,
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bus: bucket %s: %w", NodesBucket, err)
+	}
+	return &Streams{Groups: groups, Directs: directs, Campers: campers, Nodes: nodes}, nil
+}
+
+// retry calls f with a short deadline until it succeeds or ctx ends: the
+// first requests of a forming cluster can hang or fail while no leader
+// exists yet.
+func retry[T any](ctx context.Context, f func(context.Context) (T, error)) (T, error) {
+	for {
+		actx, cancel := context.WithTimeout(ctx, time.Second)
+		v, err := f(actx)
+		cancel()
+		if err == nil {
+			return v, nil
+		}
+		select {
+		case <-ctx.Done():
+			return v, fmt.Errorf("%w (gave up: %w)", err, ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // IsWrongLastSequence reports whether err is JetStream refusing a publish

@@ -23,6 +23,8 @@ const (
 	GroupsStream  = "GROUPS"
 	DirectsStream = "DIRECTS"
 	CampersBucket = "campers"
+	// NodesBucket holds a heartbeat per live node (see handlers' liveness).
+	NodesBucket = "nodes"
 )
 
 // ReqSubject returns the request subject of a command: req.checkin.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -33,7 +34,7 @@ func startNode(t *testing.T, opts Options) *Node {
 		opts.DataDir = t.TempDir()
 	}
 	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		opts.Logger = quietLogger()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
@@ -45,6 +46,14 @@ func startNode(t *testing.T, opts Options) *Node {
 		_ = n.Shutdown(ctx)
 	})
 	return n
+}
+
+// quietLogger discards the log, unless CAMPBUS_TEST_LOG is set.
+func quietLogger() *slog.Logger {
+	if os.Getenv("CAMPBUS_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
 // camper is a raw TCP client speaking the wire protocol, as a test sees it.

@@ -11,7 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"strings"
+	"regexp"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -36,6 +36,18 @@ type Options struct {
 	// OperatorPassword admits user "operator" on the NATS port with full rights.
 	OperatorPassword string
 
+	// ClusterAddr makes the node one of a cluster (host:port of its NATS
+	// route listener; port 0 picks one); Routes are the other nodes' route
+	// URLs. "" runs a single node.
+	ClusterAddr string
+	Routes      []string
+	// Replicas of the streams and buckets; 0 picks min(3, nodes named by
+	// Routes + 1) in a cluster and 1 alone.
+	Replicas int
+	// Heartbeat is how often the node tells the others it is alive; a node
+	// silent for Log.NodeTTL has its campers checked out by the others.
+	Heartbeat time.Duration
+
 	CampIDs   campbus.IDRange
 	GroupSize int
 	// Front configures the TCP front-end: frame limits, queues, timeouts,
@@ -58,7 +70,12 @@ type Node struct {
 	front              *tcpfront.Server
 	ln                 net.Listener
 	served             chan error
+
+	stopLiveness context.CancelFunc
+	livenessDone chan struct{}
 }
+
+var validName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 // Start starts a node and returns once it accepts campers.
 func Start(ctx context.Context, opts Options) (n *Node, err error) {
@@ -80,13 +97,31 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 	if opts.DataDir == "" {
 		return nil, errors.New("node: a data directory is required")
 	}
+	if !validName.MatchString(opts.Name) {
+		return nil, fmt.Errorf("node: name %q: use letters, digits, '-' and '_'", opts.Name)
+	}
+	if opts.Replicas <= 0 {
+		opts.Replicas = 1
+		if opts.ClusterAddr != "" {
+			opts.Replicas = min(3, len(opts.Routes)+1)
+		}
+	}
+	opts.Log.Replicas = opts.Replicas
+	if opts.Log.NodeTTL <= 0 {
+		opts.Log.NodeTTL = bus.DefaultNodeTTL
+	}
+	if opts.Heartbeat <= 0 {
+		opts.Heartbeat = opts.Log.NodeTTL / 3
+	}
 	if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("node: data directory: %w", err)
 	}
-	n = &Node{opts: opts, log: opts.Logger, served: make(chan error, 1)}
+	started := &Node{opts: opts, log: opts.Logger, served: make(chan error, 1)}
+	n = started
 	defer func() {
 		if err != nil {
-			n.close()
+			// n is nil by now (return nil, err): close through started.
+			started.close()
 		}
 	}()
 
@@ -95,6 +130,8 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 		ListenAddr:       opts.NATSAddr,
 		DataDir:          opts.DataDir,
 		OperatorPassword: opts.OperatorPassword,
+		ClusterAddr:      opts.ClusterAddr,
+		Routes:           opts.Routes,
 		Logger:           opts.Logger,
 	})
 	if err != nil {
@@ -124,18 +161,28 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 		return nil, err
 	}
 	// Nobody is connected yet: every camper the log still shows as checked
-	// in on this node is left over from a previous run.
-	prefix := opts.Name + "."
-	stale, err := n.handlers.Recover(ctx, func(conn string) bool { return conn == "" || strings.HasPrefix(conn, prefix) })
+	// in on this node is left over from a previous run, and so is every
+	// camper of a node that is not alive.
+	if err := n.handlers.Beat(ctx); err != nil {
+		return nil, err
+	}
+	stale, err := n.handlers.SweepAtStart(ctx)
 	if err != nil {
 		return nil, err
 	}
 	if stale > 0 {
-		n.log.Info("checked out campers left from a previous run", "count", stale)
+		n.log.Info("checked out campers left from a previous run or a lost node", "count", stale)
 	}
 	if err := n.handlers.Start(); err != nil {
 		return nil, err
 	}
+	lctx, stopLiveness := context.WithCancel(context.Background())
+	n.livenessDone = make(chan struct{})
+	n.stopLiveness = stopLiveness
+	go func() {
+		defer close(n.livenessDone)
+		n.handlers.RunLiveness(lctx, opts.Heartbeat)
+	}()
 	front := opts.Front
 	front.NodeName, front.Logger = opts.Name, opts.Logger
 	n.front = tcpfront.New(n.frontNC, front)
@@ -158,6 +205,9 @@ func (n *Node) Addr() net.Addr { return n.ln.Addr() }
 
 // NATSURL returns the observers' NATS URL, or "" when the port is off.
 func (n *Node) NATSURL() string { return n.bus.ClientURL() }
+
+// ClusterURL returns the URL other nodes route to, or "" for a single node.
+func (n *Node) ClusterURL() string { return n.bus.ClusterURL() }
 
 // Conns returns how many camper connections are open.
 func (n *Node) Conns() int { return n.front.Conns() }
@@ -185,6 +235,11 @@ func (n *Node) Shutdown(ctx context.Context) error {
 func (n *Node) close() {
 	if n.ln != nil {
 		n.ln.Close()
+	}
+	if n.stopLiveness != nil {
+		n.stopLiveness()
+		<-n.livenessDone
+		n.stopLiveness = nil
 	}
 	if n.handlers != nil {
 		n.handlers.Stop()

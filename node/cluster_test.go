@@ -1,0 +1,230 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/campbus/campbus"
+)
+
+// startCluster starts size nodes (n1, n2, ...) that route to each other on
+// free loopback ports, with streams replicated min(3, size) times.
+func startCluster(t *testing.T, size int) []*Node {
+	t.Helper()
+	addrs := make([]string, size)
+	for i := range addrs {
+		// Reserve a free port for each route listener, so that every node
+		// can name all the others before any of them is up.
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		addrs[i] = ln.Addr().String()
+		ln.Close()
+	}
+	began := time.Now()
+	nodes := make([]*Node, size)
+	errs := make([]error, size)
+	var wg sync.WaitGroup
+	for i := range nodes {
+		var routes []string
+		for j, a := range addrs {
+			if j != i {
+				routes = append(routes, "nats://"+a)
+			}
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			nodes[i], errs[i] = Start(ctx, Options{
+				Name: fmt.Sprintf("n%d", i+1), Addr: "127.0.0.1:0", DataDir: t.TempDir(),
+				ClusterAddr: addrs[i], Routes: routes, Logger: quietLogger(),
+			})
+		}()
+	}
+	wg.Wait()
+	t.Cleanup(func() {
+		// All at once: a node shutting down checks its campers out, which
+		// needs a quorum of the others still up.
+		var wg sync.WaitGroup
+		for _, n := range nodes {
+			if n != nil && n.front != nil {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+					defer cancel()
+					_ = n.Shutdown(ctx)
+				}()
+			}
+		}
+		wg.Wait()
+	})
+	for i := range nodes {
+		require.NoError(t, errs[i], "node n%d", i+1)
+	}
+	t.Logf("cluster of %d up in %v", size, time.Since(began).Round(time.Millisecond))
+	return nodes
+}
+
+func TestAClusterIsOneCamp(t *testing.T) {
+	ns := startCluster(t, 3)
+	// One group spread over the three nodes.
+	j1 := dial(t, ns[0])
+	assert.Equal(t, 1, j1.checkin("J001"))
+	j2 := dial(t, ns[1])
+	assert.Equal(t, 1, j2.checkin("J002"))
+	assert.Equal(t, "J002", j1.expect(campbus.EventJoin).CampID)
+	j3 := dial(t, ns[2])
+	var r campbus.CheckinResponse
+	j3.ok(campbus.CmdCheckin, campbus.CheckinRequest{CampID: "J003"}, &r)
+	assert.Equal(t, []string{"J001", "J002", "J003"}, r.Members)
+	j3.id = "J003"
+	for _, c := range []*camper{j1, j2} {
+		assert.Equal(t, []string{"J001", "J002", "J003"}, c.expect(campbus.EventJoin).Members)
+	}
+
+	// A campId checked in on n1 cannot check in on n2.
+	dial(t, ns[1]).fails(campbus.CmdCheckin, campbus.CheckinRequest{CampID: "J001"}, 409, campbus.CodeCampIDInUse)
+
+	// A session hosted on n2; messages from n1 and n3 reach everyone else,
+	// and every member sees them in one order.
+	j2.ok(campbus.CmdPeerSession, map[string]int{"maxCount": 40}, nil)
+	j1.expect(campbus.EventPeerSession)
+	j3.expect(campbus.EventPeerSession)
+	var wg sync.WaitGroup
+	for _, c := range []*camper{j1, j3} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := 0; k < 10; k++ {
+				c.request(campbus.CmdMessage, map[string]string{"text": fmt.Sprint(c.id, "-", k)})
+			}
+		}()
+	}
+	wg.Wait()
+	for _, c := range []*camper{j1, j3} {
+		for k := 0; k < 10; k++ {
+			require.Equal(t, 200, c.response().Status)
+		}
+	}
+	seen := func(c *camper, n int) []int {
+		var seqs []int
+		for k := 0; k < n; k++ {
+			seqs = append(seqs, c.expect(campbus.EventMessage).Seq)
+		}
+		return seqs
+	}
+	all := seen(j2, 20)
+	assert.True(t, sort.IntsAreSorted(all), "the host on n2 sees seqs in order: %v", all)
+	assert.True(t, sort.IntsAreSorted(seen(j1, 10)), "n1 sees n3's messages in order")
+	assert.True(t, sort.IntsAreSorted(seen(j3, 10)), "n3 sees n1's messages in order")
+
+	// A direct from n3 reaches n1.
+	j3.ok(campbus.CmdDirect, campbus.DirectRequest{CampID: "J001", Text: "across"}, nil)
+	assert.Equal(t, "across", j1.expect(campbus.EventDirect).Text)
+}
+
+func TestConcurrentRequestsOnDifferentNodesKeepTheInvariants(t *testing.T) {
+	ns := startCluster(t, 3)
+	const campers = 24
+	cs := make([]*camper, campers)
+	for i := range cs {
+		cs[i] = dial(t, ns[i%3])
+	}
+	var wg sync.WaitGroup
+	for i, c := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.request(campbus.CmdCheckin, campbus.CheckinRequest{CampID: fmt.Sprintf("J%03d", i+1)})
+		}()
+	}
+	wg.Wait()
+	byGroup := map[int][]*camper{}
+	for i, c := range cs {
+		var r campbus.CheckinResponse
+		f := c.response()
+		require.Equal(t, 200, f.Status, "%s", f.Body)
+		require.NoError(t, json.Unmarshal(f.Body, &r))
+		c.id = fmt.Sprintf("J%03d", i+1)
+		byGroup[r.Group] = append(byGroup[r.Group], c)
+	}
+	sizes := map[int]int{}
+	for g, members := range byGroup {
+		sizes[g] = len(members)
+	}
+	assert.Equal(t, map[int]int{1: 4, 2: 4, 3: 4, 4: 4, 5: 4, 6: 4}, sizes, "six full groups, never a fifth member")
+
+	// Group 1's members, wherever they are, race messages at maxCount 10.
+	g := byGroup[1]
+	for _, c := range g {
+		for len(c.events) > 0 {
+			<-c.events
+		}
+	}
+	g[0].ok(campbus.CmdPeerSession, map[string]int{"maxCount": 10}, nil)
+	for _, c := range g {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := 0; k < 5; k++ {
+				c.request(campbus.CmdMessage, map[string]string{"text": "race"})
+			}
+		}()
+	}
+	wg.Wait()
+	accepted := 0
+	for _, c := range g {
+		for k := 0; k < 5; k++ {
+			if c.response().Status == 200 {
+				accepted++
+			}
+		}
+	}
+	assert.Equal(t, 10, accepted, "exactly maxCount messages accepted across nodes")
+}
+
+func TestALostNodesCampersAreCheckedOutEverywhere(t *testing.T) {
+	ns := startCluster(t, 3)
+	host := dial(t, ns[2]) // on the node that will die
+	host.checkin("J001")
+	a := dial(t, ns[0])
+	a.checkin("J002")
+	host.expect(campbus.EventJoin)
+	b := dial(t, ns[1])
+	b.checkin("J003")
+	host.expect(campbus.EventJoin)
+	a.expect(campbus.EventJoin)
+	host.ok(campbus.CmdPeerSession, map[string]int{"maxCount": 5}, nil)
+	a.expect(campbus.EventPeerSession)
+	b.expect(campbus.EventPeerSession)
+
+	lost := time.Now()
+	crash(t, ns[2])
+	for _, c := range []*camper{a, b} {
+		ended := c.expect(campbus.EventComplete)
+		assert.Equal(t, campbus.ReasonHostLeft, ended.Reason)
+		left := c.expect(campbus.EventCheckout)
+		assert.Equal(t, "J001", left.CampID)
+		assert.Equal(t, campbus.ReasonDisconnect, left.Reason)
+	}
+	took := time.Since(lost)
+	t.Logf("the lost node's camper was checked out everywhere %v after the crash", took.Round(time.Millisecond))
+	assert.Less(t, took, 8*time.Second, "within the node TTL (3 s) plus a sweep")
+
+	// The survivors keep serving, and J001 may check in again elsewhere.
+	a.ok(campbus.CmdPeerSession, map[string]int{"maxCount": 1}, nil)
+	b.expect(campbus.EventPeerSession)
+	again := dial(t, ns[1])
+	assert.Equal(t, 1, again.checkin("J001"))
+}
