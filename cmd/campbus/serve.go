@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -28,6 +29,8 @@ Examples:
   campbus serve
   campbus serve --addr 127.0.0.1:2022 --camp-ids J00001-J20000 --group-size 4
   campbus serve --nats-addr "" --data-dir /var/lib/campbus
+  campbus serve --node-name n1 --cluster-addr 127.0.0.1:6222 \
+      --routes nats://127.0.0.1:6223,nats://127.0.0.1:6224
 
 Flags:
 `
@@ -49,7 +52,11 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&opts.DataDir, "data-dir", defaultDataDir(), "directory for the event log and state (created if missing)")
 	fs.StringVar(&campIDs, "camp-ids", campbus.DefaultCampIDs, "range of camp ids admitted; its bounds set the letters and the number of digits")
 	fs.IntVar(&opts.GroupSize, "group-size", 4, "campers per group")
-	fs.StringVar(&opts.Name, "node-name", "campbus", "name of this node on the bus")
+	fs.StringVar(&opts.Name, "node-name", "campbus", "name of this node on the bus (unique in a cluster)")
+	var routes string
+	fs.StringVar(&opts.ClusterAddr, "cluster-addr", "", `this node's cluster (NATS route) address, e.g. 127.0.0.1:6222; "" runs alone`)
+	fs.StringVar(&routes, "routes", "", "the other nodes' cluster URLs, comma-separated: nats://host2:6222,nats://host3:6222")
+	fs.IntVar(&opts.Replicas, "replicas", 0, "replicas of the event log and state (0: 3 in a cluster of 3 or more nodes, else as many nodes as there are)")
 	fs.StringVar(&opts.OperatorPassword, "operator-password", os.Getenv("CAMPBUS_OPERATOR_PASSWORD"),
 		`password of NATS user "operator", who may publish and manage streams (env CAMPBUS_OPERATOR_PASSWORD)`)
 	front := &opts.Front
@@ -72,6 +79,14 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	for _, r := range strings.Split(routes, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			opts.Routes = append(opts.Routes, r)
+		}
+	}
+	if len(opts.Routes) > 0 && opts.ClusterAddr == "" {
+		return errors.New("serve: --routes needs --cluster-addr")
 	}
 	var err error
 	if opts.CampIDs, err = campbus.ParseIDRange(campIDs); err != nil {
