@@ -31,6 +31,9 @@ const (
 	AppUser      = "campbus"
 	OperatorUser = "operator"
 	ObserverUser = "observer"
+	// SystemUser is the operator in the NATS system account.
+	SystemUser    = "sys"
+	SystemAccount = "SYS"
 )
 
 // Options configure the embedded NATS server.
@@ -105,7 +108,14 @@ func Start(opts Options) (*Bus, error) {
 		NoAuthUser: ObserverUser,
 	}
 	if opts.OperatorPassword != "" {
-		nopts.Users = append(nopts.Users, &server.User{Username: OperatorUser, Password: opts.OperatorPassword})
+		// The operator has full rights in the app's account, and as "sys"
+		// in the system account, for `nats server info` and the like.
+		sys := server.NewAccount(SystemAccount)
+		nopts.Accounts = append(nopts.Accounts, sys)
+		nopts.SystemAccount = SystemAccount
+		nopts.Users = append(nopts.Users,
+			&server.User{Username: OperatorUser, Password: opts.OperatorPassword},
+			&server.User{Username: SystemUser, Password: opts.OperatorPassword, Account: sys})
 	}
 	if opts.ClusterAddr != "" && opts.ListenAddr == "" {
 		// A server that does not listen never starts its routes.

@@ -94,7 +94,7 @@ func (s *Service) appendGroupEvent(ctx context.Context, n int, ev groupEvent, st
 	if err != nil {
 		return 0, err
 	}
-	s.seats.apply(n, ack.Sequence, len(st.Members))
+	s.seats.applyState(n, ack.Sequence, st)
 	return ack.Sequence, nil
 }
 
@@ -142,10 +142,8 @@ func member(st *groupState, id string) error {
 // watchGroup keeps the seat view current with group events appended by other
 // nodes (this node's own are applied as they are appended).
 func (s *Service) watchGroup(m *nats.Msg) {
-	switch m.Header.Get(bus.HdrType) {
-	case campbus.EventJoin, campbus.EventCheckout:
-	default:
-		return
+	if m.Header.Get(bus.HdrType) == campbus.EventMessage {
+		return // changes no seat and no session: skip the decoding
 	}
 	n, err := strconv.Atoi(m.Subject[len(bus.GroupPrefix):])
 	if err != nil {
@@ -160,5 +158,5 @@ func (s *Service) watchGroup(m *nats.Msg) {
 		s.log.Warn("group event without state", "subject", m.Subject, "err", err)
 		return
 	}
-	s.seats.apply(n, seq, len(st.Members))
+	s.seats.applyState(n, seq, &st)
 }

@@ -42,7 +42,7 @@ func (s *Service) Sweep(ctx context.Context, stale func(conn string) bool) (chec
 		if err != nil {
 			return checkedOut, fmt.Errorf("sweep: %w", err)
 		}
-		s.seats.apply(n, seq, len(st.Members))
+		s.seats.applyState(n, seq, st)
 		for _, id := range st.Members {
 			h, held := holders[id]
 			if !held {

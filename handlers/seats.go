@@ -7,16 +7,28 @@ import "sync"
 // compare-and-set on the group's log, so a stale view costs a retry, never a
 // group over its size.
 type seatView struct {
-	mu      sync.Mutex
-	members []int    // members[n] for group n; index 0 unused
-	seq     []uint64 // sequence of the event members[n] was read from
+	mu       sync.Mutex
+	members  []int    // members[n] for group n; index 0 unused
+	sessions []bool   // whether group n runs a peer session
+	seq      []uint64 // sequence of the event members[n] was read from
 }
 
-func newSeatView() *seatView { return &seatView{members: []int{0}, seq: []uint64{0}} }
+func newSeatView() *seatView {
+	return &seatView{members: []int{0}, sessions: []bool{false}, seq: []uint64{0}}
+}
 
 // apply records that group n had count members after the event at seq.
 // Older news than what the view holds is ignored.
 func (v *seatView) apply(n int, seq uint64, count int) {
+	v.update(n, seq, func() { v.members[n] = count })
+}
+
+// applyState records group n's whole state after the event at seq.
+func (v *seatView) applyState(n int, seq uint64, st *groupState) {
+	v.update(n, seq, func() { v.members[n], v.sessions[n] = len(st.Members), st.Session != nil })
+}
+
+func (v *seatView) update(n int, seq uint64, set func()) {
 	if n <= 0 {
 		return
 	}
@@ -24,11 +36,28 @@ func (v *seatView) apply(n int, seq uint64, count int) {
 	defer v.mu.Unlock()
 	for len(v.members) <= n {
 		v.members = append(v.members, 0)
+		v.sessions = append(v.sessions, false)
 		v.seq = append(v.seq, 0)
 	}
 	if seq >= v.seq[n] {
-		v.members[n], v.seq[n] = count, seq
+		set()
+		v.seq[n] = seq
 	}
+}
+
+// counts returns how many groups have members and how many run a session.
+func (v *seatView) counts() (groups, sessions int) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for n := 1; n < len(v.members); n++ {
+		if v.members[n] > 0 {
+			groups++
+		}
+		if v.sessions[n] {
+			sessions++
+		}
+	}
+	return groups, sessions
 }
 
 // nextFree returns the lowest-numbered group above after with fewer than

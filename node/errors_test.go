@@ -114,7 +114,7 @@ func TestFrameErrorsCloseTheConnection(t *testing.T) {
 		{"Transfer-Encoding", "POST /checkin HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name+" gets "+http(tc.status)+" and a close", func(t *testing.T) {
+		t.Run(tc.name+" gets "+campbus.StatusText(tc.status)+" and a close", func(t *testing.T) {
 			c := dial(t, n)
 			c.send(tc.raw)
 			f := c.response()
@@ -132,7 +132,6 @@ func TestFrameErrorsCloseTheConnection(t *testing.T) {
 	assert.Equal(t, "J001", bystanders[1].expect(campbus.EventPeerSession).Host)
 }
 
-func http(status int) string { return campbus.StatusText(status) }
 
 func TestPipelinedRequestsAreAnsweredInOrderWithTheirIDs(t *testing.T) {
 	n := startNode(t, Options{})

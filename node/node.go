@@ -20,6 +20,7 @@ import (
 	"github.com/campbus/campbus"
 	"github.com/campbus/campbus/bus"
 	"github.com/campbus/campbus/handlers"
+	"github.com/campbus/campbus/monitor"
 	"github.com/campbus/campbus/tcpfront"
 )
 
@@ -48,6 +49,10 @@ type Options struct {
 	// silent for Log.NodeTTL has its campers checked out by the others.
 	Heartbeat time.Duration
 
+	// MonitorAddr serves /metrics, /healthz and NATS's monitoring
+	// endpoints; "" turns it off.
+	MonitorAddr string
+
 	CampIDs   campbus.IDRange
 	GroupSize int
 	// Front configures the TCP front-end: frame limits, queues, timeouts,
@@ -73,6 +78,7 @@ type Node struct {
 
 	stopLiveness context.CancelFunc
 	livenessDone chan struct{}
+	monitor      *monitor.Server
 }
 
 var validName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
@@ -185,6 +191,11 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 	}()
 	front := opts.Front
 	front.NodeName, front.Logger = opts.Name, opts.Logger
+	var metrics *monitor.Metrics
+	if opts.MonitorAddr != "" {
+		metrics = monitor.NewMetrics()
+		front.Observer = metrics
+	}
 	n.front = tcpfront.New(n.frontNC, front)
 	if err := n.front.Start(); err != nil {
 		return nil, err
@@ -195,6 +206,19 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 		return nil, fmt.Errorf("node: listen %s: %w", opts.Addr, err)
 	}
 	go func() { n.served <- n.front.Serve(n.ln) }()
+	if metrics != nil {
+		n.monitor, err = monitor.Start(opts.MonitorAddr, metrics, monitor.Sources{
+			NATS:      n.bus.Server(),
+			Ready:     n.Ready,
+			Conns:     n.front.Conns,
+			CheckedIn: n.handlers.CheckedIn,
+			Groups:    n.handlers.GroupCounts,
+			Drops:     func() map[string]uint64 { return n.front.Stats().ByReason() },
+		}, opts.Logger)
+		if err != nil {
+			return nil, err
+		}
+	}
 	n.log.Info("campbus serving", "node", opts.Name, "addr", n.ln.Addr().String(),
 		"nats", n.bus.ClientURL(), "data", opts.DataDir, "campIds", opts.CampIDs.String(), "groupSize", opts.GroupSize)
 	return n, nil
@@ -205,6 +229,34 @@ func (n *Node) Addr() net.Addr { return n.ln.Addr() }
 
 // NATSURL returns the observers' NATS URL, or "" when the port is off.
 func (n *Node) NATSURL() string { return n.bus.ClientURL() }
+
+// MonitorAddr returns the monitoring server's address, or nil when it is off.
+func (n *Node) MonitorAddr() net.Addr {
+	if n.monitor == nil {
+		return nil
+	}
+	return n.monitor.Addr()
+}
+
+// Ready returns nil when the node serves campers: the bus accepts
+// connections, JetStream answers, and the TCP listener is up.
+func (n *Node) Ready(ctx context.Context) error {
+	ns := n.bus.Server()
+	switch {
+	case !ns.Running():
+		return errors.New("the bus is not running")
+	case !ns.JetStreamEnabled():
+		return errors.New("JetStream is not enabled")
+	case n.bus.Clustered() && !ns.JetStreamIsCurrent():
+		return errors.New("JetStream is not current with the cluster")
+	case n.ln == nil || n.front == nil || !n.front.Accepting():
+		return errors.New("the campers' listener is not up")
+	}
+	if err := n.handlers.Ready(ctx); err != nil {
+		return fmt.Errorf("JetStream does not answer: %w", err)
+	}
+	return nil
+}
 
 // ClusterURL returns the URL other nodes route to, or "" for a single node.
 func (n *Node) ClusterURL() string { return n.bus.ClusterURL() }
@@ -233,6 +285,14 @@ func (n *Node) Shutdown(ctx context.Context) error {
 
 // close stops what Start started, in reverse order.
 func (n *Node) close() {
+	if n.monitor != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := n.monitor.Shutdown(ctx); err != nil {
+			n.log.Warn("monitor shutdown", "err", err)
+		}
+		cancel()
+		n.monitor = nil
+	}
 	if n.ln != nil {
 		n.ln.Close()
 	}

@@ -56,6 +56,7 @@ type conn struct {
 	campID  string
 	group   int
 	opened  time.Time
+	frameAt time.Time    // when the request in hand was read
 	limiter *tokenBucket // nil: no rate limit
 }
 
@@ -114,6 +115,7 @@ func (c *conn) serve() {
 			return
 		}
 		f, err := r.ReadFrame()
+		c.frameAt = time.Now()
 		if err != nil {
 			c.readEnded(err, "frame timeout")
 			return
@@ -123,7 +125,7 @@ func (c *conn) serve() {
 			perr := campbus.Errorf(http.StatusTooManyRequests, campbus.CodeRateLimited,
 				"too many requests: at most %g a second (bursts of %d); slow down", c.s.opts.Rate, c.s.opts.Burst)
 			c.respond(perr.Status, f.Get(wire.FieldRequestID), perr)
-			c.logRequest(f.Name(), perr.Code)
+			c.logRequest(f.Name(), perr.Status, perr.Code)
 			continue
 		}
 		if !c.handle(f) {
@@ -154,7 +156,7 @@ func (c *conn) readEnded(err error, timeoutReason string) {
 	case errors.As(err, &perr):
 		c.s.stats.frameErrors.Add(1)
 		c.respond(perr.Status, "", perr)
-		c.logRequest("-", perr.Code)
+		c.logRequest("-", perr.Status, perr.Code)
 		c.closeAfterFlush()
 	case errors.As(err, &ne) && ne.Timeout() && !c.isDraining():
 		if timeoutReason == "checkin timeout" {
@@ -182,7 +184,7 @@ func (c *conn) handle(f *wire.Frame) bool {
 	if f.IsResponse() {
 		err := campbus.Errorf(http.StatusBadRequest, campbus.CodeMalformed, "clients send requests, not responses")
 		c.respond(err.Status, reqID, err)
-		c.logRequest("-", err.Code)
+		c.logRequest("-", err.Status, err.Code)
 		return false
 	}
 	name := f.Name()
@@ -203,7 +205,7 @@ func (c *conn) handle(f *wire.Frame) bool {
 	}
 	if perr != nil {
 		c.respond(perr.Status, reqID, perr)
-		c.logRequest(name, perr.Code)
+		c.logRequest(name, perr.Status, perr.Code)
 		return true
 	}
 	return c.forward(cmd.Name, reqID, f.Body)
@@ -260,7 +262,7 @@ func (c *conn) forward(command, reqID string, body []byte) bool {
 	if status != http.StatusOK {
 		outcome = errorCode(respBody)
 	}
-	c.logRequest(command, outcome)
+	c.logRequest(command, status, outcome)
 	if command == campbus.CmdCheckout && status == http.StatusOK {
 		c.campID = ""
 		return false
@@ -311,9 +313,17 @@ func (c *conn) respond(status int, reqID string, perr *campbus.Error) {
 	c.send(wire.AppendResponse(nil, status, reqID, b))
 }
 
-func (c *conn) logRequest(command, outcome string) {
+// logRequest logs an answered request (one line per request) and reports it
+// to the observer, under "unknown" for a name that is no command, so that
+// no client can make up metric labels.
+func (c *conn) logRequest(command string, status int, outcome string) {
 	c.s.log.Info("request", "session", c.id, "campId", c.campID, "command", command,
 		"outcome", outcome, "group", c.group, "remote", c.remote)
+	label := command
+	if _, ok := campbus.LookupCommand(command); !ok && command != "-" {
+		label = "unknown"
+	}
+	c.s.opts.Observer.Request(label, status, time.Since(c.frameAt))
 }
 
 // hold starts holding events until release.

@@ -41,11 +41,14 @@ func (s *Server) onGroupEvent(m *nats.Msg) {
 			c.attached = n
 		}
 	}
+	delivered := 0
 	for c, campID := range s.groups[n] {
 		if campID != origin {
 			c.deliver(frame)
+			delivered++
 		}
 	}
+	s.opts.Observer.Delivered(typ, delivered)
 	if typ == campbus.EventCheckout {
 		for c, campID := range s.groups[n] {
 			if campID == origin {
@@ -73,6 +76,7 @@ func (s *Server) onCamperEvent(m *nats.Msg) {
 	for c := range s.campers[target] {
 		c.deliver(frame)
 	}
+	s.opts.Observer.Delivered(typ, len(s.campers[target]))
 }
 
 // eventType returns the type of a bus event, checking that the payload can

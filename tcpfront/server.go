@@ -66,8 +66,27 @@ type Options struct {
 	// KeepAlive is the TCP keepalive period, which finds peers that vanished
 	// without a word.
 	KeepAlive time.Duration
-	Logger    *slog.Logger
+	// Observer, if set, is told of every request answered and every event
+	// delivered (metrics).
+	Observer Observer
+	Logger   *slog.Logger
 }
+
+// Observer watches the front-end's traffic. Its methods are called on hot
+// paths and must not block.
+type Observer interface {
+	// Request reports one request answered: its command ("-" for a frame
+	// that could not be read), the response status, and how long it took
+	// from the frame read to the response queued.
+	Request(command string, status int, took time.Duration)
+	// Delivered reports an event queued for n campers.
+	Delivered(eventType string, n int)
+}
+
+type noObserver struct{}
+
+func (noObserver) Request(string, int, time.Duration) {}
+func (noObserver) Delivered(string, int)              {}
 
 // Defaults for Options.
 const (
@@ -155,6 +174,9 @@ func New(nc *nats.Conn, opts Options) *Server {
 	}
 	if opts.KeepAlive <= 0 {
 		opts.KeepAlive = DefaultKeepAlive
+	}
+	if opts.Observer == nil {
+		opts.Observer = noObserver{}
 	}
 	if opts.Rate > 0 && opts.Burst < 1 {
 		opts.Burst = max(1, int(opts.Rate))
@@ -284,6 +306,24 @@ func (s *Server) refuse(nc net.Conn) {
 	_, _ = nc.Write(wire.AppendResponse(nil, perr.Status, "", body))
 	s.log.Warn("connection refused: too many connections", "remote", nc.RemoteAddr().String(), "max", s.opts.MaxConns)
 }
+
+// ByReason returns the counters of refusals and cuts keyed by reason.
+func (st Stats) ByReason() map[string]uint64 {
+	return map[string]uint64{
+		"too-many-connections": st.TooManyConns,
+		"slow-consumer":        st.SlowConsumers,
+		"write-timeout":        st.WriteTimeouts,
+		"checkin-timeout":      st.CheckinTimeouts,
+		"frame-timeout":        st.FrameTimeouts,
+		"frame-error":          st.FrameErrors,
+		"rate-limited":         st.RateLimited,
+		"panic":                st.Panics,
+	}
+}
+
+// Accepting reports whether the front-end takes new connections, that is,
+// it is not shutting down.
+func (s *Server) Accepting() bool { return !s.isDraining() }
 
 // Stats returns the front-end's counters.
 func (s *Server) Stats() Stats {

@@ -49,6 +49,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	)
 	fs.StringVar(&opts.Addr, "addr", "0.0.0.0:2022", "campers' TCP address")
 	fs.StringVar(&opts.NATSAddr, "nats-addr", "127.0.0.1:4222", `observers' NATS client address ("" turns it off)`)
+	fs.StringVar(&opts.MonitorAddr, "monitor-addr", "127.0.0.1:8222", `HTTP address of /metrics, /healthz and NATS's /varz, /connz, /jsz... ("" turns it off)`)
 	fs.StringVar(&opts.DataDir, "data-dir", defaultDataDir(), "directory for the event log and state (created if missing)")
 	fs.StringVar(&campIDs, "camp-ids", campbus.DefaultCampIDs, "range of camp ids admitted; its bounds set the letters and the number of digits")
 	fs.IntVar(&opts.GroupSize, "group-size", 4, "campers per group")

@@ -1,0 +1,90 @@
+package monitor
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are the node's Prometheus metrics. The front-end reports requests
+// and deliveries to it (it is a tcpfront.Observer); gauges are read from the
+// node when scraped.
+type Metrics struct {
+	reg       *prometheus.Registry
+	requests  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	delivered *prometheus.CounterVec
+}
+
+// NewMetrics makes the metrics, with Go and process collectors.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "campbus_requests_total",
+			Help: "Requests answered, by command and response status.",
+		}, []string{"command", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "campbus_request_duration_seconds",
+			Help:    "Time from a request read to its response queued, by command.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"command"}),
+		delivered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "campbus_events_delivered_total",
+			Help: "Events queued for campers, by event type (one per receiving camper).",
+		}, []string{"type"}),
+	}
+	m.reg.MustRegister(m.requests, m.latency, m.delivered,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Request implements tcpfront.Observer.
+func (m *Metrics) Request(command string, status int, took time.Duration) {
+	m.requests.WithLabelValues(command, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(command).Observe(took.Seconds())
+}
+
+// Delivered implements tcpfront.Observer.
+func (m *Metrics) Delivered(eventType string, n int) {
+	if n > 0 {
+		m.delivered.WithLabelValues(eventType).Add(float64(n))
+	}
+}
+
+// register adds the gauges read from the node.
+func (m *Metrics) register(src Sources) {
+	gauge := func(name, help string, f func() float64) {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
+	}
+	gauge("campbus_connections", "Camper TCP connections open on this node.", func() float64 { return float64(src.Conns()) })
+	gauge("campbus_campers_checked_in", "Campers checked in, camp-wide.", func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		n, err := src.CheckedIn(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	})
+	gauge("campbus_groups", "Groups with at least one member.", func() float64 { g, _ := src.Groups(); return float64(g) })
+	gauge("campbus_sessions_active", "Groups running a peer session.", func() float64 { _, s := src.Groups(); return float64(s) })
+	m.reg.MustRegister(&dropsCollector{src.Drops})
+}
+
+// dropsCollector exposes the front-end's counters by reason.
+type dropsCollector struct{ read func() map[string]uint64 }
+
+var dropsDesc = prometheus.NewDesc("campbus_drops_total",
+	"Connections refused or cut and requests refused by the front-end, by reason.", []string{"reason"}, nil)
+
+func (d *dropsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- dropsDesc }
+
+func (d *dropsCollector) Collect(ch chan<- prometheus.Metric) {
+	for reason, n := range d.read() {
+		ch <- prometheus.MustNewConstMetric(dropsDesc, prometheus.CounterValue, float64(n), reason)
+	}
+}
