@@ -7,7 +7,8 @@
 #                                    three nodes, print what each camper saw, stop
 #
 # Ports: campers on 30022-30024, NATS observers on 32222-32224, routes on
-# 34222-34224 (BASE=20000 moves them to 20022.., 22222.., 24222..).
+# 34222-34224, monitoring on 36222-36224 (BASE=20000 moves them to 20022..,
+# 22222.., 24222.., 26222..).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,7 @@ base=${BASE:-30000}
 camper_port() { echo $((base + 22 + $1)); }
 nats_port()   { echo $((base + 2222 + $1)); }
 route_port()  { echo $((base + 4222 + $1)); }
+mon_port()    { echo $((base + 6222 + $1)); }
 
 work=$(mktemp -d)
 pids=()
@@ -35,6 +37,7 @@ for i in 0 1 2; do
   done
   "$work/campbus" serve --node-name "n$((i + 1))" \
     --addr "127.0.0.1:$(camper_port "$i")" --nats-addr "127.0.0.1:$(nats_port "$i")" \
+    --monitor-addr "127.0.0.1:$(mon_port "$i")" \
     --cluster-addr "127.0.0.1:$(route_port "$i")" --routes "$routes" \
     --data-dir "$work/n$((i + 1))" 2>"$work/n$((i + 1)).log" &
   pids+=($!)

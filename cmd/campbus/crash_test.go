@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,25 +43,32 @@ func buildCampbus(t *testing.T) string {
 // "campbus serving" line.
 func startServe(t *testing.T, bin, dataDir string) *serverProcess {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--nats-addr", "", "--data-dir", dataDir, "--rate", "0")
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--nats-addr", "", "--monitor-addr", "",
+		"--data-dir", dataDir, "--rate", "0")
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	addr := make(chan string, 1)
+	ended := make(chan []string, 1)
 	go func() {
+		var lines []string
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
+			lines = append(lines, sc.Text())
 			if m := servingAddr.FindStringSubmatch(sc.Text()); m != nil {
 				addr <- m[1]
 			}
 		}
+		ended <- lines
 	}()
 	select {
 	case a := <-addr:
 		return &serverProcess{cmd: cmd, addr: a}
+	case lines := <-ended:
+		t.Fatalf("campbus serve exited before serving:\n%s", strings.Join(lines, "\n"))
 	case <-time.After(30 * time.Second):
-		t.Fatal("campbus serve did not start")
+		t.Fatal("campbus serve did not start in 30s")
 	}
 	return nil
 }

@@ -23,11 +23,10 @@ Flags:
 
 func runEcho(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("echo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, echoUsage); fs.PrintDefaults() }
+	setUsage(fs, stderr, echoUsage)
 	addr := fs.String("addr", "0.0.0.0:2022", "TCP address to listen on")
 	timeout := fs.Duration("timeout", tcpfront.DefaultEchoTimeout, "how long a client that sent fewer than 4 bytes may stay quiet")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

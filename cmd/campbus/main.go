@@ -25,8 +25,10 @@ Usage:
   campbus serve   [flags]            run the server (embedded NATS bus, TCP front-end)
   campbus echo    [flags]            run a plain TCP echo server
   campbus connect [flags] [campId]   connect to a server with the interactive client
+  campbus version                    print the version of campbus and of NATS
 
-Run "campbus <command> --help" for the flags of a command.
+Run "campbus <command> --help" for the flags of a command. Every flag can also
+be set in the environment: --nats-addr as CAMPBUS_NATS_ADDR, and so on.
 `
 
 func main() {
@@ -56,6 +58,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runEcho(ctx, args[1:], stderr)
 	case "connect":
 		return runConnect(ctx, args[1:], stdin, stdout, stderr)
+	case "version":
+		return runVersion(stdout)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil

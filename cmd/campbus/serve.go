@@ -40,8 +40,7 @@ const shutdownTimeout = 30 * time.Second
 
 func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, serveUsage); fs.PrintDefaults() }
+	setUsage(fs, stderr, serveUsage)
 	var (
 		opts     node.Options
 		campIDs  string
@@ -58,8 +57,8 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&opts.ClusterAddr, "cluster-addr", "", `this node's cluster (NATS route) address, e.g. 127.0.0.1:6222; "" runs alone`)
 	fs.StringVar(&routes, "routes", "", "the other nodes' cluster URLs, comma-separated: nats://host2:6222,nats://host3:6222")
 	fs.IntVar(&opts.Replicas, "replicas", 0, "replicas of the event log and state (0: 3 in a cluster of 3 or more nodes, else as many nodes as there are)")
-	fs.StringVar(&opts.OperatorPassword, "operator-password", os.Getenv("CAMPBUS_OPERATOR_PASSWORD"),
-		`password of NATS user "operator", who may publish and manage streams (env CAMPBUS_OPERATOR_PASSWORD)`)
+	fs.StringVar(&opts.OperatorPassword, "operator-password", "",
+		`password of NATS users "operator" (app streams, publishing) and "sys" (system account); best given as CAMPBUS_OPERATOR_PASSWORD`)
 	front := &opts.Front
 	fs.IntVar(&front.Limits.MaxHeaderBytes, "max-header-bytes", wire.DefaultMaxHeaderBytes, "limit on a request's start line and fields")
 	fs.IntVar(&front.Limits.MaxBodyBytes, "max-body-bytes", wire.DefaultMaxBodyBytes, "limit on a request's body")
@@ -75,7 +74,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.DurationVar(&opts.Log.DirectMaxAge, "log-max-age", 0, "drop directs older than this from the event log (0 keeps them)")
 	fs.Int64Var(&opts.Log.DirectMaxBytes, "log-max-bytes", 1<<30, "cap on the bytes of directs in the event log (the oldest go first)")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
