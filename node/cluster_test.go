@@ -40,15 +40,14 @@ func startCluster(t *testing.T, size int) []*Node {
 				routes = append(routes, "nats://"+a)
 			}
 		}
+		opts := Options{
+			Name: fmt.Sprintf("n%d", i+1), Addr: "127.0.0.1:0", DataDir: t.TempDir(),
+			ClusterAddr: addrs[i], Routes: routes, Logger: quietLogger(),
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
-			nodes[i], errs[i] = Start(ctx, Options{
-				Name: fmt.Sprintf("n%d", i+1), Addr: "127.0.0.1:0", DataDir: t.TempDir(),
-				ClusterAddr: addrs[i], Routes: routes, Logger: quietLogger(),
-			})
+			nodes[i], errs[i] = startClustered(opts)
 		}()
 	}
 	wg.Wait()
@@ -74,6 +73,14 @@ func startCluster(t *testing.T, size int) []*Node {
 	}
 	t.Logf("cluster of %d up in %v", size, time.Since(began).Round(time.Millisecond))
 	return nodes
+}
+
+// startClustered starts one node of a cluster, allowing for the election
+// of the cluster's leaders.
+func startClustered(opts Options) (*Node, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	return Start(ctx, opts)
 }
 
 func TestAClusterIsOneCamp(t *testing.T) {
@@ -227,4 +234,21 @@ func TestALostNodesCampersAreCheckedOutEverywhere(t *testing.T) {
 	b.expect(campbus.EventPeerSession)
 	again := dial(t, ns[1])
 	assert.Equal(t, 1, again.checkin("J001"))
+	a.expect(campbus.EventJoin)
+	b.expect(campbus.EventJoin)
+
+	// The lost node restarts on its data and rejoins the camp.
+	back, err := startClustered(ns[2].opts)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = back.Shutdown(ctx)
+	})
+	j4 := dial(t, back)
+	var r campbus.CheckinResponse
+	j4.ok(campbus.CmdCheckin, campbus.CheckinRequest{CampID: "J004"}, &r)
+	assert.Equal(t, []string{"J002", "J003", "J001", "J004"}, r.Members, "the restarted node sees the one camp")
+	a.ok(campbus.CmdMessage, map[string]string{"text": "welcome back"}, nil)
+	assert.Equal(t, "welcome back", j4.expect(campbus.EventMessage).Text)
 }
