@@ -132,7 +132,6 @@ func TestFrameErrorsCloseTheConnection(t *testing.T) {
 	assert.Equal(t, "J001", bystanders[1].expect(campbus.EventPeerSession).Host)
 }
 
-
 func TestPipelinedRequestsAreAnsweredInOrderWithTheirIDs(t *testing.T) {
 	n := startNode(t, Options{})
 	c := dial(t, n)
