@@ -98,6 +98,8 @@ type Client struct {
 
 	closing   chan struct{} // closed by end: wakes a reader waiting on a full Events channel
 	closeOnce sync.Once
+
+	trace TraceFunc // nil unless WithTrace; set before the reader starts
 }
 
 // call is one request waiting for its response.
@@ -114,23 +116,26 @@ type callResult struct {
 
 // Dial connects to a campbus server at addr (host:port). ctx bounds the
 // connection attempt only.
-func Dial(ctx context.Context, addr string) (*Client, error) {
+func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("dial campbus server %s: %w", addr, err)
 	}
-	return New(conn), nil
+	return New(conn, opts...), nil
 }
 
 // New returns a Client speaking over conn, which it owns from now on: Close
 // closes it.
-func New(conn net.Conn) *Client {
+func New(conn net.Conn, opts ...Option) *Client {
 	c := &Client{
 		conn:    conn,
 		events:  make(chan Event, EventBuffer),
 		done:    make(chan struct{}),
 		closing: make(chan struct{}),
+	}
+	for _, opt := range opts {
+		opt(c)
 	}
 	go c.readLoop()
 	return c
@@ -210,7 +215,11 @@ func (c *Client) send(ctx context.Context, command string, payload []byte) (*cal
 		_ = c.conn.SetWriteDeadline(time.Now())
 		close(cutOff)
 	})
-	_, err := c.conn.Write(wire.AppendRequest(nil, command, cl.requestID, payload))
+	frame := wire.AppendRequest(nil, command, cl.requestID, payload)
+	if c.trace != nil {
+		c.trace(Sent, frame)
+	}
+	_, err := c.conn.Write(frame)
 	if !stop() {
 		<-cutOff // let it finish before the deadline is cleared for the next writer
 	}
@@ -268,8 +277,15 @@ func (c *Client) end(cause error) {
 
 // readLoop is the reader goroutine: it owns the read side of the connection.
 func (c *Client) readLoop() {
-	r := wire.NewReader(c.conn, wire.Limits{MaxHeaderBytes: MaxResponseHeaderBytes, MaxBodyBytes: MaxResponseBodyBytes})
-	c.end(c.readFrames(r))
+	limits := wire.Limits{MaxHeaderBytes: MaxResponseHeaderBytes, MaxBodyBytes: MaxResponseBodyBytes}
+	var src io.Reader = c.conn
+	var rec *recordingReader
+	if c.trace != nil {
+		rec = &recordingReader{r: c.conn}
+		src = rec
+	}
+	r := wire.NewReader(src, limits)
+	c.end(c.readFrames(r, rec))
 
 	c.mu.Lock()
 	pending, cause := c.pending, c.err
@@ -283,10 +299,13 @@ func (c *Client) readLoop() {
 }
 
 // readFrames reads and routes frames until the connection ends, and returns
-// why it ended.
-func (c *Client) readFrames(r *wire.Reader) error {
+// why it ended. rec, when tracing, holds the raw bytes of each frame.
+func (c *Client) readFrames(r *wire.Reader, rec *recordingReader) error {
 	for {
 		f, err := r.ReadFrame()
+		if err == nil && rec != nil {
+			c.trace(Received, rec.frameRead(r))
+		}
 		switch {
 		case errors.Is(err, io.EOF):
 			return fmt.Errorf("campbus client: server closed the connection: %w", err)

@@ -2,33 +2,57 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"os"
+	"syscall"
 	"time"
 
 	"github.com/campbus/campbus/client"
 )
 
-const connectUsage = `Usage: campbus connect [--addr host:port] [campId]
+const connectUsage = `Usage: campbus connect [--addr host:port] [--json] [--trace] [campId]
 
 Connects to a campbus server and checks in with campId (asked for when it is
 not given), then reads commands, one per line; type "help" for the list.
-Events from the server (joins, leaves, peer sessions, messages, directs) are
-shown as they arrive.
+Events (joins, leaves, peer sessions, messages, directs) are shown as they
+arrive, above the line being typed.
+
+On a terminal the line can be edited (arrows, Home, End, Ctrl-A/E/U/K/W), Up
+and Down recall earlier commands, Tab completes a command name, and lines are
+coloured: your results green, errors red, what others do cyan. NO_COLOR=1 or
+TERM=dumb turns colour off.
 
 When stdin is not a terminal, commands come from it as a script: each is
 echoed as "> command" before it is sent, and the next is sent only after the
 response came. At the end of the script the client leaves without checkout
 (the server counts that as a checkout).
 
+--json writes one JSON object per line instead, for programs, with no
+prompts and no echo:
+  {"kind":"response","command":"mission","status":200,"body":{"day":4,"keywords":"Heap, Stack"}}
+  {"kind":"event","type":"join","body":{"group":1,"campId":"J005","members":["J004","J005"]}}
+  {"kind":"error","error":"usage: mission <day>, e.g. mission 4"}   (a line not sent)
+
+--trace shows each frame as it crosses the wire, ">>" sent and "<<"
+received, line ends written as \r\n: a way to learn the protocol. With
+--json the trace goes to stderr.
+
 Examples:
   campbus connect J004
   campbus connect --addr 10.0.0.5:2022
+  campbus connect --trace J004
   printf 'mission 4\ncheckout\n' | campbus connect J004
+  printf 'mission 4\n' | campbus connect --json J004
 
 Flags:
 `
+
+// defaultConnectAddr is where connect looks for a server unless told.
+const defaultConnectAddr = "127.0.0.1:2022"
 
 // dialTimeout bounds the connection attempt.
 const dialTimeout = 10 * time.Second
@@ -39,34 +63,100 @@ const (
 	promptCommand = "> "
 )
 
+// connectOptions are the flags and argument of connect.
+type connectOptions struct {
+	addr   string
+	campID string
+	json   bool
+	trace  bool
+}
+
 // runConnect is `campbus connect`: the interactive client of MISSION-SPEC §3.
 func runConnect(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("connect", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:2022", "`host:port` of the campbus server")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), connectUsage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	opts, err := parseConnectFlags(args, stderr)
+	if err != nil {
 		return err
+	}
+	in, out, isTerminal := terminals(stdin, stdout)
+	dumb := os.Getenv("TERM") == "dumb"
+	switch {
+	case opts.json:
+		con := newScriptConsole(stdin, stdout, false)
+		traceTo := newScriptConsole(nil, stderr, false) // written, never read
+		return connectAndRun(ctx, opts, con, &jsonView{con: con}, traceTo, palette{})
+	case isTerminal && !dumb:
+		return runTerminal(ctx, opts, in, out, palette{colour: wantColour(os.Getenv)})
+	default:
+		// A script, or a person on a terminal that cannot edit a line: the
+		// terminal echoes what is typed, so only a script is echoed.
+		con := newScriptConsole(stdin, stdout, isTerminal)
+		return connectAndRun(ctx, opts, con, &humanView{con: con, echoTyped: !isTerminal}, con, palette{})
+	}
+}
+
+func parseConnectFlags(args []string, stderr io.Writer) (connectOptions, error) {
+	var opts connectOptions
+	fs := flag.NewFlagSet("connect", flag.ContinueOnError)
+	fs.StringVar(&opts.addr, "addr", defaultConnectAddr, "`host:port` of the campbus server")
+	fs.BoolVar(&opts.json, "json", false, "write one JSON object per line (responses, events) for programs")
+	fs.BoolVar(&opts.trace, "trace", false, "show the raw frames sent (>>) and received (<<)")
+	setUsage(fs, stderr, connectUsage)
+	if err := parseFlags(fs, args); err != nil { // flags not given come from CAMPBUS_ADDR, CAMPBUS_JSON...
+		return opts, err
 	}
 	if fs.NArg() > 1 {
 		fs.Usage()
-		return fmt.Errorf("connect: want at most one campId, got %q", fs.Args())
+		return opts, fmt.Errorf("connect: want at most one campId, got %q", fs.Args())
 	}
-	campID := fs.Arg(0)
+	opts.campID = fs.Arg(0)
+	return opts, nil
+}
 
-	dialCtx, cancel := context.WithTimeout(ctx, dialTimeout)
-	c, err := client.Dial(dialCtx, *addr)
-	cancel()
+// connectAndRun connects and runs a session on con, tracing frames on
+// traceTo when asked.
+func connectAndRun(ctx context.Context, opts connectOptions, con console, v view, traceTo console, pal palette) error {
+	c, err := dialServer(ctx, opts, traceTo, pal)
 	if err != nil {
-		return fmt.Errorf("connect: %w", err)
+		return err
 	}
 	defer c.Close()
-
-	if in, out, ok := terminals(stdin, stdout); ok {
-		return runTerminal(ctx, c, *addr, campID, in, out)
-	}
-	return newSession(c, *addr, newScriptConsole(stdin, stdout)).run(ctx, campID)
+	return newSession(c, opts.addr, con, v).run(ctx, opts.campID)
 }
+
+// dialServer connects to the server, and says what to do when it cannot.
+func dialServer(ctx context.Context, opts connectOptions, traceTo console, pal palette) (*client.Client, error) {
+	var clientOpts []client.Option
+	if opts.trace {
+		clientOpts = append(clientOpts, client.WithTrace(tracer(traceTo, pal)))
+	}
+	dialCtx, cancel := context.WithTimeout(ctx, dialTimeout)
+	defer cancel()
+	c, err := client.Dial(dialCtx, opts.addr, clientOpts...)
+	if err == nil {
+		return c, nil
+	}
+	var dnsErr *net.DNSError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		start := "campbus serve"
+		if opts.addr != defaultConnectAddr {
+			start += " --addr " + opts.addr
+		}
+		return nil, &dialError{fmt.Sprintf("nothing is listening on %s: is the server running? try: %s", opts.addr, start), err}
+	case errors.As(err, &dnsErr):
+		return nil, &dialError{fmt.Sprintf("cannot find the host of %s: check --addr", opts.addr), err}
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+		return nil, &dialError{fmt.Sprintf("no answer from %s within %v: check --addr, and that a firewall lets you through", opts.addr, dialTimeout), err}
+	}
+	return nil, fmt.Errorf("connect: %w", err)
+}
+
+// dialError says in a sentence why the client could not connect and what to
+// do; the cause stays reachable with errors.Is.
+type dialError struct {
+	sentence string
+	cause    error
+}
+
+func (e *dialError) Error() string { return e.sentence }
+func (e *dialError) Unwrap() error { return e.cause }

@@ -16,47 +16,47 @@ func (s *session) execute(ctx context.Context, line string) error {
 	switch strings.ToLower(name) {
 	case "":
 		return nil
-	case "help":
-		s.con.Print(helpLines...)
+	case "help", "?":
+		s.view.help(helpIntro, commandHelps)
 		return nil
 	case "quit", "exit":
 		return errQuit
 	case campbus.CmdCheckin:
 		campID, ok := oneArg(rest)
 		if !ok {
-			return s.usage("checkin <campId>, e.g. checkin J004")
+			return s.usage(campbus.CmdCheckin)
 		}
 		_, err := s.doCheckin(ctx, campID)
 		return err
 	case campbus.CmdMission:
 		day, ok := oneArg(rest)
 		if !ok {
-			return s.usage("mission <day>, e.g. mission 4")
+			return s.usage(campbus.CmdMission)
 		}
 		return s.mission(ctx, day)
 	case campbus.CmdPeerSession:
 		maxCount, ok := oneArg(rest)
 		if !ok {
-			return s.usage("peersession <maxCount>, e.g. peersession 2")
+			return s.usage(campbus.CmdPeerSession)
 		}
 		return s.peerSession(ctx, maxCount)
 	case campbus.CmdComplete:
 		return s.complete(ctx)
 	case campbus.CmdMessage:
 		if strings.TrimSpace(rest) == "" {
-			return s.usage("message <text>, e.g. message 안녕하세요")
+			return s.usage(campbus.CmdMessage)
 		}
 		return s.message(ctx, rest)
 	case campbus.CmdDirect:
 		campID, text := cutWord(rest)
 		if campID == "" || strings.TrimSpace(text) == "" {
-			return s.usage("direct <campId> <text>, e.g. direct J005 hello")
+			return s.usage(campbus.CmdDirect)
 		}
 		return s.direct(ctx, campID, text)
 	case campbus.CmdHistory:
 		fields := strings.Fields(rest)
 		if len(fields) > 1 {
-			return s.usage("history [N], e.g. history 10 (the last N events, 50 when N is left out)")
+			return s.usage(campbus.CmdHistory)
 		}
 		limit := ""
 		if len(fields) == 1 {
@@ -66,27 +66,18 @@ func (s *session) execute(ctx context.Context, line string) error {
 	case campbus.CmdCheckout:
 		return s.checkout(ctx)
 	default:
-		s.con.Print(fmt.Sprintf("< unknown command %q; type help to see the commands", printable(name)))
+		hint := ""
+		if guess := suggestCommand(name); guess != "" {
+			hint = "did you mean " + guess + "?"
+		}
+		s.view.mistake(fmt.Sprintf("unknown command %q; type help to see the commands", printable(name)), hint)
 		return nil
 	}
 }
 
-var helpLines = []string{
-	"< commands:",
-	"<   mission <day>            show the keywords of that day's mission",
-	"<   peersession <maxCount>   start a peer session in your group, as its host",
-	"<   complete                 end the peer session you host",
-	"<   message <text>           send text to your group during a peer session",
-	"<   direct <campId> <text>   send text to one camper",
-	"<   history [N]              show the last N events of your group and your directs",
-	"<   checkin <campId>         check in (done when the client starts)",
-	"<   checkout                 check out, show your active time and leave",
-	"<   quit                     leave without checkout (the server checks you out)",
-	"<   help                     show this list",
-}
-
-func (s *session) usage(form string) error {
-	s.con.Print("< usage: " + form)
+// usage shows how the command is typed; nothing is sent.
+func (s *session) usage(command string) error {
+	s.view.mistake(usageOf(command), "")
 	return nil
 }
 
@@ -101,7 +92,7 @@ func (s *session) doCheckin(ctx context.Context, campID string) (bool, error) {
 		return false, err
 	}
 	s.checkedInAt = s.clock()
-	s.con.Print(checkinLine(body))
+	s.view.result(campbus.CmdCheckin, resp, resultLines(checkinLine(body))...)
 	return true, nil
 }
 
@@ -114,7 +105,7 @@ func (s *session) mission(ctx context.Context, day string) error {
 	if err := decode(resp, &body); err != nil {
 		return err
 	}
-	s.con.Print(missionLine(body))
+	s.view.result(campbus.CmdMission, resp, resultLines(missionLine(body))...)
 	return nil
 }
 
@@ -127,7 +118,7 @@ func (s *session) peerSession(ctx context.Context, maxCount string) error {
 	if err := decode(resp, &body); err != nil {
 		return err
 	}
-	s.con.Print(peerSessionLine(body))
+	s.view.result(campbus.CmdPeerSession, resp, resultLines(peerSessionLine(body))...)
 	return nil
 }
 
@@ -140,7 +131,7 @@ func (s *session) complete(ctx context.Context) error {
 	if err := decode(resp, &body); err != nil {
 		return err
 	}
-	s.con.Print(completeLine(body))
+	s.view.result(campbus.CmdComplete, resp, resultLines(completeLine(body))...)
 	return nil
 }
 
@@ -153,7 +144,7 @@ func (s *session) message(ctx context.Context, text string) error {
 	if err := decode(resp, &body); err != nil {
 		return err
 	}
-	s.con.Print(messageLine(body))
+	s.view.result(campbus.CmdMessage, resp, resultLines(messageLine(body))...)
 	return nil
 }
 
@@ -162,7 +153,7 @@ func (s *session) direct(ctx context.Context, campID, text string) error {
 	if resp == nil {
 		return err
 	}
-	s.con.Print(directLine)
+	s.view.result(campbus.CmdDirect, resp, resultLines(directLine)...)
 	return nil
 }
 
@@ -181,7 +172,12 @@ func (s *session) history(ctx context.Context, limit string) error {
 	if err := decode(resp, &body); err != nil {
 		return err
 	}
-	s.con.Print(historyLines(body.Events)...)
+	lines := historyLines(body.Events)
+	shown := resultLines(lines[0]) // the header; the events below it look like events
+	for _, l := range lines[1:] {
+		shown = append(shown, textLine{styleEvent, l})
+	}
+	s.view.result(campbus.CmdHistory, resp, shown...)
 	return nil
 }
 
@@ -192,7 +188,7 @@ func (s *session) checkout(ctx context.Context) error {
 	if resp == nil {
 		return err
 	}
-	s.con.Print(checkoutLines(s.clock().Sub(s.checkedInAt))...)
+	s.view.result(campbus.CmdCheckout, resp, resultLines(checkoutLines(s.clock().Sub(s.checkedInAt))...)...)
 	return errQuit
 }
 

@@ -110,11 +110,12 @@ func TestConnectE2EHistoryShowsTheGroupsEventsAndTheDirects(t *testing.T) {
 
 	// The server judges N and the client shows its sentence.
 	sc.send("history 0")
-	sc.expect("> history 0\n" + `< history failed: "limit" must be an integer from 1 to 1000` + "\n")
+	sc.expect("> history 0\n" + `< history failed: "limit" must be an integer from 1 to 1000` + "\n" +
+		"< hint: for example: history 20\n")
 	sc.send("history ten")
 	sc.expect("> history ten\n" + `< history failed: "limit" must be an integer from 1 to 1000` + "\n")
 	sc.send("history 1 2")
-	sc.expect("> history 1 2\n< usage: history [N], e.g. history 10")
+	sc.expect("> history 1 2\n< usage: history [N], e.g. history 20")
 
 	sc.send("help")
 	sc.expect("<   history [N]   ")

@@ -12,11 +12,13 @@ import (
 	"github.com/campbus/campbus/client"
 )
 
-// session is one run of the client. Its goroutine owns all output.
+// session is one run of the client. Its goroutine shows everything but
+// traced frames, which the client's goroutines print on the console.
 type session struct {
 	client *client.Client
 	addr   string
-	con    console
+	con    console // where lines are read
+	view   view    // how responses and events are shown
 	lines  *lineReader
 	events <-chan client.Event // nil once closed
 
@@ -32,8 +34,8 @@ var (
 	errShutdown = errors.New("server shutting down")
 )
 
-func newSession(c *client.Client, addr string, con console) *session {
-	return &session{client: c, addr: addr, con: con, events: c.Events(), clock: time.Now}
+func newSession(c *client.Client, addr string, con console, v view) *session {
+	return &session{client: c, addr: addr, con: con, view: v, events: c.Events(), clock: time.Now}
 }
 
 // run checks in and then runs commands until checkout, quit, the end of the
@@ -48,7 +50,7 @@ func (s *session) run(ctx context.Context, campID string) error {
 		var line string
 		line, err = s.readLine(ctx, promptCommand)
 		if err == nil {
-			s.con.Echo(promptCommand, line)
+			s.view.echo(promptCommand, line, true)
 			err = s.execute(ctx, line)
 		}
 		if err == nil && s.shutdown {
@@ -68,7 +70,7 @@ func (s *session) run(ctx context.Context, campID string) error {
 // until one succeeds.
 func (s *session) checkin(ctx context.Context, campID string) error {
 	if campID != "" {
-		s.con.Print(promptCommand + "checkin " + campID) // so the screen reads like the exercise's
+		s.view.echo(promptCommand, "checkin "+campID, false) // so the screen reads like the exercise's
 	}
 	for {
 		for campID == "" {
@@ -78,15 +80,15 @@ func (s *session) checkin(ctx context.Context, campID string) error {
 			}
 			name, rest := cutWord(line)
 			if strings.EqualFold(name, campbus.CmdCheckin) {
-				s.con.Echo(promptCommand, line)
+				s.view.echo(promptCommand, line, true)
 			} else {
-				s.con.Echo(promptCampID, line)
+				s.view.echo(promptCampID, line, true)
 			}
 			switch strings.ToLower(name) {
 			case "quit", "exit":
 				return errQuit
 			case "help":
-				s.con.Print("< type your campId, e.g. J004 (or quit to leave)")
+				s.view.help("type your campId, e.g. J004 (or quit to leave)", nil)
 			case "checkin": // the exercise's screens type "checkin J004"
 				campID = strings.TrimSpace(rest)
 			default:
@@ -134,9 +136,9 @@ func (s *session) readLine(ctx context.Context, prompt string) (string, error) {
 
 // do sends one request and waits for its response, showing events meanwhile.
 // Events that came before the response are shown before it returns, so a
-// transcript keeps the server's order. It returns nil and shows the server's
-// sentence as "< command failed: ..." for an error response, and returns an
-// error when the connection is gone.
+// transcript keeps the server's order. For an error response it returns nil
+// and shows the server's sentence ("< command failed: ...") with a hint; it
+// returns an error when the connection is gone.
 func (s *session) do(ctx context.Context, command string, body any) (*client.Response, error) {
 	result := make(chan doResult, 1)
 	go func() {
@@ -154,7 +156,7 @@ func (s *session) do(ctx context.Context, command string, body any) (*client.Res
 				return nil, s.connectionEnded()
 			}
 			if r.resp.Err != nil {
-				s.con.Print(failedLine(command, r.resp.Err))
+				s.view.failure(command, r.resp, hintFor(command, body, r.resp.Err))
 				return nil, nil
 			}
 			return r.resp, nil
@@ -209,5 +211,5 @@ func (s *session) showEvent(ev client.Event) {
 	if ev.Type == campbus.EventShutdown {
 		s.shutdown = true
 	}
-	s.con.Print(formatEvent(ev))
+	s.view.event(ev)
 }

@@ -225,6 +225,7 @@ func TestConnectScriptReasksBadCampIdThenRunsCommandsUntilCheckout(t *testing.T)
 		`< message sent (seq 2, 0 remaining, delivered to 2)`,
 		`> complete`,
 		`< complete failed: only the host J001 can complete the session`,
+		`< hint: the session ends when its host completes it or leaves`,
 		`> direct J005 hello there`,
 		`< direct (success)`,
 		`> dance`,
@@ -365,7 +366,7 @@ func TestConnectFlags(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		err := runConnect(context.Background(), []string{"--help"}, strings.NewReader(""), &stdout, &stderr)
 		require.ErrorIs(t, err, flag.ErrHelp)
-		assert.Contains(t, stderr.String(), "Usage: campbus connect [--addr host:port] [campId]")
+		assert.Contains(t, stderr.String(), "Usage: campbus connect [--addr host:port] [--json] [--trace] [campId]")
 		assert.Contains(t, stderr.String(), "campbus connect J004")
 		assert.Contains(t, stderr.String(), "-addr")
 		assert.Empty(t, stdout.String())

@@ -2,113 +2,63 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
-
-	"golang.org/x/term"
-
-	"github.com/campbus/campbus/client"
+	"sync"
 )
 
-// terminals reports whether both ends are terminals: only then is the line
-// editor used. With stdout redirected to a file, the script console writes a
-// readable transcript instead of escape sequences.
-func terminals(stdin io.Reader, stdout io.Writer) (in, out *os.File, ok bool) {
-	in, okIn := stdin.(*os.File)
-	out, okOut := stdout.(*os.File)
-	if !okIn || !okOut || !term.IsTerminal(int(in.Fd())) || !term.IsTerminal(int(out.Fd())) {
-		return nil, nil, false
-	}
-	return in, out, true
-}
-
-// runTerminal runs the session with the terminal in raw mode and a line
-// editor, restoring the terminal on the way out.
-func runTerminal(ctx context.Context, c *client.Client, addr, campID string, in, out *os.File) (err error) {
-	fd := int(in.Fd())
-	saved, err := term.MakeRaw(fd)
-	if err != nil {
-		return fmt.Errorf("connect: put the terminal in raw mode: %w", err)
-	}
-	defer func() {
-		fmt.Fprint(out, "\r\x1b[K") // wipe a prompt left on screen
-		if restoreErr := term.Restore(fd, saved); restoreErr != nil && err == nil {
-			err = fmt.Errorf("connect: restore the terminal: %w", restoreErr)
-		}
-	}()
-	t := term.NewTerminal(struct {
-		io.Reader
-		io.Writer
-	}{in, out}, promptCommand)
-	// A terminal that reports no size (a bare pty) keeps the editor's 80x24.
-	if width, height, sizeErr := term.GetSize(int(out.Fd())); sizeErr == nil && width > 0 && height > 0 {
-		_ = t.SetSize(width, height) // it cannot fail with a positive size
-	}
-	return newSession(c, addr, &terminalConsole{t: t}).run(ctx, campID)
-}
-
-// console is where a session reads lines and shows output. ReadLine is called
-// from the line-reader goroutine alone; Echo and Print from the session's
-// goroutine alone, which owns all output, so lines never interleave.
+// console is where a session reads lines and shows output. ReadLine is
+// called from the line-reader goroutine alone. Print may be called from any
+// goroutine (the client's trace its frames from its own); each call's lines
+// come out together, never interleaved with another's.
 type console interface {
 	// ReadLine shows prompt if the console has a screen and returns the next
 	// line without its line end, or io.EOF.
 	ReadLine(prompt string) (string, error)
-	// Echo shows a line read after its prompt where the console did not
-	// already show it as it was typed.
-	Echo(prompt, line string)
 	// Print shows whole lines, together.
 	Print(lines ...string)
 	// Err returns the first output error.
 	Err() error
 }
 
-// terminalConsole is the interactive console: term.Terminal keeps the line
-// being typed intact while lines are printed above it.
-type terminalConsole struct {
-	t   *term.Terminal
-	err error
-}
-
-func (tc *terminalConsole) ReadLine(prompt string) (string, error) {
-	tc.t.SetPrompt(prompt)
-	return tc.t.ReadLine()
-}
-
-func (tc *terminalConsole) Echo(string, string) {} // the terminal echoed it while it was typed
-
-func (tc *terminalConsole) Print(lines ...string) {
-	if _, err := tc.t.Write([]byte(strings.Join(lines, "\n") + "\n")); err != nil && tc.err == nil {
-		tc.err = err
-	}
-}
-
-func (tc *terminalConsole) Err() error { return tc.err }
-
-// scriptConsole reads commands from a pipe or file and writes a transcript:
-// each command echoed after its prompt, then what came back.
+// scriptConsole reads commands from a pipe or file and writes a transcript
+// or JSON lines. With prompts set it serves a person on a terminal that
+// cannot edit (TERM=dumb): it shows each prompt, and the terminal echoes
+// what is typed.
 type scriptConsole struct {
-	in  *bufio.Scanner
-	out io.Writer
-	err error
+	in      *bufio.Scanner
+	prompts bool
+
+	mu          sync.Mutex // guards the fields below and the writes to out
+	out         io.Writer
+	promptShown string // the prompt on screen while a line is typed, if prompts
+	err         error
 }
 
-func newScriptConsole(stdin io.Reader, stdout io.Writer) *scriptConsole {
-	return &scriptConsole{in: bufio.NewScanner(stdin), out: stdout}
+func newScriptConsole(stdin io.Reader, stdout io.Writer, prompts bool) *scriptConsole {
+	return &scriptConsole{in: bufio.NewScanner(stdin), out: stdout, prompts: prompts}
 }
 
 // ReadLine skips blank lines and comment lines (starting with #), so that
 // scripts can be laid out for people.
-func (sc *scriptConsole) ReadLine(string) (string, error) {
+func (sc *scriptConsole) ReadLine(prompt string) (string, error) {
+	if sc.prompts {
+		sc.mu.Lock()
+		sc.promptShown = prompt
+		sc.write(prompt)
+		sc.mu.Unlock()
+		defer func() {
+			sc.mu.Lock()
+			sc.promptShown = ""
+			sc.mu.Unlock()
+		}()
+	}
 	for sc.in.Scan() {
 		line := sc.in.Text()
-		if trimmed := strings.TrimSpace(line); trimmed == "" || strings.HasPrefix(trimmed, "#") {
-			continue
+		if trimmed := strings.TrimSpace(line); sc.prompts || (trimmed != "" && !strings.HasPrefix(trimmed, "#")) {
+			return line, nil
 		}
-		return line, nil
 	}
 	if err := sc.in.Err(); err != nil {
 		return "", fmt.Errorf("read commands: %w", err)
@@ -116,15 +66,30 @@ func (sc *scriptConsole) ReadLine(string) (string, error) {
 	return "", io.EOF
 }
 
-func (sc *scriptConsole) Echo(prompt, line string) { sc.Print(prompt + line) }
-
+// Print writes lines. A prompt waiting for a line is shown again after
+// them, on a line of its own.
 func (sc *scriptConsole) Print(lines ...string) {
-	if _, err := io.WriteString(sc.out, strings.Join(lines, "\n")+"\n"); err != nil && sc.err == nil {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	text := strings.Join(lines, "\n") + "\n"
+	if sc.promptShown != "" {
+		text = "\n" + text + sc.promptShown
+	}
+	sc.write(text)
+}
+
+// write writes text, keeping the first error. sc.mu must be held.
+func (sc *scriptConsole) write(text string) {
+	if _, err := io.WriteString(sc.out, text); err != nil && sc.err == nil {
 		sc.err = err
 	}
 }
 
-func (sc *scriptConsole) Err() error { return sc.err }
+func (sc *scriptConsole) Err() error {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	return sc.err
+}
 
 // lineReader reads lines in its own goroutine, one per request, so that the
 // session can wait for a line, an event and the end of the connection at once.

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/campbus/campbus"
+)
+
+// hintFor says what to do about an error response to command, whose request
+// had body; "" when the server's sentence says enough.
+func hintFor(command string, body any, e *campbus.Error) string {
+	switch e.Code {
+	case campbus.CodeNotCheckedIn:
+		return "check in first: checkin J004"
+	case campbus.CodeCampIDInUse:
+		if req, ok := body.(campbus.CheckinRequest); ok {
+			if next := nextCampID(req.CampID); next != "" {
+				return fmt.Sprintf("someone is using %s; pick another campId, e.g. %s", req.CampID, next)
+			}
+		}
+		return "someone is using that campId; pick another"
+	case campbus.CodeAlreadyCheckedIn:
+		return "you are checked in already; to use another campId, checkout and connect again"
+	case campbus.CodeLimitReached:
+		return "the session is full; its host ends it with complete, then anyone can start one: peersession 2"
+	case campbus.CodeNoSession:
+		if command == campbus.CmdComplete {
+			return "there is no session to complete"
+		}
+		return "start a session first: peersession 2"
+	case campbus.CodeSessionActive:
+		return "join in with message <text>; the host ends it with complete"
+	case campbus.CodeNotHost:
+		return "the session ends when its host completes it or leaves"
+	case campbus.CodeTargetNotCheckedIn:
+		return "directs reach only campers who are checked in; try again when they are"
+	case campbus.CodeBadDay, campbus.CodeBadMaxCount, campbus.CodeBadLimit:
+		return "for example: " + lookupHelp(command).Example
+	case campbus.CodeNoMission:
+		return "try another day, e.g. mission 4"
+	case campbus.CodeRateLimited:
+		return "wait a moment, then try again"
+	case campbus.CodeShuttingDown:
+		return "the server is stopping; connect again once it is back"
+	case campbus.CodeInternal:
+		return "try again; if it keeps failing, tell whoever runs the server"
+	}
+	return ""
+}
+
+// nextCampID returns the campId after id (J004 → J005) to suggest in its
+// place, or "" if id is not a letter and digits or is the last of its width.
+func nextCampID(id string) string {
+	if len(id) < 2 || id[0] < 'A' || id[0] > 'Z' {
+		return ""
+	}
+	digits := id[1:]
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return ""
+		}
+	}
+	n, err := strconv.Atoi(digits)
+	if err != nil {
+		return ""
+	}
+	next := fmt.Sprintf("%c%0*d", id[0], len(digits), n+1)
+	if len(next) != len(id) {
+		return ""
+	}
+	return next
+}
