@@ -4,6 +4,7 @@
 //	campbus serve   [flags]   run the check-in and group-messaging server
 //	campbus echo    [flags]   run a plain TCP echo server
 //	campbus connect [flags] [campId]   the interactive client
+//	campbus bench   [flags]   a load generator speaking the wire protocol
 //
 // Run `campbus <command> --help` for the flags of each.
 package main
@@ -25,6 +26,7 @@ Usage:
   campbus serve   [flags]            run the server (embedded NATS bus, TCP front-end)
   campbus echo    [flags]            run a plain TCP echo server
   campbus connect [flags] [campId]   connect to a server with the interactive client
+  campbus bench   [flags]            load a server with campers and measure it
   campbus version                    print the version of campbus and of NATS
 
 Run "campbus <command> --help" for the flags of a command. Every flag can also
@@ -58,6 +60,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runEcho(ctx, args[1:], stderr)
 	case "connect":
 		return runConnect(ctx, args[1:], stdin, stdout, stderr)
+	case "bench":
+		return runBench(ctx, args[1:], stdout, stderr)
 	case "version":
 		return runVersion(stdout)
 	case "help", "-h", "--help", "-help":

@@ -1,0 +1,188 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Usage is the server's footprint at one moment. Fields a probe cannot
+// see are -1.
+type Usage struct {
+	RSSBytes   int64 `json:"rssBytes"`
+	HeapBytes  int64 `json:"heapBytes"`  // Go heap in use after a GC
+	StackBytes int64 `json:"stackBytes"` // goroutine stacks
+	Goroutines int   `json:"goroutines"`
+	Threads    int   `json:"threads"`
+	Conns      int   `json:"conns"` // camper connections the server holds
+}
+
+// Probe samples a server's footprint.
+type Probe interface {
+	Sample() (Usage, error)
+	// Scope says what the figures cover.
+	Scope() string
+}
+
+// Footprint is the server's footprint before checkin, with every camper
+// checked in, and after every camper left.
+type Footprint struct {
+	Scope      string `json:"scope"`
+	Idle       Usage  `json:"idle"`
+	CheckedIn  Usage  `json:"checkedIn"`
+	AfterLeave Usage  `json:"afterLeave"`
+	// RSSPerConn is (CheckedIn − Idle) RSS divided by the campers checked
+	// in; likewise for the heap and the stacks.
+	RSSPerConn   int64 `json:"rssPerConnBytes"`
+	HeapPerConn  int64 `json:"heapPerConnBytes"`
+	StackPerConn int64 `json:"stackPerConnBytes"`
+}
+
+func (f *Footprint) derive(conns int) {
+	f.RSSPerConn, f.HeapPerConn, f.StackPerConn = -1, -1, -1
+	if conns <= 0 {
+		return
+	}
+	if f.Idle.StackBytes >= 0 && f.CheckedIn.StackBytes >= 0 {
+		f.StackPerConn = (f.CheckedIn.StackBytes - f.Idle.StackBytes) / int64(conns)
+	}
+	if f.Idle.RSSBytes >= 0 && f.CheckedIn.RSSBytes >= 0 {
+		f.RSSPerConn = (f.CheckedIn.RSSBytes - f.Idle.RSSBytes) / int64(conns)
+	}
+	if f.Idle.HeapBytes >= 0 && f.CheckedIn.HeapBytes >= 0 {
+		f.HeapPerConn = (f.CheckedIn.HeapBytes - f.Idle.HeapBytes) / int64(conns)
+	}
+}
+
+func (f *Footprint) describe() string {
+	var parts []string
+	if f.Idle.RSSBytes >= 0 {
+		parts = append(parts, fmt.Sprintf("RSS idle %s, checked in %s (%s per connection), after leave %s",
+			mib(f.Idle.RSSBytes), mib(f.CheckedIn.RSSBytes), kib(f.RSSPerConn), mib(f.AfterLeave.RSSBytes)))
+	}
+	if f.Idle.HeapBytes >= 0 {
+		parts = append(parts, fmt.Sprintf("heap idle %s, checked in %s (%s per connection), after leave %s",
+			mib(f.Idle.HeapBytes), mib(f.CheckedIn.HeapBytes), kib(f.HeapPerConn), mib(f.AfterLeave.HeapBytes)))
+	}
+	if f.Idle.StackBytes >= 0 {
+		parts = append(parts, fmt.Sprintf("stacks idle %s, checked in %s (%s per connection)",
+			mib(f.Idle.StackBytes), mib(f.CheckedIn.StackBytes), kib(f.StackPerConn)))
+	}
+	if f.Idle.Goroutines >= 0 {
+		parts = append(parts, fmt.Sprintf("goroutines %d → %d → %d", f.Idle.Goroutines, f.CheckedIn.Goroutines, f.AfterLeave.Goroutines))
+	}
+	if f.Idle.Threads >= 0 {
+		parts = append(parts, fmt.Sprintf("threads %d → %d → %d", f.Idle.Threads, f.CheckedIn.Threads, f.AfterLeave.Threads))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+func kib(b int64) string { return fmt.Sprintf("%.1f KiB", float64(b)/(1<<10)) }
+
+// settle waits until the server holds no connection and its goroutines
+// are back to idle or have stopped changing (a lazily started one, such as
+// a bus connection's reply subscription, stays for good), for timeout at
+// most, and at least minWait, then samples. A probe that sees neither is
+// given minWait or a second.
+func settle(ctx context.Context, p Probe, idle Usage, minWait, timeout time.Duration) (Usage, error) {
+	ctx, cancel := context.WithTimeout(ctx, max(timeout, minWait+time.Second))
+	defer cancel()
+	began := time.Now()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var prev Usage
+	var stable time.Time // since when the goroutine count has not changed
+	for {
+		u, err := p.Sample()
+		if err != nil {
+			return u, err
+		}
+		if u.Goroutines != prev.Goroutines || u.Conns > 0 {
+			stable = time.Now()
+		}
+		prev = u
+		blind := u.Conns < 0 && u.Goroutines < 0
+		switch {
+		case time.Since(began) < minWait:
+		case blind && time.Since(began) >= time.Second:
+			return u, nil
+		case !blind && u.Conns <= 0 && (u.Goroutines <= idle.Goroutines || time.Since(stable) >= time.Second):
+			return u, nil
+		}
+		select {
+		case <-ctx.Done():
+			return u, nil
+		case <-tick.C:
+		}
+	}
+}
+
+// ProcessProbe reads another process's RSS and threads from /proc.
+type ProcessProbe struct{ PID int }
+
+// Sample implements Probe.
+func (p ProcessProbe) Sample() (Usage, error) {
+	u := Usage{HeapBytes: -1, StackBytes: -1, Goroutines: -1, Conns: -1}
+	var err error
+	u.RSSBytes, u.Threads, err = procStatus(p.PID)
+	return u, err
+}
+
+// Scope implements Probe.
+func (p ProcessProbe) Scope() string { return fmt.Sprintf("process %d", p.PID) }
+
+// procStatus reads VmRSS and Threads from /proc/<pid>/status.
+func procStatus(pid int) (rss int64, threads int, err error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return -1, -1, err
+	}
+	defer f.Close()
+	rss, threads = -1, -1
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		fields := strings.Fields(value)
+		if len(fields) == 0 {
+			continue
+		}
+		switch name {
+		case "VmRSS": // "VmRSS:	   12345 kB"
+			kb, perr := strconv.ParseInt(fields[0], 10, 64)
+			if perr == nil {
+				rss = kb << 10
+			}
+		case "Threads":
+			threads, _ = strconv.Atoi(fields[0])
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return -1, -1, err
+	}
+	if rss < 0 {
+		return -1, -1, fmt.Errorf("/proc/%d/status has no VmRSS", pid)
+	}
+	return rss, threads, nil
+}
+
+// inProcessUsage samples this process: RSS, heap after a GC, goroutines.
+func inProcessUsage() Usage {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	u := Usage{HeapBytes: int64(ms.HeapInuse), StackBytes: int64(ms.StackInuse), Goroutines: runtime.NumGoroutine(), Conns: -1}
+	var err error
+	if u.RSSBytes, u.Threads, err = procStatus(os.Getpid()); err != nil {
+		u.RSSBytes, u.Threads = -1, -1
+	}
+	return u
+}
