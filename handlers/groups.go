@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -106,28 +107,97 @@ type changeFunc func(st *groupState) (*groupEvent, error)
 // updateGroup applies change to group n with compare-and-set: on a conflict
 // it reloads the state and decides again. It returns the state it decided
 // on (the new state when the change was appended) and that state's sequence.
+//
+// Changes to one group are serialised on this node (so the node does not
+// race itself), and start from the state this node last appended, kept in
+// memory: a state whose sequence is still the group's last is exact, and
+// JetStream refuses the append if it is not. A refusal decided on the kept
+// state is decided again on the log's own state before it is returned.
 func (s *Service) updateGroup(ctx context.Context, n int, change changeFunc) (*groupState, uint64, error) {
-	for try := 0; try < maxCommitTries; try++ {
-		st, seq, err := s.loadGroup(ctx, n)
-		if err != nil {
+	lock := &s.groupLocks[n%len(s.groupLocks)]
+	lock.Lock()
+	defer lock.Unlock()
+
+	st, seq, kept := s.groupCache.get(n)
+	fromLog := false
+	load := func() error {
+		var err error
+		if st, seq, err = s.loadGroup(ctx, n); err != nil {
+			return err
+		}
+		fromLog = true
+		s.groupCache.put(n, st, seq)
+		return nil
+	}
+	if !kept {
+		if err := load(); err != nil {
 			return nil, 0, err
 		}
+	}
+	for try := 0; try < maxCommitTries; try++ {
 		next := st.clone()
 		ev, err := change(next)
 		if err != nil || ev == nil {
-			return st, seq, err
+			if fromLog {
+				return st, seq, err
+			}
+			// Decided on the kept state: decide again on the log's.
+			if err := load(); err != nil {
+				return nil, 0, err
+			}
+			continue
 		}
 		newSeq, err := s.appendGroupEvent(ctx, n, *ev, next, seq)
 		if bus.IsWrongLastSequence(err) {
+			// Another node changed the group first.
+			if err := load(); err != nil {
+				return nil, 0, err
+			}
 			continue
 		}
 		if err != nil {
+			s.groupCache.drop(n) // the append may or may not have happened
 			return nil, 0, fmt.Errorf("group %d: %w", n, err)
 		}
+		s.groupCache.put(n, next, newSeq)
 		return next, newSeq, nil
 	}
 	return nil, 0, campbus.Errorf(http.StatusInternalServerError, campbus.CodeInternal,
 		"group#%d is too busy right now; try again", n)
+}
+
+// groupCache keeps, per group, the state after the last event this node
+// appended or read, and that event's sequence.
+type groupCache struct {
+	mu sync.Mutex
+	m  map[int]cachedGroup
+}
+
+type cachedGroup struct {
+	st  *groupState // never changed once kept
+	seq uint64
+}
+
+func (c *groupCache) get(n int) (*groupState, uint64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g, ok := c.m[n]
+	return g.st, g.seq, ok
+}
+
+func (c *groupCache) put(n int, st *groupState, seq uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[int]cachedGroup{}
+	}
+	c.m[n] = cachedGroup{st: st, seq: seq}
+}
+
+func (c *groupCache) drop(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, n)
 }
 
 // member returns a not-checked-in error unless id is a member of st: the

@@ -68,6 +68,11 @@ type Service struct {
 	seats   *seatView
 	log     *slog.Logger
 
+	// groupLocks serialise changes to a group on this node (group n takes
+	// lock n mod len); groupCache keeps each group's last known state.
+	groupLocks [256]sync.Mutex
+	groupCache groupCache
+
 	table map[string]handlerFunc
 	work  chan *nats.Msg
 	subs  []*nats.Subscription
