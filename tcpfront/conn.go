@@ -1,7 +1,6 @@
 package tcpfront
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -29,24 +27,25 @@ type conn struct {
 	nc     net.Conn
 	remote string
 
-	out        chan []byte   // frames for the writer; bounded
-	quit       chan struct{} // closed: the writer flushes what is queued and closes
-	quitOnce   sync.Once
-	writerDone chan struct{}
-
-	// mu guards holding, held and closed. While a checkin is in flight the
-	// events that reach the connection are held, so that the camper reads
-	// its checkin response before anything that followed its join.
+	// mu guards what follows. While a checkin is in flight the events that
+	// reach the connection are held, so that the camper reads its checkin
+	// response before anything that followed its join.
 	mu      sync.Mutex
 	holding bool
 	held    [][]byte
+	// queue holds the frames the writer has yet to write, queued their
+	// bytes (until written); both are bounded by the options.
+	queue   [][]byte
+	queued  int
+	writing bool // a writer goroutine runs (see writer.go)
+	// closing: no more frames are queued; the writer closes the socket
+	// once the queue is written. closed: the socket is closed.
+	closing bool
 	closed  bool
-	// draining is set (under mu) when the server shuts down: the reader
-	// must not set a new read deadline past the one that wakes it.
+	// draining is set when the server shuts down: the reader must not set
+	// a new read deadline past the one that wakes it.
 	draining bool
-
-	// queued counts the bytes in out, for the OutboundBytes bound.
-	queued atomic.Int64
+	writers  sync.WaitGroup
 
 	// Guarded by Server.mu.
 	attached int             // the group whose events this connection gets, 0 for none
@@ -62,16 +61,13 @@ type conn struct {
 
 func newConn(s *Server, id uint64, nc net.Conn) *conn {
 	c := &conn{
-		s:          s,
-		id:         id,
-		busID:      connBusID(s.opts.NodeName, id),
-		nc:         nc,
-		remote:     nc.RemoteAddr().String(),
-		out:        make(chan []byte, s.opts.OutboundFrames),
-		quit:       make(chan struct{}),
-		writerDone: make(chan struct{}),
-		claims:     map[string]bool{},
-		opened:     time.Now(),
+		s:      s,
+		id:     id,
+		busID:  connBusID(s.opts.NodeName, id),
+		nc:     nc,
+		remote: nc.RemoteAddr().String(),
+		claims: map[string]bool{},
+		opened: time.Now(),
 	}
 	if s.opts.Rate > 0 {
 		c.limiter = newTokenBucket(s.opts.Rate, s.opts.Burst, c.opened)
@@ -83,7 +79,6 @@ func newConn(s *Server, id uint64, nc net.Conn) *conn {
 // ended without checkout, and waits for the writer.
 func (c *conn) serve() {
 	defer c.s.wg.Done()
-	go c.writeLoop()
 	defer func() {
 		if p := recover(); p != nil {
 			c.s.stats.panics.Add(1)
@@ -353,7 +348,7 @@ func (c *conn) deliver(frame []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.holding {
-		if len(c.held) >= cap(c.out) {
+		if len(c.held) >= c.s.opts.OutboundFrames {
 			c.overflowLocked()
 			return
 		}
@@ -367,131 +362,6 @@ func (c *conn) send(frame []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.sendLocked(frame)
-}
-
-// sendLocked queues a frame without ever blocking. c.mu must be held.
-func (c *conn) sendLocked(frame []byte) {
-	if c.closed {
-		return
-	}
-	if c.queued.Load()+int64(len(frame)) > int64(c.s.opts.OutboundBytes) {
-		c.overflowLocked()
-		return
-	}
-	select {
-	case c.out <- frame:
-		c.queued.Add(int64(len(frame)))
-	default:
-		c.overflowLocked()
-	}
-}
-
-// overflowLocked disconnects a camper too slow to read what it is sent.
-// c.mu must be held.
-func (c *conn) overflowLocked() {
-	if c.closed {
-		return
-	}
-	c.s.stats.slowConsumers.Add(1)
-	c.s.log.Warn("slow consumer disconnected", "session", c.id, "remote", c.remote,
-		"queuedFrames", len(c.out), "queuedBytes", c.queued.Load())
-	c.closed = true
-	c.nc.Close()
-	c.stopWriter()
-}
-
-func (c *conn) isClosed() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.closed
-}
-
-// writeLoop owns the socket's write side: it writes queued frames, batching
-// while more are queued and flushing when the queue runs empty.
-func (c *conn) writeLoop() {
-	defer close(c.writerDone)
-	bw := bufio.NewWriterSize(c.nc, writeBufferSize)
-	write := func(frame []byte) bool {
-		// bufio writes through to the socket when its buffer fills, so the
-		// deadline must be fresh before every write, not only the flush.
-		_ = c.nc.SetWriteDeadline(time.Now().Add(c.s.opts.WriteTimeout))
-		_, err := bw.Write(frame)
-		c.queued.Add(-int64(len(frame)))
-		if err != nil {
-			c.writeFailed(err)
-			return false
-		}
-		return true
-	}
-	flush := func() bool {
-		_ = c.nc.SetWriteDeadline(time.Now().Add(c.s.opts.WriteTimeout))
-		if err := bw.Flush(); err != nil {
-			c.writeFailed(err)
-			return false
-		}
-		return true
-	}
-	for {
-		select {
-		case frame := <-c.out:
-			if !write(frame) {
-				return
-			}
-			if len(c.out) == 0 && !flush() {
-				return
-			}
-		case <-c.quit:
-			for {
-				select {
-				case frame := <-c.out:
-					if !write(frame) {
-						return
-					}
-					continue
-				default:
-				}
-				break
-			}
-			if flush() {
-				c.nc.Close()
-			}
-			return
-		}
-	}
-}
-
-// writeFailed ends a connection whose socket takes no more: a peer that
-// accepts nothing within WriteTimeout is counted apart from other errors.
-func (c *conn) writeFailed(err error) {
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		c.s.stats.writeTimeouts.Add(1)
-		c.s.log.Warn("write timed out; connection closed", "session", c.id, "remote", c.remote)
-	}
-	c.abort("write: " + err.Error())
-}
-
-func (c *conn) stopWriter() { c.quitOnce.Do(func() { close(c.quit) }) }
-
-// closeAfterFlush lets the writer send what is queued, then close.
-func (c *conn) closeAfterFlush() {
-	c.mu.Lock()
-	c.closed = true
-	c.mu.Unlock()
-	c.stopWriter()
-}
-
-// abort closes the connection at once.
-func (c *conn) abort(why string) {
-	c.mu.Lock()
-	already := c.closed
-	c.closed = true
-	c.mu.Unlock()
-	if !already {
-		c.s.log.Debug("connection aborted", "session", c.id, "why", why)
-	}
-	c.nc.Close()
-	c.stopWriter()
 }
 
 // shutdown tells the camper the server is going away and ends the reader;
@@ -516,7 +386,7 @@ func (c *conn) finish() {
 	}
 	c.s.removeConn(c)
 	c.closeAfterFlush()
-	<-c.writerDone
+	c.writers.Wait()
 	c.nc.Close()
 }
 

@@ -1,6 +1,7 @@
 package tcpfront
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -82,18 +83,25 @@ func (s *Server) onCamperEvent(m *nats.Msg) {
 // eventType returns the type of a bus event, checking that the payload can
 // travel as an event frame: a JSON object with a type that is a plain word.
 // Anything else (an operator's garbage, say) is logged and dropped, never
-// passed on to a camper as a broken frame.
+// passed on to a camper as a broken frame. The app's own events name their
+// type in a header, which spares decoding them here; the payload must still
+// look like one JSON object.
 func (s *Server) eventType(m *nats.Msg) (string, bool) {
 	typ := m.Header.Get(bus.HdrType)
-	var probe struct {
-		Type string `json:"type"`
+	data := bytes.TrimSpace(m.Data)
+	if typ == "" {
+		var probe struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(data, &probe) != nil {
+			typ = ""
+		} else {
+			typ = probe.Type
+		}
 	}
-	if err := json.Unmarshal(m.Data, &probe); err != nil {
+	if len(data) < 2 || data[0] != '{' || data[len(data)-1] != '}' {
 		s.log.Warn("event that is not a JSON object dropped", "subject", m.Subject, "bytes", len(m.Data))
 		return "", false
-	}
-	if typ == "" {
-		typ = probe.Type
 	}
 	if !isEventType(typ) {
 		s.log.Warn("event without a valid type dropped", "subject", m.Subject, "type", clip(typ))

@@ -16,6 +16,7 @@
 package tcpfront
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -130,6 +131,8 @@ type Server struct {
 	nextID atomic.Uint64
 	wg     sync.WaitGroup // one per connection (reader + writer)
 	stats  counters
+	// writeBuffers lends connections a write buffer while they write.
+	writeBuffers sync.Pool
 
 	// ctx bounds every request on the bus; it ends when a shutdown runs
 	// out of time, so that no reader waits on the bus past it.
@@ -185,7 +188,7 @@ func New(nc *nats.Conn, opts Options) *Server {
 		opts.Logger = slog.Default()
 	}
 	ctx, hardStop := context.WithCancel(context.Background())
-	return &Server{
+	s := &Server{
 		ctx:       ctx,
 		hardStop:  hardStop,
 		opts:      opts,
@@ -196,6 +199,8 @@ func New(nc *nats.Conn, opts Options) *Server {
 		groups:    map[int]map[*conn]string{},
 		campers:   map[string]map[*conn]bool{},
 	}
+	s.writeBuffers.New = func() any { return bufio.NewWriterSize(nil, writeBufferSize) }
+	return s
 }
 
 // Start subscribes the dispatcher to the group and camper events of the bus.
