@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -191,6 +192,14 @@ type run struct {
 
 // maxViolationsKept bounds the sentences kept; all are counted.
 const maxViolationsKept = 20
+
+// nodeAddr returns the address camper idx connects to: Addr may list
+// several nodes of a cluster, comma-separated, and campers are spread over
+// them in turn, so every group has members on several nodes.
+func (c Config) nodeAddr(idx int) string {
+	addrs := strings.Split(c.Addr, ",")
+	return strings.TrimSpace(addrs[idx%len(addrs)])
+}
 
 // Run runs the bench against cfg.Addr. It returns an error only when it
 // cannot run at all; what went wrong on the server's side (errors,

@@ -74,7 +74,7 @@ func (c *camper) phaseCtx(ctx context.Context) (context.Context, context.CancelF
 func (c *camper) checkin(ctx context.Context) bool {
 	ctx, cancel := c.phaseCtx(ctx)
 	defer cancel()
-	t, err := dialTransport(ctx, c.r.cfg.Transport, c.r.cfg.Addr, c.onEvent)
+	t, err := dialTransport(ctx, c.r.cfg.Transport, c.r.cfg.nodeAddr(c.idx), c.onEvent)
 	if err != nil {
 		c.r.countError(campbus.CmdCheckin, "dial")
 		return false

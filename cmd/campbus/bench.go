@@ -56,7 +56,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		timeout    time.Duration
 		rounds     int
 	)
-	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "campers' `host:port` of the server to load")
+	fs.StringVar(&cfg.Addr, "addr", cfg.Addr, "campers' `host:port` of the server to load; several, comma-separated, spread the campers over the nodes of a cluster")
 	fs.BoolVar(&embedded, "embedded", false, "start a server in this process (127.0.0.1, random port, temporary data) instead of --addr")
 	fs.IntVar(&cfg.Groups, "groups", cfg.Groups, "groups to fill")
 	fs.IntVar(&cfg.GroupSize, "campers-per-group", cfg.GroupSize, "campers per group: the server's --group-size")
