@@ -8,7 +8,9 @@
 //	bus       the embedded NATS server, subject names and JetStream streams
 //	handlers  one handler per command, answering req.<command> on the bus
 //	tcpfront  TCP listeners: per-connection frame reader and writer, the echo server
+//	monitor   /metrics, /healthz and NATS's monitoring endpoints over HTTP
 //	node      one campbus node: bus + handlers + tcpfront, started and stopped together
 //	client    a Go client of the wire protocol (used by `campbus connect` and tests)
-//	cmd/campbus  the binary: serve, echo, connect
+//	bench     the load generator behind `campbus bench`
+//	cmd/campbus  the binary: serve, echo, connect, bench, version
 package campbus
