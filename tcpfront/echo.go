@@ -31,11 +31,6 @@ const (
 	echoLingerMax = time.Second
 	// echoLingerDrainMax caps how many surplus bytes that drain discards.
 	echoLingerDrainMax = 64 << 10
-
-	// acceptBackoffMin and acceptBackoffMax bound the pause after a
-	// temporary accept error such as running out of file descriptors.
-	acceptBackoffMin = 5 * time.Millisecond
-	acceptBackoffMax = time.Second
 )
 
 // Reasons logged when an echo connection ends.
@@ -105,37 +100,17 @@ func (s *EchoServer) Serve(ctx context.Context, ln net.Listener) error {
 // wg until ctx is done (it returns nil) or Accept fails for good.
 func (s *EchoServer) acceptLoop(ctx context.Context, ln net.Listener, conns *echoConns, wg *sync.WaitGroup, log *slog.Logger) error {
 	timeout := s.timeout()
-	var backoff time.Duration
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if !isTemporaryAcceptError(err) {
-				return fmt.Errorf("echo accept on %s: %w", ln.Addr(), err)
-			}
-			backoff = min(max(2*backoff, acceptBackoffMin), acceptBackoffMax)
-			log.Warn("echo accept failed, retrying", "err", err, "delay", backoff)
-			pause := time.NewTimer(backoff)
-			select {
-			case <-ctx.Done():
-				pause.Stop()
-				return nil
-			case <-pause.C:
-			}
-			continue
-		}
-		backoff = 0
+	return acceptLoop("echo", ln, ctx.Done(), log, func(conn net.Conn) bool {
 		if !conns.add(conn) { // shutdown began after Accept returned
 			closeEchoConn(conn)
-			return nil
+			return false
 		}
 		wg.Go(func() {
 			defer conns.remove(conn)
 			serveEchoConn(conn, timeout, log)
 		})
-	}
+		return true
+	})
 }
 
 // serveEchoConn runs one echo connection from greeting log to close.
@@ -248,13 +223,6 @@ func lingerClose(conn net.Conn, linger time.Duration) {
 // finished either way, and a second Close (after a shutdown) always fails.
 func closeEchoConn(conn net.Conn) {
 	_ = conn.Close()
-}
-
-// isTemporaryAcceptError reports whether Accept may succeed if tried again
-// later: the process or system ran out of descriptors or buffer memory.
-func isTemporaryAcceptError(err error) bool {
-	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
-		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM)
 }
 
 func (s *EchoServer) timeout() time.Duration {

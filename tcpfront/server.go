@@ -19,7 +19,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -134,6 +133,9 @@ type Server struct {
 	// writeBuffers lends connections a write buffer while they write.
 	writeBuffers sync.Pool
 
+	// stopAccepting is closed when Shutdown begins.
+	stopAccepting chan struct{}
+
 	// ctx bounds every request on the bus; it ends when a shutdown runs
 	// out of time, so that no reader waits on the bus past it.
 	ctx      context.Context
@@ -189,15 +191,16 @@ func New(nc *nats.Conn, opts Options) *Server {
 	}
 	ctx, hardStop := context.WithCancel(context.Background())
 	s := &Server{
-		ctx:       ctx,
-		hardStop:  hardStop,
-		opts:      opts,
-		nc:        nc,
-		log:       opts.Logger,
-		listeners: map[net.Listener]struct{}{},
-		conns:     map[string]*conn{},
-		groups:    map[int]map[*conn]string{},
-		campers:   map[string]map[*conn]bool{},
+		ctx:           ctx,
+		hardStop:      hardStop,
+		stopAccepting: make(chan struct{}),
+		opts:          opts,
+		nc:            nc,
+		log:           opts.Logger,
+		listeners:     map[net.Listener]struct{}{},
+		conns:         map[string]*conn{},
+		groups:        map[int]map[*conn]string{},
+		campers:       map[string]map[*conn]bool{},
 	}
 	s.writeBuffers.New = func() any { return bufio.NewWriterSize(nil, writeBufferSize) }
 	return s
@@ -217,6 +220,8 @@ func (s *Server) Start() error {
 		// Events are small and the dispatcher never blocks on a camper, so
 		// a deep pending buffer only absorbs bursts.
 		if err := sub.SetPendingLimits(1<<20, 256<<20); err != nil {
+			_ = sub.Unsubscribe()
+			s.unsubscribe()
 			return fmt.Errorf("tcpfront: pending limits: %w", err)
 		}
 		s.subs = append(s.subs, sub)
@@ -248,28 +253,10 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.mu.Unlock()
 	}()
 
-	backoff := time.Duration(0)
-	for {
-		nc, err := ln.Accept()
-		if err != nil {
-			s.mu.Lock()
-			draining := s.draining
-			s.mu.Unlock()
-			if draining || errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			if isTemporaryAcceptError(err) {
-				// Out of file descriptors and the like: wait, do not spin.
-				backoff = min(max(2*backoff, acceptBackoffMin), acceptBackoffMax)
-				s.log.Warn("accept failed; retrying", "err", err, "backoff", backoff)
-				time.Sleep(backoff)
-				continue
-			}
-			return fmt.Errorf("tcpfront: accept: %w", err)
-		}
-		backoff = 0
+	return acceptLoop("campers", ln, s.stopAccepting, s.log, func(nc net.Conn) bool {
 		s.startConn(nc)
-	}
+		return true
+	})
 }
 
 func (s *Server) startConn(nc net.Conn) {
@@ -350,6 +337,9 @@ func (s *Server) Stats() Stats {
 // their goroutines until ctx is done.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
+	if !s.draining {
+		close(s.stopAccepting)
+	}
 	s.draining = true
 	for ln := range s.listeners {
 		ln.Close()
