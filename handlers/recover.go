@@ -68,7 +68,7 @@ func (s *Service) Sweep(ctx context.Context, stale func(conn string) bool) (chec
 			continue
 		}
 		err := s.campers.Delete(ctx, id, jetstream.LastRevision(h.revision))
-		if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) && !isWrongRevision(err) {
+		if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) && !bus.IsWrongLastSequence(err) {
 			return checkedOut, fmt.Errorf("sweep: release %s: %w", id, err)
 		}
 	}
@@ -113,10 +113,4 @@ func (s *Service) holder(ctx context.Context, id string) (holder, bool, error) {
 		s.log.Warn("sweep: unreadable camper record; counting it as stale", "campId", id, "err", err)
 	}
 	return holder{conn: rec.Conn, revision: e.Revision()}, true, nil
-}
-
-func isWrongRevision(err error) bool {
-	var apiErr *jetstream.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
-		bus.IsWrongLastSequence(err)
 }

@@ -7,13 +7,13 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"github.com/campbus/campbus"
 	"github.com/campbus/campbus/bus"
+	"github.com/campbus/campbus/internal/camptest"
 )
 
 func TestObserverSeesEventsAndCannotPublish(t *testing.T) {
@@ -114,31 +114,12 @@ func crash(t *testing.T, n *Node) {
 	n.close()
 }
 
-// checkoutsInLog opens the data dir with a fresh bus and lists the campIds
-// of the checkout events in the event log.
+// checkoutsInLog lists the campIds of the checkout events in the event log
+// of a stopped node's data dir.
 func checkoutsInLog(t *testing.T, dir string) []string {
 	t.Helper()
-	b, err := bus.Start(bus.Options{ServerName: "reader", DataDir: dir})
-	require.NoError(t, err)
-	defer b.Shutdown()
-	nc, err := b.Connect("reader")
-	require.NoError(t, err)
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
-	cons, err := js.OrderedConsumer(ctx, bus.GroupsStream, jetstream.OrderedConsumerConfig{})
-	require.NoError(t, err)
-	info, err := js.Stream(ctx, bus.GroupsStream)
-	require.NoError(t, err)
-	total := info.CachedInfo().State.Msgs
 	var left []string
-	for i := uint64(0); i < total; i++ {
-		m, err := cons.Next(jetstream.FetchMaxWait(waitFor))
-		require.NoError(t, err)
-		var ev campbus.Event
-		require.NoError(t, json.Unmarshal(m.Data(), &ev))
+	for _, ev := range camptest.GroupEvents(t, dir, bus.LogPrefix+bus.GroupPrefix+"*") {
 		if ev.Type == campbus.EventCheckout {
 			left = append(left, ev.CampID)
 		}

@@ -102,7 +102,7 @@ func (c *conn) serve() {
 			return
 		}
 		if err := r.Wait(); err != nil {
-			c.readEnded(err, "checkin timeout")
+			c.readEnded(err, false)
 			return
 		}
 		// A frame has begun: it must be whole within FrameTimeout.
@@ -112,7 +112,7 @@ func (c *conn) serve() {
 		f, err := r.ReadFrame()
 		c.frameAt = time.Now()
 		if err != nil {
-			c.readEnded(err, "frame timeout")
+			c.readEnded(err, true)
 			return
 		}
 		if c.limiter != nil && !c.limiter.allow(time.Now()) {
@@ -142,9 +142,9 @@ func (c *conn) setReadDeadline(t time.Time) bool {
 	return true
 }
 
-// readEnded answers and counts why the reader stops. A timeout means
-// timeoutReason (no checkin, or a frame left unfinished).
-func (c *conn) readEnded(err error, timeoutReason string) {
+// readEnded answers and counts why the reader stops. A timeout means a
+// frame left unfinished when inFrame, else no checkin in time.
+func (c *conn) readEnded(err error, inFrame bool) {
 	var perr *campbus.Error
 	var ne net.Error
 	switch {
@@ -154,12 +154,14 @@ func (c *conn) readEnded(err error, timeoutReason string) {
 		c.logRequest("-", perr.Status, perr.Code)
 		c.closeAfterFlush()
 	case errors.As(err, &ne) && ne.Timeout() && !c.isDraining():
-		if timeoutReason == "checkin timeout" {
-			c.s.stats.checkinTimeouts.Add(1)
-		} else {
+		reason := "checkin timeout"
+		if inFrame {
+			reason = "frame timeout"
 			c.s.stats.frameTimeouts.Add(1)
+		} else {
+			c.s.stats.checkinTimeouts.Add(1)
 		}
-		c.s.log.Info("connection closed", "session", c.id, "campId", c.campID, "reason", timeoutReason, "remote", c.remote)
+		c.s.log.Info("connection closed", "session", c.id, "campId", c.campID, "reason", reason, "remote", c.remote)
 	case errors.Is(err, io.EOF) || c.isClosed() || c.isDraining():
 	default:
 		c.s.log.Debug("read ended", "session", c.id, "err", err)

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,13 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/campbus/campbus"
 	"github.com/campbus/campbus/bus"
 	"github.com/campbus/campbus/client"
+	"github.com/campbus/campbus/internal/camptest"
 )
 
 // serverProcess is `campbus serve` running as a process of its own.
@@ -146,32 +145,11 @@ func TestAKilledServerKeepsEveryAcknowledgedEventAndStartsClean(t *testing.T) {
 		"checked out at restart (J001, J002), then J001's own checkout")
 }
 
-// readGroupLog opens a stopped server's data dir and returns the texts of
-// group n's message events and the campIds of its checkout events, in order.
+// readGroupLog returns, from a stopped server's data dir, the texts of group
+// n's message events and the campIds of its checkout events, in order.
 func readGroupLog(t *testing.T, dir string, n int) (texts, checkouts []string) {
 	t.Helper()
-	b, err := bus.Start(bus.Options{ServerName: "reader", DataDir: dir})
-	require.NoError(t, err)
-	defer b.Shutdown()
-	nc, err := b.Connect("reader")
-	require.NoError(t, err)
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	st, err := js.Stream(ctx, bus.GroupsStream)
-	require.NoError(t, err)
-	info, err := st.Info(ctx, jetstream.WithSubjectFilter(bus.LogGroupSubject(n)))
-	require.NoError(t, err)
-	total := info.State.Subjects[bus.LogGroupSubject(n)]
-	cons, err := js.OrderedConsumer(ctx, bus.GroupsStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{bus.LogGroupSubject(n)}})
-	require.NoError(t, err)
-	for i := uint64(0); i < total; i++ {
-		m, err := cons.Next(jetstream.FetchMaxWait(10 * time.Second))
-		require.NoError(t, err)
-		var ev campbus.Event
-		require.NoError(t, json.Unmarshal(m.Data(), &ev))
+	for _, ev := range camptest.GroupEvents(t, dir, bus.LogGroupSubject(n)) {
 		switch ev.Type {
 		case campbus.EventMessage:
 			texts = append(texts, ev.Text)
