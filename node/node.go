@@ -42,9 +42,6 @@ type Options struct {
 	// URLs. "" runs a single node.
 	ClusterAddr string
 	Routes      []string
-	// Replicas of the streams and buckets; 0 picks min(3, nodes named by
-	// Routes + 1) in a cluster and 1 alone.
-	Replicas int
 	// Heartbeat is how often the node tells the others it is alive; a node
 	// silent for Log.NodeTTL has its campers checked out by the others.
 	Heartbeat time.Duration
@@ -58,8 +55,10 @@ type Options struct {
 	// Front configures the TCP front-end: frame limits, queues, timeouts,
 	// connection and rate limits. Its NodeName and Logger are the node's.
 	Front tcpfront.Options
-	// Log sets the event log's retention: events kept per group, and the age
-	// and size limits of the directs.
+	// Log sets the event log's retention (events kept per group, the age and
+	// size limits of the directs), the replicas of every stream and bucket
+	// (0: min(3, nodes named by Routes + 1) in a cluster, 1 alone) and the
+	// nodes' heartbeat TTL.
 	Log bus.StreamOptions
 
 	Logger *slog.Logger
@@ -106,13 +105,14 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 	if !validName.MatchString(opts.Name) {
 		return nil, fmt.Errorf("node: name %q: use letters, digits, '-' and '_'", opts.Name)
 	}
-	if opts.Replicas <= 0 {
-		opts.Replicas = 1
+	if opts.Log.Replicas <= 0 {
+		// Log.Replicas 0 picks min(3, nodes named by Routes + 1) in a
+		// cluster and 1 alone.
+		opts.Log.Replicas = 1
 		if opts.ClusterAddr != "" {
-			opts.Replicas = min(3, len(opts.Routes)+1)
+			opts.Log.Replicas = min(3, len(opts.Routes)+1)
 		}
 	}
-	opts.Log.Replicas = opts.Replicas
 	if opts.Log.NodeTTL <= 0 {
 		opts.Log.NodeTTL = bus.DefaultNodeTTL
 	}

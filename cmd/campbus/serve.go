@@ -56,7 +56,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	var routes string
 	fs.StringVar(&opts.ClusterAddr, "cluster-addr", "", `this node's cluster (NATS route) address, e.g. 127.0.0.1:6222; "" runs alone`)
 	fs.StringVar(&routes, "routes", "", "the other nodes' cluster URLs, comma-separated: nats://host2:6222,nats://host3:6222")
-	fs.IntVar(&opts.Replicas, "replicas", 0, "replicas of the event log and state (0: 3 in a cluster of 3 or more nodes, else as many nodes as there are)")
+	fs.IntVar(&opts.Log.Replicas, "replicas", 0, "replicas of the event log and state (0: 3 in a cluster of 3 or more nodes, else as many nodes as there are)")
 	fs.StringVar(&opts.OperatorPassword, "operator-password", "",
 		`password of NATS users "operator" (app streams, publishing) and "sys" (system account); best given as CAMPBUS_OPERATOR_PASSWORD`)
 	front := &opts.Front
