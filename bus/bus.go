@@ -60,6 +60,11 @@ type Options struct {
 	ClusterAddr string
 	ClusterName string
 	Routes      []string
+	// ClusterAdvertise, host:port, is the route address this node tells the
+	// others it meets through a route (they may connect to it on their own);
+	// "" advertises ClusterAddr. Set it when the nodes reach each other
+	// through other addresses (NAT, proxies).
+	ClusterAdvertise string
 }
 
 // Bus is a running embedded NATS server.
@@ -131,6 +136,7 @@ func Start(opts Options) (*Bus, error) {
 			return nil, errors.New("bus: a clustered node needs a name")
 		}
 		nopts.Cluster.Name = cmp.Or(opts.ClusterName, "campbus")
+		nopts.Cluster.Advertise = opts.ClusterAdvertise
 		if nopts.Cluster.Host, nopts.Cluster.Port, err = hostPort(opts.ClusterAddr); err != nil {
 			return nil, fmt.Errorf("bus: cluster address: %w", err)
 		}

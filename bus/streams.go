@@ -21,13 +21,7 @@ type StreamOptions struct {
 	DirectMaxBytes int64
 	// Replicas of every stream and bucket (0 means 1).
 	Replicas int
-	// NodeTTL is how long a node's heartbeat stays in the nodes bucket
-	// (default DefaultNodeTTL): a node silent that long counts as gone.
-	NodeTTL time.Duration
 }
-
-// DefaultNodeTTL bounds how long a dead node's campers stay checked in.
-const DefaultNodeTTL = 3 * time.Second
 
 // DefaultGroupEvents keeps, per group, at least as many events as the
 // history command can return.
@@ -38,20 +32,15 @@ type Streams struct {
 	Groups  jetstream.Stream
 	Directs jetstream.Stream
 	Campers jetstream.KeyValue
-	// Nodes holds one heartbeat per live node, expiring after NodeTTL.
-	Nodes jetstream.KeyValue
 }
 
 // EnsureStreams creates or updates the GROUPS and DIRECTS streams and the
-// campers and nodes buckets. In a cluster that is still electing its
+// campers bucket. In a cluster that is still electing its
 // leaders, or waiting for enough nodes for the replicas, each step is tried
 // again until ctx ends.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, so StreamOptions) (*Streams, error) {
 	if so.Replicas <= 0 {
 		so.Replicas = 1
-	}
-	if so.NodeTTL <= 0 {
-		so.NodeTTL = DefaultNodeTTL
 	}
 	if so.GroupEvents <= 0 {
 		so.GroupEvents = DefaultGroupEvents
@@ -104,20 +93,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, so StreamOptions
 	if err != nil {
 		return nil, fmt.Errorf("bus: bucket %s: %w", CampersBucket, err)
 	}
-	nodes, err := retry(ctx, func(ctx context.Context) (jetstream.KeyValue, error) {
-		return js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket:      NodesBucket,
-			Description: "campbus: live nodes, one heartbeat each",
-			Storage:     jetstream.MemoryStorage,
-			Replicas:    so.Replicas,
-			History:     1,
-			TTL:         so.NodeTTL,
-		})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("bus: bucket %s: %w", NodesBucket, err)
-	}
-	return &Streams{Groups: groups, Directs: directs, Campers: campers, Nodes: nodes}, nil
+	return &Streams{Groups: groups, Directs: directs, Campers: campers}, nil
 }
 
 // retry calls f with a short deadline until it succeeds or ctx ends: the

@@ -23,9 +23,26 @@ const (
 	GroupsStream  = "GROUPS"
 	DirectsStream = "DIRECTS"
 	CampersBucket = "campers"
-	// NodesBucket holds a heartbeat per live node (see handlers' liveness).
-	NodesBucket = "nodes"
+	// NodePrefix starts the liveness subjects (core NATS only, no
+	// JetStream): node.<name>.beat carries every node's heartbeat (its run
+	// token), node.<name>.ping answers a direct check of a suspect with the
+	// run token, node.<name>.swept tells a run that the camp checked its
+	// campers out.
+	NodePrefix = "node."
 )
+
+// BeatSubject is where node name publishes its heartbeat.
+func BeatSubject(name string) string { return NodePrefix + name + ".beat" }
+
+// PingSubject is where node name answers a direct liveness check.
+func PingSubject(name string) string { return NodePrefix + name + ".ping" }
+
+// SweptSubject is where a node tells node name that the campers of one of
+// its runs were checked out (it was taken for lost).
+func SweptSubject(name string) string { return NodePrefix + name + ".swept" }
+
+// AllBeats is the subscription that hears every node's heartbeat.
+const AllBeats = NodePrefix + "*.beat"
 
 // ReqSubject returns the request subject of a command: req.checkin.
 func ReqSubject(command string) string { return ReqPrefix + command }
@@ -54,7 +71,7 @@ const (
 	HdrCampID = "Campbus-Camp-Id"
 	// HdrGroup carries the caller's group number on requests and replies.
 	HdrGroup = "Campbus-Group"
-	// HdrConn identifies one front-end connection (node name + "." + number).
+	// HdrConn identifies one front-end connection (Instance.ConnID).
 	HdrConn = "Campbus-Conn"
 	// HdrStatus is the HTTP status of a reply.
 	HdrStatus = "Campbus-Status"

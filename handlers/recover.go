@@ -21,9 +21,10 @@ import (
 // each step is a compare-and-set, and checking out a camper twice records
 // nothing the second time.
 //
-// At start a node sweeps the connections of its previous run (after a crash
-// or kill nobody is connected any more) and those of nodes that are not
-// alive; while it runs, it sweeps again whenever a node stops beating.
+// At start a node sweeps the connections of its previous runs (after a
+// crash or kill nobody is connected any more); while it runs, its liveness
+// detector sweeps those of the nodes it declares lost. Each camper is marked
+// leaving, leaves its group, then is released, as in a checkout.
 func (s *Service) Sweep(ctx context.Context, stale func(conn string) bool) (checkedOut int, err error) {
 	holders, err := s.holders(ctx)
 	if err != nil {
@@ -57,22 +58,78 @@ func (s *Service) Sweep(ctx context.Context, stale func(conn string) bool) (chec
 			if held && !stale(h.conn) {
 				continue
 			}
+			if held {
+				// Leaving first: a checkin for the id waits for the
+				// release instead of failing while the camper leaves.
+				if h, held, err = s.markLeaving(ctx, id, h, stale); err != nil {
+					return checkedOut, err
+				}
+				if held && !stale(h.conn) {
+					continue
+				}
+			}
 			if err := s.leave(ctx, n, id, campbus.ReasonDisconnect); err != nil {
 				return checkedOut, fmt.Errorf("sweep: check out %s: %w", id, err)
 			}
+			if held {
+				if err := s.release(ctx, id, h); err != nil {
+					return checkedOut, err
+				}
+			}
+			delete(holders, id)
 			checkedOut++
 		}
 	}
+	// Campers held by gone connections but seated in no group.
 	for id, h := range holders {
-		if !stale(h.conn) {
-			continue
-		}
-		err := s.campers.Delete(ctx, id, jetstream.LastRevision(h.revision))
-		if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) && !bus.IsWrongLastSequence(err) {
-			return checkedOut, fmt.Errorf("sweep: release %s: %w", id, err)
+		if stale(h.conn) {
+			if err := s.release(ctx, id, h); err != nil {
+				return checkedOut, err
+			}
 		}
 	}
 	return checkedOut, nil
+}
+
+// markLeaving marks id's record as leaving (compare-and-set on h's
+// revision) and returns the holder as it then is. If the record changed
+// meanwhile it is read again: held by a live connection now, it is left
+// alone (held true, stale false for its conn).
+func (s *Service) markLeaving(ctx context.Context, id string, h holder, stale func(string) bool) (holder, bool, error) {
+	for tries := 0; tries < maxCommitTries; tries++ {
+		e, err := s.campers.Get(ctx, id)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return holder{}, false, nil
+		}
+		if err != nil {
+			return h, true, fmt.Errorf("sweep: camper %s: %w", id, err)
+		}
+		var rec camperRecord
+		_ = json.Unmarshal(e.Value(), &rec)
+		h = holder{conn: rec.Conn, revision: e.Revision()}
+		if !stale(h.conn) || rec.Leaving {
+			return h, true, nil
+		}
+		rec.Leaving = true
+		rev, err := s.campers.Update(ctx, id, mustJSON(rec), e.Revision())
+		if err == nil {
+			h.revision = rev
+			return h, true, nil
+		}
+		if !bus.IsWrongLastSequence(err) {
+			return h, true, fmt.Errorf("sweep: mark %s leaving: %w", id, err)
+		}
+	}
+	return h, true, fmt.Errorf("sweep: mark %s leaving: too much contention", id)
+}
+
+// release deletes id's key if it is still at h's revision.
+func (s *Service) release(ctx context.Context, id string, h holder) error {
+	err := s.campers.Delete(ctx, id, jetstream.LastRevision(h.revision))
+	if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) && !bus.IsWrongLastSequence(err) {
+		return fmt.Errorf("sweep: release %s: %w", id, err)
+	}
+	return nil
 }
 
 type holder struct {

@@ -45,6 +45,17 @@ func (v *seatView) update(n int, seq uint64, set func()) {
 	}
 }
 
+// seated returns how many campers sit in the groups.
+func (v *seatView) seated() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	total := 0
+	for _, m := range v.members {
+		total += m
+	}
+	return total
+}
+
 // counts returns how many groups have members and how many run a session.
 func (v *seatView) counts() (groups, sessions int) {
 	v.mu.Lock()

@@ -64,7 +64,6 @@ type Service struct {
 	groups  jetstream.Stream
 	directs jetstream.Stream
 	campers jetstream.KeyValue
-	nodes   jetstream.KeyValue
 	seats   *seatView
 	log     *slog.Logger
 
@@ -127,7 +126,6 @@ func New(nc *nats.Conn, js jetstream.JetStream, st *bus.Streams, opts Options) (
 		groups:  st.Groups,
 		directs: st.Directs,
 		campers: st.Campers,
-		nodes:   st.Nodes,
 		seats:   newSeatView(),
 		log:     opts.Logger,
 		work:    make(chan *nats.Msg, opts.Workers),

@@ -6,20 +6,25 @@ package node
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"regexp"
+	"sync"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/campbus/campbus"
 	"github.com/campbus/campbus/bus"
 	"github.com/campbus/campbus/handlers"
+	"github.com/campbus/campbus/liveness"
 	"github.com/campbus/campbus/monitor"
 	"github.com/campbus/campbus/tcpfront"
 )
@@ -42,9 +47,15 @@ type Options struct {
 	// URLs. "" runs a single node.
 	ClusterAddr string
 	Routes      []string
-	// Heartbeat is how often the node tells the others it is alive; a node
-	// silent for Log.NodeTTL has its campers checked out by the others.
-	Heartbeat time.Duration
+	// ClusterAdvertise is the route address told to the other nodes
+	// ("" tells ClusterAddr); see bus.Options.
+	ClusterAdvertise string
+	// Heartbeat is how often the node tells the others it is alive
+	// (default liveness.DefaultInterval). A node silent for NodeTimeout
+	// (default liveness.DefaultTimeout) whose direct check fails has its
+	// campers checked out by the others that see a majority of the cluster.
+	Heartbeat   time.Duration
+	NodeTimeout time.Duration
 
 	// MonitorAddr serves /metrics, /healthz and NATS's monitoring
 	// endpoints; "" turns it off.
@@ -57,8 +68,7 @@ type Options struct {
 	Front tcpfront.Options
 	// Log sets the event log's retention (events kept per group, the age and
 	// size limits of the directs), the replicas of every stream and bucket
-	// (0: min(3, nodes named by Routes + 1) in a cluster, 1 alone) and the
-	// nodes' heartbeat TTL.
+	// (0: min(3, nodes named by Routes + 1) in a cluster, 1 alone).
 	Log bus.StreamOptions
 
 	Logger *slog.Logger
@@ -67,6 +77,7 @@ type Options struct {
 // Node is a running campbus node.
 type Node struct {
 	opts               Options
+	self               bus.Instance
 	log                *slog.Logger
 	bus                *bus.Bus
 	handlerNC, frontNC *nats.Conn
@@ -74,10 +85,18 @@ type Node struct {
 	front              *tcpfront.Server
 	ln                 net.Listener
 	served             chan error
+	serving            bool // Serve runs and will send on served
 
+	liveness     *liveness.Detector
 	stopLiveness context.CancelFunc
 	livenessDone chan struct{}
 	monitor      *monitor.Server
+
+	// members caches the cluster's size and node names (see members).
+	membersMu    sync.Mutex
+	membersAt    time.Time
+	membersSize  int
+	membersNames []string
 }
 
 var validName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
@@ -113,21 +132,28 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 			opts.Log.Replicas = min(3, len(opts.Routes)+1)
 		}
 	}
-	if opts.Log.NodeTTL <= 0 {
-		opts.Log.NodeTTL = bus.DefaultNodeTTL
+	if err := usableDir(opts.DataDir); err != nil {
+		return nil, err
 	}
-	if opts.Heartbeat <= 0 {
-		opts.Heartbeat = opts.Log.NodeTTL / 3
+	if err := checkFree("NATS address", "--nats-addr", opts.NATSAddr); err != nil {
+		return nil, err
 	}
-	if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("node: data directory: %w", err)
+	if err := checkFree("cluster address", "--cluster-addr", opts.ClusterAddr); err != nil {
+		return nil, err
 	}
-	started := &Node{opts: opts, log: opts.Logger, served: make(chan error, 1)}
+	run, err := runToken()
+	if err != nil {
+		return nil, err
+	}
+	started := &Node{opts: opts, log: opts.Logger, served: make(chan error, 1),
+		self: bus.Instance{Node: opts.Name, Run: run}}
 	n = started
 	defer func() {
 		if err != nil {
-			// n is nil by now (return nil, err): close through started.
-			started.close()
+			// n is nil by now (return nil, err): stop through started.
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = started.Shutdown(sctx)
+			cancel()
 		}
 	}()
 
@@ -137,6 +163,7 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 		DataDir:          opts.DataDir,
 		OperatorPassword: opts.OperatorPassword,
 		ClusterAddr:      opts.ClusterAddr,
+		ClusterAdvertise: opts.ClusterAdvertise,
 		Routes:           opts.Routes,
 		Logger:           opts.Logger,
 	})
@@ -167,30 +194,19 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 		return nil, err
 	}
 	// Nobody is connected yet: every camper the log still shows as checked
-	// in on this node is left over from a previous run, and so is every
-	// camper of a node that is not alive.
-	if err := n.handlers.Beat(ctx); err != nil {
-		return nil, err
-	}
-	stale, err := n.handlers.SweepAtStart(ctx)
+	// in on this node is left over from a previous run.
+	stale, err := n.handlers.SweepAtStart(ctx, n.self)
 	if err != nil {
 		return nil, err
 	}
 	if stale > 0 {
-		n.log.Info("checked out campers left from a previous run or a lost node", "count", stale)
+		n.log.Info("checked out campers left from a previous run", "count", stale)
 	}
 	if err := n.handlers.Start(); err != nil {
 		return nil, err
 	}
-	lctx, stopLiveness := context.WithCancel(context.Background())
-	n.livenessDone = make(chan struct{})
-	n.stopLiveness = stopLiveness
-	go func() {
-		defer close(n.livenessDone)
-		n.handlers.RunLiveness(lctx, opts.Heartbeat)
-	}()
 	front := opts.Front
-	front.NodeName, front.Logger = opts.Name, opts.Logger
+	front.Instance, front.Logger = n.self, opts.Logger
 	var metrics *monitor.Metrics
 	if opts.MonitorAddr != "" {
 		metrics = monitor.NewMetrics()
@@ -200,14 +216,37 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 	if err := n.front.Start(); err != nil {
 		return nil, err
 	}
+	n.liveness = liveness.New(n.handlerNC, liveness.Options{
+		Self:      n.self,
+		Interval:  opts.Heartbeat,
+		Timeout:   opts.NodeTimeout,
+		Members:   n.members,
+		Sweep:     n.handlers.Sweep,
+		Reconcile: n.reconcile,
+		Logger:    opts.Logger,
+	})
+	if err := n.liveness.Start(); err != nil {
+		return nil, fmt.Errorf("node: liveness: %w", err)
+	}
+	lctx, stopLiveness := context.WithCancel(context.Background())
+	n.livenessDone = make(chan struct{})
+	n.stopLiveness = stopLiveness
+	go func() {
+		defer close(n.livenessDone)
+		n.liveness.Run(lctx)
+	}()
 	// Go's net.Listen sets SO_REUSEADDR on TCP listeners, so a restarted
 	// server can bind the port while old connections sit in TIME_WAIT.
 	if n.ln, err = net.Listen("tcp", opts.Addr); err != nil {
-		return nil, fmt.Errorf("node: listen %s: %w", opts.Addr, err)
+		return nil, listenError("campers' address", "--addr", opts.Addr, err)
 	}
-	go func() { n.served <- n.front.Serve(n.ln) }()
+	// The goroutine must not read n: Start's error path sets it to nil.
+	srv, ln, served := n.front, n.ln, n.served
+	n.serving = true
+	go func() { served <- srv.Serve(ln) }()
 	if metrics != nil {
-		n.monitor, err = monitor.Start(opts.MonitorAddr, metrics, monitor.Sources{
+		var mon *monitor.Server
+		mon, err = monitor.Start(opts.MonitorAddr, metrics, monitor.Sources{
 			NATS:      n.bus.Server(),
 			Ready:     n.Ready,
 			Conns:     n.front.Conns,
@@ -216,10 +255,11 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 			Drops:     func() map[string]uint64 { return n.front.Stats().ByReason() },
 		}, opts.Logger)
 		if err != nil {
-			return nil, err
+			return nil, listenError("monitoring address", "--monitor-addr", opts.MonitorAddr, err)
 		}
+		n.monitor = mon
 	}
-	n.log.Info("campbus serving", "node", opts.Name, "addr", n.ln.Addr().String(),
+	n.log.Info("campbus serving", "node", opts.Name, "run", n.self.Run, "addr", n.ln.Addr().String(),
 		"nats", n.bus.ClientURL(), "data", opts.DataDir, "campIds", opts.CampIDs.String(), "groupSize", opts.GroupSize)
 	return n, nil
 }
@@ -274,8 +314,10 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	var err error
 	if n.front != nil {
 		err = n.front.Shutdown(ctx)
-		if serr := <-n.served; serr != nil && err == nil {
-			err = serr
+		if n.serving {
+			if serr := <-n.served; serr != nil && err == nil {
+				err = serr
+			}
 		}
 		n.front = nil
 	}
@@ -300,6 +342,10 @@ func (n *Node) close() {
 		n.stopLiveness()
 		<-n.livenessDone
 		n.stopLiveness = nil
+	}
+	if n.liveness != nil {
+		n.liveness.Stop()
+		n.liveness = nil
 	}
 	if n.handlers != nil {
 		n.handlers.Stop()
@@ -331,4 +377,108 @@ func drainAndWait(nc *nats.Conn) {
 	case <-time.After(10 * time.Second):
 		nc.Close()
 	}
+}
+
+// runToken returns a fresh token naming this run of the node.
+func runToken() (string, error) {
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("node: run token: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// usableDir makes sure dir exists (creating it) and can be written to.
+func usableDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("data directory (--data-dir) %s: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".campbus-write-check-*")
+	if err != nil {
+		return fmt.Errorf("data directory (--data-dir) %s is not writable: %w", dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
+// listenError names the flag behind an address that could not be used,
+// and keeps only why (address already in use, permission denied...).
+func listenError(what, flag, addr string, err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) {
+		err = op.Err
+	}
+	return fmt.Errorf("%s (%s) %s: %w", what, flag, addr, err)
+}
+
+// checkFree fails with listenError when addr cannot be listened on. The
+// embedded NATS server only logs such a failure, and then never becomes
+// ready; asking first gives the operator the reason at once.
+func checkFree(what, flag, addr string) error {
+	if addr == "" {
+		return nil
+	}
+	if _, port, err := net.SplitHostPort(addr); err != nil {
+		return fmt.Errorf("%s (%s) %q: %w", what, flag, addr, err)
+	} else if port == "0" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return listenError(what, flag, addr, err)
+	}
+	return ln.Close()
+}
+
+// members returns the cluster's size and node names as JetStream's meta
+// group knows them, read at most every second.
+func (n *Node) members() (int, []string) {
+	n.membersMu.Lock()
+	defer n.membersMu.Unlock()
+	if time.Since(n.membersAt) < time.Second {
+		return n.membersSize, n.membersNames
+	}
+	n.membersAt = time.Now()
+	info, err := n.bus.Server().Jsz(nil)
+	if err != nil || info.Meta == nil {
+		return n.membersSize, n.membersNames
+	}
+	names := make([]string, 0, len(info.Meta.Replicas))
+	for _, p := range info.Meta.Replicas {
+		names = append(names, p.Name)
+	}
+	n.membersSize, n.membersNames = info.Meta.Size, names
+	return n.membersSize, n.membersNames
+}
+
+// reconcile closes the connections of campers this node no longer holds in
+// the camp's state: the others took the node for lost while it was cut off
+// and checked its campers out.
+func (n *Node) reconcile(ctx context.Context) error {
+	front, h := n.front, n.handlers
+	if front == nil || h == nil {
+		return nil
+	}
+	// A replica that was cut off answers reads from what it had: wait
+	// until it has caught up with the bucket's leader.
+	if !n.bus.Server().JetStreamIsStreamCurrent(server.DEFAULT_GLOBAL_ACCOUNT, "KV_"+bus.CampersBucket) {
+		return errors.New("this node's copy of the campers bucket is not current yet")
+	}
+	evicted, mine := 0, front.CheckedIn()
+	for conn, campID := range mine {
+		holder, held, err := h.Holder(ctx, campID)
+		if err != nil {
+			return err
+		}
+		if held && holder == conn {
+			continue
+		}
+		if front.Evict(conn, campID) {
+			evicted++
+		}
+	}
+	n.log.Info("checked this node's campers against the camp after a spell out of sight",
+		"checkedIn", len(mine), "closed", evicted)
+	return nil
 }

@@ -48,8 +48,9 @@ type conn struct {
 	writers  sync.WaitGroup
 
 	// Guarded by Server.mu.
-	attached int             // the group whose events this connection gets, 0 for none
-	claims   map[string]bool // campIds this connection holds or is checking in as
+	attached  int             // the group whose events this connection gets, 0 for none
+	claims    map[string]bool // campIds this connection holds or is checking in as
+	checkedIn string          // the campId once the checkin succeeded
 
 	// Owned by the reader goroutine.
 	campID  string
@@ -63,7 +64,7 @@ func newConn(s *Server, id uint64, nc net.Conn) *conn {
 	c := &conn{
 		s:      s,
 		id:     id,
-		busID:  connBusID(s.opts.NodeName, id),
+		busID:  s.opts.Instance.ConnID(id),
 		nc:     nc,
 		remote: nc.RemoteAddr().String(),
 		claims: map[string]bool{},
@@ -235,6 +236,7 @@ func (c *conn) forward(command, reqID string, body []byte) bool {
 			c.s.unclaim(c, claimed)
 			c.s.claim(c, c.campID)
 		}
+		c.s.settle(c, c.campID)
 	case command == campbus.CmdCheckin && status == http.StatusInternalServerError && claimed != "":
 		// The checkin may have gone through after all (the answer was lost
 		// or came too late): take it back. The handler undoes it only if
@@ -247,6 +249,7 @@ func (c *conn) forward(command, reqID string, body []byte) bool {
 		// The handlers no longer know this camper (a checkout whose answer
 		// was lost, say): the connection is not checked in either.
 		c.s.unclaim(c, c.campID)
+		c.s.settle(c, "")
 		c.campID, c.group = "", 0
 	}
 	frame := wire.AppendResponse(nil, status, reqID, respBody)
@@ -261,6 +264,7 @@ func (c *conn) forward(command, reqID string, body []byte) bool {
 	}
 	c.logRequest(command, status, outcome)
 	if command == campbus.CmdCheckout && status == http.StatusOK {
+		c.s.settle(c, "")
 		c.campID = ""
 		return false
 	}
@@ -368,8 +372,13 @@ func (c *conn) send(frame []byte) {
 
 // shutdown tells the camper the server is going away and ends the reader;
 // the reader then checks the camper out and closes.
-func (c *conn) shutdown() {
-	body, _ := json.Marshal(campbus.Event{Type: campbus.EventShutdown, Reason: "server shutting down"})
+func (c *conn) shutdown() { c.end("server shutting down") }
+
+// end sends the camper a shutdown event with reason and ends the reader;
+// the reader then checks the camper out (if it still holds its checkin)
+// and closes.
+func (c *conn) end(reason string) {
+	body, _ := json.Marshal(campbus.Event{Type: campbus.EventShutdown, Reason: reason})
 	c.send(wire.AppendEvent(nil, campbus.EventShutdown, body))
 	// Wake the reader: it finishes the request in hand, then sees the
 	// deadline on its next read and stops.

@@ -23,7 +23,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,8 +36,9 @@ import (
 
 // Options configure a front-end Server.
 type Options struct {
-	// NodeName prefixes connection ids on the bus (node.42).
-	NodeName string
+	// Instance names this run of the node; connection ids on the bus are
+	// made from it (Instance.ConnID).
+	Instance bus.Instance
 	// Limits bound request frames.
 	Limits wire.Limits
 	// OutboundFrames bounds each connection's queue of frames to write.
@@ -113,12 +113,13 @@ type Stats struct {
 	FrameErrors     uint64 // closed: malformed or oversized frame
 	RateLimited     uint64 // requests refused with 429
 	Panics          uint64 // connection goroutines that panicked
+	Evicted         uint64 // closed: the camp released the checkin (see Evict)
 }
 
 // counters are the live Stats.
 type counters struct {
 	accepted, tooManyConns, slowConsumers, writeTimeouts, checkinTimeouts,
-	frameTimeouts, frameErrors, rateLimited, panics atomic.Uint64
+	frameTimeouts, frameErrors, rateLimited, panics, evicted atomic.Uint64
 }
 
 // Server is the challenge server's TCP front-end.
@@ -153,8 +154,8 @@ type Server struct {
 
 // New returns a front-end that sends requests and takes events over nc.
 func New(nc *nats.Conn, opts Options) *Server {
-	if opts.NodeName == "" {
-		opts.NodeName = "campbus"
+	if opts.Instance.Node == "" {
+		opts.Instance = bus.Instance{Node: "campbus", Run: "0"}
 	}
 	if opts.OutboundFrames <= 0 {
 		opts.OutboundFrames = DefaultOutboundFrames
@@ -310,6 +311,7 @@ func (st Stats) ByReason() map[string]uint64 {
 		"frame-error":          st.FrameErrors,
 		"rate-limited":         st.RateLimited,
 		"panic":                st.Panics,
+		"evicted":              st.Evicted,
 	}
 }
 
@@ -329,6 +331,7 @@ func (s *Server) Stats() Stats {
 		FrameErrors:     s.stats.frameErrors.Load(),
 		RateLimited:     s.stats.rateLimited.Load(),
 		Panics:          s.stats.panics.Load(),
+		Evicted:         s.stats.evicted.Load(),
 	}
 }
 
@@ -424,7 +427,50 @@ func (s *Server) unclaimLocked(c *conn, campID string) {
 	}
 }
 
-func connBusID(node string, id uint64) string { return node + "." + strconv.FormatUint(id, 10) }
+// CheckedIn returns the campers checked in on this front-end: connection id
+// on the bus -> campId.
+func (s *Server) CheckedIn() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]string, len(s.conns))
+	for id, c := range s.conns {
+		if c.checkedIn != "" {
+			out[id] = c.checkedIn
+		}
+	}
+	return out
+}
+
+// Evict ends the connection busID, still checked in as campID here, whose
+// checkin the camp no longer holds (the node was taken for lost while cut
+// off from the others, and its campers were checked out). The camper gets a
+// shutdown event that says so, then the connection closes, so that its
+// client can connect and check in again. It reports whether it found the
+// connection in that state.
+func (s *Server) Evict(busID, campID string) bool {
+	s.mu.Lock()
+	c := s.conns[busID]
+	found := c != nil && c.checkedIn == campID
+	s.mu.Unlock()
+	if !found {
+		return false
+	}
+	s.stats.evicted.Add(1)
+	s.log.Warn("connection closed: its checkin was released while this node was cut off from the camp",
+		"session", c.id, "campId", campID, "remote", c.remote)
+	c.end(EvictedReason)
+	return true
+}
+
+// EvictedReason is the reason of the shutdown event an evicted camper gets.
+const EvictedReason = "this server lost contact with the camp and your checkin was released; connect and check in again"
+
+// settle records that c is checked in as campID ("" once it is not).
+func (s *Server) settle(c *conn, campID string) {
+	s.mu.Lock()
+	c.checkedIn = campID
+	s.mu.Unlock()
+}
 
 func (s *Server) isDraining() bool {
 	s.mu.Lock()

@@ -1,0 +1,470 @@
+// Package liveness finds the nodes of a campbus cluster that are lost, and
+// has their campers checked out, without needing a JetStream leader.
+//
+// Every node publishes a heartbeat on node.<name>.beat (core NATS, every
+// Interval) and listens to everyone's. A node silent for Timeout is a
+// suspect; it is declared lost only when
+//   - this node hears a majority of the cluster, itself included (so a node
+//     cut off with a minority never sweeps the majority), and
+//   - a direct check, a request on node.<name>.ping, gets no answer.
+//
+// The campers of a lost node are then checked out by the Sweep callback
+// (compare-and-set in JetStream, so several nodes sweeping at once record
+// each checkout once); a sweep that fails, because the cluster is electing
+// the leader of a stream or bucket, is tried again every Interval.
+//
+// A node that was cut off may have been taken for lost while its campers
+// were still connected to it. It knows: it lost sight of the majority, or a
+// peer it had not heard for Timeout speaks again, or another node tells it
+// on node.<name>.swept. Once it sees a majority again it runs the Reconcile
+// callback, which closes the connections of campers it no longer holds.
+//
+// Heartbeats carry the node's run token (bus.Instance), so a node that
+// restarted under the same name is told apart from its previous run: the
+// campers of the old run are stale, those of the new one are not.
+package liveness
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/campbus/campbus/bus"
+)
+
+// Defaults for Options.
+const (
+	DefaultInterval     = 250 * time.Millisecond
+	DefaultTimeout      = 2 * time.Second
+	DefaultProbeTimeout = 500 * time.Millisecond
+	// sweepTimeout bounds one attempt at a sweep; a failed one is tried
+	// again on the next round.
+	sweepTimeout = 3 * time.Second
+	// reconcileChecks is how many times a node checks its campers after a
+	// spell out of sight, Timeout apart.
+	reconcileChecks = 3
+	// freshness: the nodes that make a majority must have been heard within
+	// Timeout/freshness, that is, well after a suspect fell silent.
+	freshness = 2
+)
+
+// Options configure a Detector.
+type Options struct {
+	// Self is this node's instance.
+	Self bus.Instance
+	// Interval is how often this node beats and looks at the others.
+	Interval time.Duration
+	// Timeout is how long a node may be silent before it is suspect.
+	Timeout time.Duration
+	// ProbeTimeout bounds the direct check of a suspect.
+	ProbeTimeout time.Duration
+	// Members returns the size of the cluster and the names of its nodes
+	// as the cluster's configuration knows them (JetStream's meta group),
+	// including nodes that never spoke since this one started. Nil means
+	// a cluster of the nodes heard so far.
+	Members func() (size int, names []string)
+	// Sweep checks out every camper whose connection stale says is gone.
+	// stale is evaluated as the sweep goes, against the detector's view.
+	Sweep func(ctx context.Context, stale func(conn string) bool) (int, error)
+	// Reconcile closes the connections of campers this node no longer
+	// holds in the camp's state.
+	Reconcile func(ctx context.Context) error
+	Logger    *slog.Logger
+	// Now returns the current time (tests may replace it).
+	Now func() time.Time
+}
+
+// Detector is one node's failure detector.
+type Detector struct {
+	opts  Options
+	nc    *nats.Conn
+	log   *slog.Logger
+	start time.Time
+
+	mu    sync.Mutex
+	peers map[string]*peer // by node name, this node excluded
+	// lost nodes whose campers are to be (or were) checked out.
+	lost map[string]bool
+	// sweepDue: a lost node's campers are not all checked out yet.
+	sweepDue bool
+	// reconcileDue: this node may have been taken for lost; reconcileRuns
+	// more checks are to run, the next not before reconcileAt (the state
+	// read just after a heal may still be the old one).
+	reconcileDue  bool
+	reconcileRuns int
+	reconcileAt   time.Time
+	// cutOff: the last round saw no majority (logged once per spell).
+	cutOff bool
+
+	subs []*nats.Subscription
+}
+
+type peer struct {
+	run  string
+	last time.Time // when it was last heard; zero if never
+}
+
+// New returns a detector that speaks over nc; Start subscribes it and Run
+// drives it.
+func New(nc *nats.Conn, opts Options) *Detector {
+	if opts.Interval <= 0 {
+		opts.Interval = DefaultInterval
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.ProbeTimeout <= 0 {
+		opts.ProbeTimeout = DefaultProbeTimeout
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Detector{
+		opts:  opts,
+		nc:    nc,
+		log:   opts.Logger.With("component", "liveness"),
+		peers: map[string]*peer{},
+		lost:  map[string]bool{},
+	}
+}
+
+// Start subscribes to the heartbeats, answers direct checks, and listens
+// for news of this node's campers being swept.
+func (d *Detector) Start() error {
+	d.start = d.opts.Now()
+	self := d.opts.Self
+	handlers := []struct {
+		subject string
+		cb      nats.MsgHandler
+	}{
+		{bus.AllBeats, d.onBeat},
+		{bus.PingSubject(self.Node), func(m *nats.Msg) { _ = m.Respond([]byte(self.Run)) }},
+		{bus.SweptSubject(self.Node), d.onSwept},
+	}
+	for _, h := range handlers {
+		sub, err := d.nc.Subscribe(h.subject, h.cb)
+		if err != nil {
+			d.Stop()
+			return err
+		}
+		d.subs = append(d.subs, sub)
+	}
+	if err := d.beat(); err != nil {
+		d.Stop()
+		return err
+	}
+	return d.nc.Flush()
+}
+
+// Stop unsubscribes. Run ends with its context.
+func (d *Detector) Stop() {
+	for _, s := range d.subs {
+		_ = s.Unsubscribe()
+	}
+	d.subs = nil
+}
+
+func (d *Detector) beat() error {
+	return d.nc.Publish(bus.BeatSubject(d.opts.Self.Node), []byte(d.opts.Self.Run))
+}
+
+// onBeat records a heartbeat. A peer heard again after a silence long
+// enough to be taken for lost may have taken this node for lost too.
+func (d *Detector) onBeat(m *nats.Msg) {
+	name, ok := nodeOfSubject(m.Subject)
+	if !ok || name == d.opts.Self.Node {
+		return
+	}
+	d.heard(name, string(m.Data))
+}
+
+func (d *Detector) heard(name, run string) {
+	now := d.opts.Now()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p := d.peers[name]
+	if p == nil {
+		p = &peer{}
+		d.peers[name] = p
+	}
+	if d.lost[name] || (!p.last.IsZero() && now.Sub(p.last) >= d.opts.Timeout) {
+		if d.lost[name] {
+			d.log.Info("a node taken for lost speaks again", "node", name, "run", run)
+		}
+		if d.lost[name] && !d.sweepDue {
+			// It was swept while out of sight: tell it now that it hears.
+			_ = d.nc.Publish(bus.SweptSubject(name), []byte(p.run))
+		}
+		delete(d.lost, name)
+		d.dueReconcile()
+	}
+	if p.run != "" && p.run != run {
+		// A new run of that node: the old run's campers are stale. The
+		// node sweeps them itself at start; nothing to do here.
+		d.log.Info("a node restarted", "node", name, "run", run)
+	}
+	p.run, p.last = run, now
+}
+
+// dueReconcile schedules the checks of this node's campers. d.mu must be
+// held.
+func (d *Detector) dueReconcile() {
+	d.reconcileDue, d.reconcileRuns = true, reconcileChecks
+}
+
+func (d *Detector) onSwept(m *nats.Msg) {
+	if string(m.Data) != d.opts.Self.Run {
+		return
+	}
+	d.mu.Lock()
+	d.dueReconcile()
+	d.mu.Unlock()
+	d.log.Warn("the camp checked out this node's campers while it was out of sight; checking who is still ours")
+}
+
+// nodeOfSubject returns <name> of node.<name>.beat.
+func nodeOfSubject(subject string) (string, bool) {
+	rest, ok := strings.CutPrefix(subject, bus.NodePrefix)
+	if !ok {
+		return "", false
+	}
+	name, ok := strings.CutSuffix(rest, ".beat")
+	return name, ok && name != "" && !strings.Contains(name, ".")
+}
+
+// Run beats and looks every Interval until ctx ends. The heartbeat has a
+// goroutine of its own: a round that waits on JetStream (a sweep during an
+// election) must not make this node look silent.
+func (d *Detector) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		d.every(ctx, func() {
+			if err := d.beat(); err != nil {
+				d.log.Warn("heartbeat not sent", "err", err)
+			}
+		})
+	}()
+	d.every(ctx, func() { d.round(ctx) })
+	wg.Wait()
+}
+
+// every calls f every Interval until ctx ends.
+func (d *Detector) every(ctx context.Context, f func()) {
+	t := time.NewTicker(d.opts.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f()
+		}
+	}
+}
+
+// View is what one round decides from the heartbeats heard.
+type View struct {
+	Size     int      // nodes in the cluster
+	Alive    []string // nodes heard within Timeout, this one included
+	Suspects []string // nodes silent for Timeout (or never heard since start), not yet lost
+	// Majority: the nodes heard within Timeout/2, this one included, are
+	// more than half of Size. Only nodes heard that lately count, so that
+	// they spoke after any suspect fell silent: a node cut off from all
+	// at once must not count the last beats of one peer as a majority.
+	Majority bool
+}
+
+// view computes the round's View. d.mu must be held.
+func (d *Detector) view(now time.Time, size int, names []string) View {
+	self := d.opts.Self.Node
+	known := map[string]bool{self: true}
+	for n := range d.peers {
+		known[n] = true
+	}
+	for _, n := range names {
+		known[n] = true
+	}
+	v := View{Size: max(size, len(known)), Alive: []string{self}}
+	fresh := 1
+	for n := range known {
+		if n == self {
+			continue
+		}
+		p := d.peers[n]
+		switch {
+		case p != nil && !p.last.IsZero() && now.Sub(p.last) < d.opts.Timeout:
+			v.Alive = append(v.Alive, n)
+			if now.Sub(p.last) < d.opts.Timeout/freshness {
+				fresh++
+			}
+		case d.lost[n]:
+		case p == nil || p.last.IsZero():
+			// Never heard since this node started: give it the time it
+			// takes to be heard.
+			if now.Sub(d.start) >= d.opts.Timeout {
+				v.Suspects = append(v.Suspects, n)
+			}
+		default:
+			v.Suspects = append(v.Suspects, n)
+		}
+	}
+	slices.Sort(v.Alive)
+	slices.Sort(v.Suspects)
+	v.Majority = 2*fresh > v.Size
+	return v
+}
+
+// round is one look at the cluster: probe suspects, declare the lost,
+// sweep, and reconcile after a spell out of sight.
+func (d *Detector) round(ctx context.Context) {
+	size, names := 0, []string(nil)
+	if d.opts.Members != nil {
+		size, names = d.opts.Members()
+	}
+	d.mu.Lock()
+	v := d.view(d.opts.Now(), size, names)
+	if !v.Majority {
+		if !d.cutOff {
+			d.log.Warn("out of sight of the cluster's majority: sweeping nobody", "alive", v.Alive, "size", v.Size)
+		}
+		d.cutOff = true
+		d.dueReconcile()
+		d.mu.Unlock()
+		return
+	}
+	if d.cutOff {
+		d.log.Info("the cluster's majority is in sight again", "alive", v.Alive, "size", v.Size)
+		d.cutOff = false
+	}
+	d.mu.Unlock()
+
+	for _, name := range v.Suspects {
+		run, alive := d.probe(name)
+		if alive {
+			d.heard(name, run)
+			continue
+		}
+		d.mu.Lock()
+		now := d.opts.Now()
+		if !d.view(now, size, names).Majority {
+			// The probe took long enough for the view to change.
+			d.mu.Unlock()
+			return
+		}
+		if p := d.peers[name]; p == nil || now.Sub(p.last) >= d.opts.Timeout {
+			d.lost[name], d.sweepDue = true, true
+			d.log.Warn("node lost: silent and no answer to a direct check; checking out its campers",
+				"node", name, "alive", v.Alive, "size", v.Size)
+		}
+		d.mu.Unlock()
+	}
+
+	d.mu.Lock()
+	sweep := d.sweepDue
+	reconcile := d.reconcileDue && !d.opts.Now().Before(d.reconcileAt)
+	d.mu.Unlock()
+	if sweep {
+		d.sweep(ctx)
+	}
+	if reconcile && d.opts.Reconcile != nil {
+		rctx, cancel := context.WithTimeout(ctx, sweepTimeout)
+		err := d.opts.Reconcile(rctx)
+		cancel()
+		if err != nil {
+			d.log.Warn("checking this node's campers against the camp; trying again", "err", err)
+			return
+		}
+		d.mu.Lock()
+		d.reconcileRuns--
+		d.reconcileDue = d.reconcileRuns > 0
+		d.reconcileAt = d.opts.Now().Add(d.opts.Timeout)
+		d.mu.Unlock()
+	}
+}
+
+// probe asks a suspect directly whether it is alive, and which run it is.
+func (d *Detector) probe(name string) (run string, alive bool) {
+	m, err := d.nc.Request(bus.PingSubject(name), nil, d.opts.ProbeTimeout)
+	if err != nil {
+		return "", false
+	}
+	return string(m.Data), true
+}
+
+// Stale reports whether a connection id belongs to a node instance that is
+// gone: a lost node, or an earlier run of a node (this one included).
+func (d *Detector) Stale(conn string) bool {
+	in, ok := bus.InstanceOf(conn)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if in.Node == d.opts.Self.Node {
+		return !ok || in.Run != d.opts.Self.Run
+	}
+	if d.lost[in.Node] {
+		return true
+	}
+	p := d.peers[in.Node]
+	if p == nil || p.run == "" || d.opts.Now().Sub(p.last) >= d.opts.Timeout {
+		// Unknown, or not heard lately but not declared lost either:
+		// nobody decided it is gone.
+		return false
+	}
+	return !ok || in.Run != p.run
+}
+
+func (d *Detector) sweep(ctx context.Context) {
+	if d.opts.Sweep == nil {
+		return
+	}
+	d.mu.Lock()
+	lost := make([]string, 0, len(d.lost))
+	for n := range d.lost {
+		lost = append(lost, n)
+	}
+	d.mu.Unlock()
+	slices.Sort(lost)
+	began := d.opts.Now()
+	sctx, cancel := context.WithTimeout(ctx, sweepTimeout)
+	n, err := d.opts.Sweep(sctx, d.Stale)
+	cancel()
+	if err != nil {
+		d.log.Warn("sweep of lost nodes failed (the cluster may be electing a leader); trying again", "nodes", lost, "err", err)
+		return
+	}
+	d.mu.Lock()
+	d.sweepDue = false
+	runs := map[string]string{}
+	for _, name := range lost {
+		if p := d.peers[name]; p != nil {
+			runs[name] = p.run
+		}
+	}
+	d.mu.Unlock()
+	d.log.Info("swept the campers of lost nodes", "nodes", lost, "checkedOut", n, "took", d.opts.Now().Sub(began).Round(time.Millisecond))
+	for name, run := range runs {
+		// If it was only cut off, it will hear this once it is back.
+		_ = d.nc.Publish(bus.SweptSubject(name), []byte(run))
+	}
+}
+
+// Lost returns the nodes declared lost and not heard since.
+func (d *Detector) Lost() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]string, 0, len(d.lost))
+	for n := range d.lost {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,512 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/campbus/campbus"
+	"github.com/campbus/campbus/bus"
+	"github.com/campbus/campbus/tcpfront"
+)
+
+// linkProxy forwards the TCP connections it accepts to target, until it is
+// cut: then it closes those it carries and every new one at once, as a
+// network that drops the link would look to both ends.
+type linkProxy struct {
+	ln     net.Listener
+	target string
+
+	mu    sync.Mutex
+	cut   bool
+	conns map[net.Conn]struct{}
+	wg    sync.WaitGroup
+}
+
+func newLinkProxy(t *testing.T, target string) *linkProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	p := &linkProxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	p.wg.Add(1)
+	go p.serve()
+	t.Cleanup(p.close)
+	return p
+}
+
+func (p *linkProxy) url() string { return "nats://" + p.ln.Addr().String() }
+
+func (p *linkProxy) serve() {
+	defer p.wg.Done()
+	for {
+		in, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.cut {
+			p.mu.Unlock()
+			in.Close()
+			continue
+		}
+		p.conns[in] = struct{}{}
+		p.wg.Add(1)
+		p.mu.Unlock()
+		go p.carry(in)
+	}
+}
+
+func (p *linkProxy) carry(in net.Conn) {
+	defer p.wg.Done()
+	defer p.forget(in)
+	out, err := net.DialTimeout("tcp", p.target, time.Second)
+	if err != nil {
+		return
+	}
+	if !p.track(out) {
+		return
+	}
+	defer p.forget(out)
+	done := make(chan struct{}, 2)
+	go func() { _, _ = io.Copy(out, in); done <- struct{}{} }()
+	go func() { _, _ = io.Copy(in, out); done <- struct{}{} }()
+	<-done
+	in.Close()
+	out.Close()
+	<-done
+}
+
+func (p *linkProxy) track(c net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cut {
+		c.Close()
+		return false
+	}
+	p.conns[c] = struct{}{}
+	return true
+}
+
+func (p *linkProxy) forget(c net.Conn) {
+	c.Close()
+	p.mu.Lock()
+	delete(p.conns, c)
+	p.mu.Unlock()
+}
+
+func (p *linkProxy) setCut(cut bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = cut
+	if cut {
+		for c := range p.conns {
+			c.Close()
+		}
+	}
+}
+
+func (p *linkProxy) close() {
+	p.ln.Close()
+	p.setCut(true)
+	p.wg.Wait()
+}
+
+// faultyCluster is a cluster whose nodes route to each other only through
+// link proxies, one for each ordered pair of nodes, so that a test can cut
+// a node off from the others and heal it; and whose nodes a test can kill
+// (no checkout, no goodbye) and restart on their data.
+type faultyCluster struct {
+	t     *testing.T
+	nodes []*Node
+	opts  []Options
+	links map[[2]int]*linkProxy // [from, to]
+}
+
+func startFaultyCluster(t *testing.T, size int) *faultyCluster {
+	t.Helper()
+	addrs := make([]string, size)
+	for i := range addrs {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		addrs[i] = ln.Addr().String()
+		ln.Close()
+	}
+	// Every node advertises a sink that closes what it accepts: a route a
+	// node learns of from another (gossip) fails, and every route goes
+	// through the proxies.
+	sink, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() {
+		for {
+			c, err := sink.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { sink.Close() })
+
+	c := &faultyCluster{t: t, nodes: make([]*Node, size), opts: make([]Options, size), links: map[[2]int]*linkProxy{}}
+	for i := range size {
+		var routes []string
+		for j := range size {
+			if j != i {
+				p := newLinkProxy(t, addrs[j])
+				c.links[[2]int{i, j}] = p
+				routes = append(routes, p.url())
+			}
+		}
+		c.opts[i] = Options{
+			Name: fmt.Sprintf("n%d", i+1), Addr: "127.0.0.1:0", DataDir: t.TempDir(),
+			ClusterAddr: addrs[i], ClusterAdvertise: sink.Addr().String(), Routes: routes,
+			Logger: quietLogger(),
+		}
+	}
+	errs := make([]error, size)
+	var wg sync.WaitGroup
+	for i := range size {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.nodes[i], errs[i] = startClustered(c.opts[i])
+		}()
+	}
+	wg.Wait()
+	t.Cleanup(c.shutdown)
+	for i := range size {
+		require.NoError(t, errs[i], "node n%d", i+1)
+	}
+	return c
+}
+
+func (c *faultyCluster) shutdown() {
+	var wg sync.WaitGroup
+	for _, n := range c.nodes {
+		if n != nil && n.front != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				_ = n.Shutdown(ctx)
+			}()
+		}
+	}
+	wg.Wait()
+}
+
+// partition cuts node k off from every other node, or heals it.
+func (c *faultyCluster) partition(k int, cut bool) {
+	for pair, p := range c.links {
+		if pair[0] == k || pair[1] == k {
+			p.setCut(cut)
+		}
+	}
+}
+
+// kill stops node k at once: its bus goes first, so nothing it does after
+// reaches the others (no checkout, no last heartbeat).
+func (c *faultyCluster) kill(k int) {
+	crash(c.t, c.nodes[k])
+	c.nodes[k] = nil
+}
+
+func (c *faultyCluster) restart(k int) {
+	c.t.Helper()
+	n, err := startClustered(c.opts[k])
+	require.NoError(c.t, err, "restart n%d", k+1)
+	c.nodes[k] = n
+}
+
+// live returns a running node other than the ones named.
+func (c *faultyCluster) live(except ...int) *Node {
+	for i, n := range c.nodes {
+		if n != nil && !slices.Contains(except, i) {
+			return n
+		}
+	}
+	c.t.Fatal("no live node")
+	return nil
+}
+
+// index returns the index of the node named name.
+func (c *faultyCluster) index(name string) int {
+	for i, o := range c.opts {
+		if o.Name == name {
+			return i
+		}
+	}
+	c.t.Fatalf("no node %q", name)
+	return -1
+}
+
+// assets are the replicated streams campbus keeps, by stream name.
+var assets = []string{bus.GroupsStream, bus.DirectsStream, "KV_" + bus.CampersBucket}
+
+// leaders returns the node leading each asset, as a live node sees it.
+func (c *faultyCluster) leaders() map[string]string {
+	c.t.Helper()
+	js, err := jetstream.New(c.live().handlerNC)
+	require.NoError(c.t, err)
+	out := map[string]string{}
+	require.Eventually(c.t, func() bool {
+		for _, a := range assets {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			st, err := js.Stream(ctx, a)
+			cancel()
+			if err != nil || st.CachedInfo().Cluster == nil || st.CachedInfo().Cluster.Leader == "" {
+				return false
+			}
+			out[a] = st.CachedInfo().Cluster.Leader
+		}
+		return true
+	}, 30*time.Second, 200*time.Millisecond, "every asset has a leader")
+	return out
+}
+
+// moveLeadersOff asks every asset led by node k to elect another leader.
+func (c *faultyCluster) moveLeadersOff(k int) {
+	c.t.Helper()
+	name := c.opts[k].Name
+	require.Eventually(c.t, func() bool {
+		moved := true
+		for a, leader := range c.leaders() {
+			if leader == name {
+				moved = false
+				_ = c.nodes[k].bus.Server().JetStreamStepdownStream("$G", a)
+			}
+		}
+		return moved
+	}, 60*time.Second, time.Second, "n%d leads no asset", k+1)
+}
+
+// awaitCheckout waits until c sees campID leave with reason disconnect,
+// skipping other events, and returns how long it took from since.
+func awaitCheckout(t *testing.T, c *camper, campID string, since time.Time, within time.Duration) time.Duration {
+	t.Helper()
+	deadline := time.After(within)
+	for {
+		select {
+		case f := <-c.events:
+			var ev campbus.Event
+			require.NoError(t, json.Unmarshal(f.Body, &ev))
+			if ev.Type == campbus.EventCheckout {
+				require.Equal(t, campID, ev.CampID, "only the lost camper leaves")
+				require.Equal(t, campbus.ReasonDisconnect, ev.Reason)
+				return time.Since(since)
+			}
+		case <-deadline:
+			require.FailNow(t, "no checkout in time", "waiting for %s to leave", campID)
+		}
+	}
+}
+
+// stillCheckedIn checks that c's checkin holds: a message with no session
+// running gets 409 no-session, not 403 not-checked-in.
+func stillCheckedIn(t *testing.T, c *camper) {
+	t.Helper()
+	c.fails(campbus.CmdMessage, map[string]string{"text": "still here?"}, 409, campbus.CodeNoSession)
+}
+
+// checkCampInvariants reads the camp's state through node n and checks:
+// no group ever over size and no session over its maxCount in any event's
+// state, no camper in two groups, and every checked-in camper's group
+// counting it as a member.
+func checkCampInvariants(t *testing.T, n *Node, size int) {
+	t.Helper()
+	js, err := jetstream.New(n.handlerNC)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := js.Stream(ctx, bus.GroupsStream)
+	require.NoError(t, err)
+	info, err := st.Info(ctx)
+	require.NoError(t, err)
+	cons, err := js.OrderedConsumer(ctx, bus.GroupsStream, jetstream.OrderedConsumerConfig{})
+	require.NoError(t, err)
+	type state struct {
+		Members []string `json:"members"`
+		Session *struct {
+			MaxCount int `json:"maxCount"`
+			Count    int `json:"count"`
+		} `json:"session"`
+	}
+	last := map[string]state{}
+	for i := uint64(0); i < info.State.Msgs; i++ {
+		m, err := cons.Next(jetstream.FetchMaxWait(10 * time.Second))
+		require.NoError(t, err)
+		var s state
+		require.NoError(t, json.Unmarshal([]byte(m.Headers().Get(bus.HdrState)), &s))
+		require.LessOrEqual(t, len(s.Members), size, "%s over size: %v", m.Subject(), s.Members)
+		require.Equal(t, len(s.Members), len(uniq(s.Members)), "%s seats a camper twice: %v", m.Subject(), s.Members)
+		if s.Session != nil {
+			require.LessOrEqual(t, s.Session.Count, s.Session.MaxCount, "%s over maxCount", m.Subject())
+		}
+		last[m.Subject()] = s
+	}
+	seatedIn := map[string]string{}
+	for subject, s := range last {
+		for _, id := range s.Members {
+			other, twice := seatedIn[id]
+			require.False(t, twice, "%s sits in %s and %s", id, other, subject)
+			seatedIn[id] = subject
+		}
+	}
+	kv, err := js.KeyValue(ctx, bus.CampersBucket)
+	require.NoError(t, err)
+	keys, err := kv.ListKeys(ctx)
+	require.NoError(t, err)
+	for id := range keys.Keys() {
+		e, err := kv.Get(ctx, id)
+		require.NoError(t, err)
+		var rec struct {
+			Group   int  `json:"group"`
+			Leaving bool `json:"leaving"`
+		}
+		require.NoError(t, json.Unmarshal(e.Value(), &rec))
+		if rec.Group > 0 && !rec.Leaving {
+			assert.Equal(t, bus.LogGroupSubject(rec.Group), seatedIn[id], "%s is checked in, so its group seats it", id)
+		}
+	}
+}
+
+func uniq(ids []string) []string {
+	s := slices.Clone(ids)
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+func TestAPartitionedNodeIsSweptAndItsCampersToldWhenItHeals(t *testing.T) {
+	c := startFaultyCluster(t, 3)
+	n1, n2, n3 := c.nodes[0], c.nodes[1], c.nodes[2]
+	a := dial(t, n1)
+	a.checkin("J001")
+	b := dial(t, n2)
+	b.checkin("J002")
+	a.expect(campbus.EventJoin)
+	cut := dial(t, n3) // on the node that will be cut off
+	cut.checkin("J003")
+	a.expect(campbus.EventJoin)
+	b.expect(campbus.EventJoin)
+
+	began := time.Now()
+	c.partition(2, true)
+	took := awaitCheckout(t, a, "J003", began, 30*time.Second)
+	awaitCheckout(t, b, "J003", began, 5*time.Second)
+	t.Logf("the cut-off node's camper was checked out %v after the cut", took.Round(time.Millisecond))
+	// The majority's campers are untouched, and J003's id is free there.
+	stillCheckedIn(t, a)
+	stillCheckedIn(t, b)
+	assert.Empty(t, c.nodes[2].liveness.Lost(), "the minority declares nobody lost")
+	assert.ElementsMatch(t, []string{"n3"}, n1.liveness.Lost())
+
+	// The cut-off node heals: J003's connection is told and closed, and
+	// J003 checks in again.
+	c.partition(2, false)
+	ev := cut.expect(campbus.EventShutdown)
+	assert.Equal(t, tcpfront.EvictedReason, ev.Reason)
+	cut.closed()
+	assert.Equal(t, uint64(1), n3.FrontStats().Evicted)
+	again := dial(t, n3)
+	require.Eventually(t, func() bool {
+		f := again.do(campbus.CmdCheckin, campbus.CheckinRequest{CampID: "J003"})
+		if f.Status != 200 {
+			t.Logf("checkin J003 again: %d %s", f.Status, f.Body)
+		}
+		return f.Status == 200
+	}, 30*time.Second, 200*time.Millisecond, "J003 checks in again on the healed node")
+	again.id = "J003"
+	assert.Equal(t, "J003", a.expect(campbus.EventJoin).CampID)
+	stillCheckedIn(t, a)
+	stillCheckedIn(t, b)
+	checkCampInvariants(t, n1, 4)
+}
+
+func TestKillingANodeReleasesItsCampersAndNobodyElses(t *testing.T) {
+	c := startFaultyCluster(t, 3)
+	rounds := []struct {
+		name string
+		// victim picks the node to kill, arranging leaders as the round needs.
+		victim func() int
+	}{
+		{"a node that leads no stream or bucket", func() int {
+			c.moveLeadersOff(2)
+			return 2
+		}},
+		{"the leader of the campers bucket", func() int { return c.index(c.leaders()["KV_"+bus.CampersBucket]) }},
+		{"the leader of GROUPS", func() int { return c.index(c.leaders()[bus.GroupsStream]) }},
+	}
+	next := 1
+	for _, r := range rounds {
+		t.Run(r.name, func(t *testing.T) {
+			victim := r.victim()
+			leaders := c.leaders()
+			// One camper on each node, in one group.
+			cs := make([]*camper, len(c.nodes))
+			for i, n := range c.nodes {
+				cs[i] = dial(t, n)
+				cs[i].checkin(fmt.Sprintf("J%03d", next))
+				next++
+			}
+			survivors := slices.DeleteFunc(slices.Clone(cs), func(x *camper) bool { return x == cs[victim] })
+			for _, s := range survivors {
+				for len(s.events) > 0 {
+					<-s.events
+				}
+			}
+			began := time.Now()
+			c.kill(victim)
+			var took time.Duration
+			for _, s := range survivors {
+				took = max(took, awaitCheckout(t, s, cs[victim].id, began, 40*time.Second))
+			}
+			t.Logf("killed n%d (leaders before: %v): its camper checked out everywhere after %v",
+				victim+1, leaders, took.Round(time.Millisecond))
+			for _, s := range survivors {
+				stillCheckedIn(t, s)
+			}
+			back := dial(t, c.live(victim))
+			back.checkin(cs[victim].id) // the id is free again
+
+			c.restart(victim)
+			checkCampInvariants(t, c.live(victim), 4)
+		})
+	}
+}
+
+func TestCheckedInCountsLiveCampersOnly(t *testing.T) {
+	n := startNode(t, Options{MonitorAddr: "127.0.0.1:0"})
+	metric := func() string {
+		_, body := get(t, "http://"+n.MonitorAddr().String()+"/metrics")
+		for _, line := range strings.Split(body, "\n") {
+			if strings.HasPrefix(line, "campbus_campers_checked_in ") {
+				return line
+			}
+		}
+		return ""
+	}
+	cs := group(t, n, "J001", "J002", "J003")
+	assert.Equal(t, "campbus_campers_checked_in 3", metric())
+	cs[0].ok(campbus.CmdCheckout, nil, nil)
+	cs[1].conn.Close() // a disconnect
+	require.Eventually(t, func() bool { return metric() == "campbus_campers_checked_in 1" },
+		waitFor, 50*time.Millisecond, "after a checkout and a disconnect: %s", metric())
+	// The same camper in and out again counts once, then not at all.
+	again := dial(t, n)
+	again.checkin("J001")
+	assert.Equal(t, "campbus_campers_checked_in 2", metric())
+	again.ok(campbus.CmdCheckout, nil, nil)
+	assert.Equal(t, "campbus_campers_checked_in 1", metric())
+}
