@@ -229,11 +229,11 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 		return nil, fmt.Errorf("node: liveness: %w", err)
 	}
 	lctx, stopLiveness := context.WithCancel(context.Background())
-	n.livenessDone = make(chan struct{})
-	n.stopLiveness = stopLiveness
+	det, done := n.liveness, make(chan struct{})
+	n.livenessDone, n.stopLiveness = done, stopLiveness
 	go func() {
-		defer close(n.livenessDone)
-		n.liveness.Run(lctx)
+		defer close(done)
+		det.Run(lctx)
 	}()
 	// Go's net.Listen sets SO_REUSEADDR on TCP listeners, so a restarted
 	// server can bind the port while old connections sit in TIME_WAIT.
