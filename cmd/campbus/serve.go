@@ -14,6 +14,7 @@ import (
 
 	"github.com/campbus/campbus"
 	"github.com/campbus/campbus/bus"
+	"github.com/campbus/campbus/liveness"
 	"github.com/campbus/campbus/node"
 	"github.com/campbus/campbus/tcpfront"
 	"github.com/campbus/campbus/wire"
@@ -56,6 +57,8 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	var routes string
 	fs.StringVar(&opts.ClusterAddr, "cluster-addr", "", `this node's cluster (NATS route) address, e.g. 127.0.0.1:6222; "" runs alone`)
 	fs.StringVar(&routes, "routes", "", "the other nodes' cluster URLs, comma-separated: nats://host2:6222,nats://host3:6222")
+	fs.DurationVar(&opts.Heartbeat, "heartbeat", liveness.DefaultInterval, "how often a clustered node tells the others it is alive")
+	fs.DurationVar(&opts.NodeTimeout, "node-timeout", liveness.DefaultTimeout, "a node silent this long, that also fails a direct check, is lost: its campers are checked out by a majority of the others")
 	fs.IntVar(&opts.Log.Replicas, "replicas", 0, "replicas of the event log and state (0: 3 in a cluster of 3 or more nodes, else as many nodes as there are)")
 	fs.StringVar(&opts.OperatorPassword, "operator-password", "",
 		`password of NATS users "operator" (app streams, publishing) and "sys" (system account); best given as CAMPBUS_OPERATOR_PASSWORD`)
