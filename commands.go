@@ -1,5 +1,10 @@
 package campbus
 
+import (
+	"net/http"
+	"strings"
+)
+
 // Command names, as they appear in request paths (POST /<command>) and in
 // bus subjects (req.<command>).
 const (
@@ -13,8 +18,12 @@ const (
 	CmdHistory     = "history"
 )
 
-// Command describes one command of the protocol: what the front-end checks
-// before the request reaches its handler.
+// Command describes one command of the protocol: what a front-end checks
+// before the request reaches its handler, and how a client explains it.
+// The table below is the one list of commands: the front-ends' checks and
+// their unknown-command sentence, the handlers' subscriptions (the handlers
+// refuse to start if a command has no handler, or a handler no command) and
+// the client's help and completion are all built from it.
 type Command struct {
 	Name string
 	// NeedsCheckin is true for every command but checkin: before a successful
@@ -23,26 +32,56 @@ type Command struct {
 	// RefusedAfterCheckin is true for checkin alone: a connection that is
 	// checked in gets 409 already-checked-in.
 	RefusedAfterCheckin bool
+	// Usage is the command's form in the client ("mission <day>"), Example
+	// one that works, About what it does, in a few words.
+	Usage, Example, About string
 }
 
-var commands = map[string]Command{
-	CmdCheckin:     {Name: CmdCheckin, RefusedAfterCheckin: true},
-	CmdCheckout:    {Name: CmdCheckout, NeedsCheckin: true},
-	CmdMission:     {Name: CmdMission, NeedsCheckin: true},
-	CmdPeerSession: {Name: CmdPeerSession, NeedsCheckin: true},
-	CmdComplete:    {Name: CmdComplete, NeedsCheckin: true},
-	CmdMessage:     {Name: CmdMessage, NeedsCheckin: true},
-	CmdDirect:      {Name: CmdDirect, NeedsCheckin: true},
-	CmdHistory:     {Name: CmdHistory, NeedsCheckin: true},
+// commandTable lists the commands in the order a client's help shows them:
+// the everyday ones first.
+var commandTable = []Command{
+	{Name: CmdMission, NeedsCheckin: true, Usage: "mission <day>", Example: "mission 4", About: "keywords of a day's mission"},
+	{Name: CmdPeerSession, NeedsCheckin: true, Usage: "peersession <maxCount>", Example: "peersession 2", About: "start a session, as host"},
+	{Name: CmdMessage, NeedsCheckin: true, Usage: "message <text>", Example: "message 안녕하세요", About: "send to the group's session"},
+	{Name: CmdComplete, NeedsCheckin: true, Usage: "complete", Example: "complete", About: "end the session you host"},
+	{Name: CmdDirect, NeedsCheckin: true, Usage: "direct <campId> <text>", Example: "direct J005 hello", About: "send to one camper"},
+	{Name: CmdHistory, NeedsCheckin: true, Usage: "history [N]", Example: "history 20", About: "last N events and directs"},
+	{Name: CmdCheckin, RefusedAfterCheckin: true, Usage: "checkin <campId>", Example: "checkin J004", About: "check in (done at start)"},
+	{Name: CmdCheckout, NeedsCheckin: true, Usage: "checkout", Example: "checkout", About: "check out, show active time"},
 }
 
 // LookupCommand returns the command with that name.
 func LookupCommand(name string) (Command, bool) {
-	c, ok := commands[name]
-	return c, ok
+	for _, c := range commandTable {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Command{}, false
 }
 
-// Commands returns the names of all commands.
-func Commands() []string {
-	return []string{CmdCheckin, CmdCheckout, CmdMission, CmdPeerSession, CmdComplete, CmdMessage, CmdDirect, CmdHistory}
+// Commands returns every command, in help order.
+func Commands() []Command {
+	out := make([]Command, len(commandTable))
+	copy(out, commandTable)
+	return out
+}
+
+// CommandNames returns the names of every command, in help order.
+func CommandNames() []string {
+	names := make([]string, len(commandTable))
+	for i, c := range commandTable {
+		names[i] = c.Name
+	}
+	return names
+}
+
+// UnknownCommand is the 404 for a request naming no command; its sentence
+// lists the commands there are.
+func UnknownCommand(name string) *Error {
+	if len(name) > 64 {
+		name = name[:64] + "..."
+	}
+	return Errorf(http.StatusNotFound, CodeUnknownCommand,
+		"unknown command %q; commands are %s", name, strings.Join(CommandNames(), ", "))
 }

@@ -140,7 +140,25 @@ func New(nc *nats.Conn, js jetstream.JetStream, st *bus.Streams, opts Options) (
 		campbus.CmdDirect:      s.direct,
 		campbus.CmdHistory:     s.history,
 	}
+	if err := tableInSync(s.table); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// tableInSync checks that every command of campbus's table has a handler
+// and every handler a command.
+func tableInSync(table map[string]handlerFunc) error {
+	names := campbus.CommandNames()
+	for _, name := range names {
+		if table[name] == nil {
+			return fmt.Errorf("handlers: command %q has no handler", name)
+		}
+	}
+	if len(table) != len(names) {
+		return fmt.Errorf("handlers: %d handlers for %d commands: out of sync with the command table", len(table), len(names))
+	}
+	return nil
 }
 
 // Start subscribes one handler per command, and a watcher of group events
@@ -150,7 +168,7 @@ func (s *Service) Start() error {
 		s.wg.Add(1)
 		go s.worker()
 	}
-	for _, name := range campbus.Commands() {
+	for _, name := range campbus.CommandNames() {
 		// The callback only queues: the bounded worker pool does the work,
 		// so that requests of one command run concurrently.
 		sub, err := s.nc.QueueSubscribe(bus.ReqSubject(name), bus.HandlerQueue, s.enqueue)
@@ -239,7 +257,7 @@ func (s *Service) serve(m *nats.Msg) {
 		}()
 		h, ok := s.table[r.command]
 		if !ok {
-			err = campbus.Errorf(http.StatusNotFound, campbus.CodeUnknownCommand, "unknown command %q", r.command)
+			err = campbus.UnknownCommand(r.command)
 			return
 		}
 		body, err = h(ctx, r)

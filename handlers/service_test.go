@@ -92,3 +92,17 @@ func TestARequestWhoseAskerStoppedWaitingIsDropped(t *testing.T) {
 	status, _ := ask(t, asker, campbus.CmdCheckin, map[string]string{bus.HdrConn: "t.2"}, `{"campId":"J001"}`)
 	assert.Equal(t, http.StatusOK, status)
 }
+
+func TestTheHandlersMatchTheCommandTable(t *testing.T) {
+	s := &Service{}
+	table := map[string]handlerFunc{}
+	for _, name := range campbus.CommandNames() {
+		table[name] = s.mission
+	}
+	require.NoError(t, tableInSync(table))
+	delete(table, campbus.CmdHistory)
+	require.ErrorContains(t, tableInSync(table), `command "history" has no handler`)
+	table[campbus.CmdHistory] = s.mission
+	table["dance"] = s.mission
+	require.ErrorContains(t, tableInSync(table), "out of sync")
+}

@@ -190,8 +190,7 @@ func (c *conn) handle(f *wire.Frame) bool {
 	var perr *campbus.Error
 	switch {
 	case !ok:
-		perr = campbus.Errorf(http.StatusNotFound, campbus.CodeUnknownCommand,
-			"unknown command %q; commands are checkin, checkout, mission, peersession, complete, message, direct", clip(name))
+		perr = campbus.UnknownCommand(name)
 	case f.Method != wire.MethodPost:
 		perr = campbus.Errorf(http.StatusMethodNotAllowed, campbus.CodeMethodNotAllowed, "use POST, not %s", clip(f.Method))
 	case cmd.NeedsCheckin && c.campID == "":

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/campbus/campbus"
 )
 
 // commandHelp describes one command of the client for help, usage lines and
@@ -16,19 +18,17 @@ type commandHelp struct {
 }
 
 // commandHelps lists the client's commands in the order help shows them:
-// the everyday ones first.
-var commandHelps = []commandHelp{
-	{"mission", "mission <day>", "mission 4", "keywords of a day's mission"},
-	{"peersession", "peersession <maxCount>", "peersession 2", "start a session, as host"},
-	{"message", "message <text>", "message 안녕하세요", "send to the group's session"},
-	{"complete", "complete", "complete", "end the session you host"},
-	{"direct", "direct <campId> <text>", "direct J005 hello", "send to one camper"},
-	{"history", "history [N]", "history 20", "last N events and directs"},
-	{"checkin", "checkin <campId>", "checkin J004", "check in (done at start)"},
-	{"checkout", "checkout", "checkout", "check out, show active time"},
-	{"quit", "quit", "quit", "leave without checkout"},
-	{"help", "help", "help", "show this list"},
-}
+// the protocol's commands, from campbus's command table, then the client's
+// own.
+var commandHelps = func() []commandHelp {
+	var out []commandHelp
+	for _, c := range campbus.Commands() {
+		out = append(out, commandHelp{c.Name, c.Usage, c.Example, c.About})
+	}
+	return append(out,
+		commandHelp{"quit", "quit", "quit", "leave without checkout"},
+		commandHelp{"help", "help", "help", "show this list"})
+}()
 
 // helpIntro heads the list of commands.
 const helpIntro = "commands:"

@@ -97,3 +97,12 @@ func TestConnectSaysWhatToDoWhenNothingListens(t *testing.T) {
 	assert.Equal(t, "nothing is listening on "+addr+": is the server running? try: campbus serve --addr "+addr, err.Error())
 	assert.ErrorIs(t, err, syscall.ECONNREFUSED, "the cause is kept")
 }
+
+func TestHelpAndCompletionCoverTheCommandTable(t *testing.T) {
+	lines := strings.Join(helpTable(commandHelps), "\n")
+	for _, c := range campbus.Commands() {
+		assert.Contains(t, lines, c.Usage, "help shows %s", c.Name)
+		assert.Contains(t, completions(c.Name[:2]), c.Name, "Tab completes %s", c.Name)
+		assert.Equal(t, c.Example, lookupHelp(c.Name).Example)
+	}
+}
