@@ -190,7 +190,9 @@ func TestChaos(t *testing.T) {
 	assert.Zero(t, twice, "acknowledged messages stored twice")
 	assert.Empty(t, violations)
 	sort.Slice(releases, func(i, j int) bool { return releases[i] < releases[j] })
-	pct := func(p float64) time.Duration { return releases[int(p*float64(len(releases)-1))].Round(10 * time.Millisecond) }
+	pct := func(p float64) time.Duration {
+		return releases[int(p*float64(len(releases)-1))].Round(10 * time.Millisecond)
+	}
 	t.Logf("chaos: %d rounds, %d acknowledged messages, %d violations; release time p50 %v p95 %v max %v",
 		rounds, len(acked), len(violations)+missing+twice, pct(0.5), pct(0.95), slices.Max(releases).Round(10*time.Millisecond))
 }
