@@ -64,7 +64,8 @@ const LogDirectPrefix = LogPrefix + "direct."
 func LogDirectSubject(to, from string) string { return LogDirectPrefix + to + "." + from }
 
 // Headers carried by requests, replies and events on the bus. They are the
-// app's own metadata; observers see them but never need them.
+// app's own metadata; observers see them but never need them. Only the
+// envelope types (Request, Reply, EventMeta) set and read them.
 const (
 	// HdrCampID names the camper a request comes from (set by the front-end
 	// once checked in) or the camper an event concerns.
@@ -73,8 +74,9 @@ const (
 	HdrGroup = "Campbus-Group"
 	// HdrConn identifies one front-end connection (Instance.ConnID).
 	HdrConn = "Campbus-Conn"
-	// HdrStatus is the HTTP status of a reply.
+	// HdrStatus is the HTTP status of a reply, HdrCode its error code.
 	HdrStatus = "Campbus-Status"
+	HdrCode   = "Campbus-Code"
 	// HdrReason is why a checkout happens (checkout or disconnect).
 	HdrReason = "Campbus-Reason"
 	// HdrType is the event type, so that dispatch needs no JSON decoding.

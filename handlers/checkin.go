@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -42,7 +41,7 @@ var errGroupFull = errors.New("group full")
 // read, so concurrent checkins never put a fifth camper in a group. The
 // other members get a join event.
 func (s *Service) checkin(ctx context.Context, r *request) (any, error) {
-	f, err := decodeBody(r.body)
+	f, err := decodeBody(r.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -50,12 +49,12 @@ func (s *Service) checkin(ctx context.Context, r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	rec := camperRecord{Conn: r.conn, CheckinMs: s.opts.Now().UnixMilli()}
+	rec := camperRecord{Conn: r.Conn, CheckinMs: s.opts.Now().UnixMilli()}
 	rev, err := s.claim(ctx, id, rec)
 	if err != nil {
 		return nil, err
 	}
-	n, st, err := s.join(ctx, id, r.conn)
+	n, st, err := s.join(ctx, id, r.Conn)
 	if err == nil {
 		rec.Group = n
 		_, err = s.campers.Update(ctx, id, mustJSON(rec), rev)
@@ -64,8 +63,7 @@ func (s *Service) checkin(ctx context.Context, r *request) (any, error) {
 		s.undoCheckin(id, n)
 		return nil, err
 	}
-	r.header.Set(bus.HdrCampID, id)
-	r.header.Set(bus.HdrGroup, strconv.Itoa(n))
+	r.seated = &bus.Reply{CampID: id, Group: n}
 	return campbus.CheckinResponse{CampID: id, Group: n, Members: st.Members}, nil
 }
 

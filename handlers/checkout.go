@@ -20,42 +20,42 @@ import (
 // others get complete with reason host-left); then the camper leaves its
 // group (the others get checkout) and its campId is released.
 func (s *Service) checkout(ctx context.Context, r *request) (any, error) {
-	entry, err := s.campers.Get(ctx, r.campID)
+	entry, err := s.campers.Get(ctx, r.CampID)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, notCheckedIn()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("checkout %s: %w", r.campID, err)
+		return nil, fmt.Errorf("checkout %s: %w", r.CampID, err)
 	}
 	var rec camperRecord
 	if err := json.Unmarshal(entry.Value(), &rec); err != nil {
-		return nil, fmt.Errorf("checkout %s: record: %w", r.campID, err)
+		return nil, fmt.Errorf("checkout %s: record: %w", r.CampID, err)
 	}
-	if rec.Conn != r.conn {
+	if rec.Conn != r.Conn {
 		// The id is held by another connection: this one is not checked in.
 		return nil, notCheckedIn()
 	}
 	reason := campbus.ReasonCheckout
-	if r.reason == campbus.ReasonDisconnect {
+	if r.Reason == campbus.ReasonDisconnect {
 		reason = campbus.ReasonDisconnect
 	}
 	// Mark the id as leaving, so that a checkin for it right after the
 	// checkout event waits for the release instead of failing.
 	rec.Leaving = true
-	rev, err := s.campers.Update(ctx, r.campID, mustJSON(rec), entry.Revision())
+	rev, err := s.campers.Update(ctx, r.CampID, mustJSON(rec), entry.Revision())
 	if err != nil {
-		return nil, fmt.Errorf("checkout %s: %w", r.campID, err)
+		return nil, fmt.Errorf("checkout %s: %w", r.CampID, err)
 	}
 	if rec.Group > 0 {
-		if err := s.leave(ctx, rec.Group, r.campID, reason); err != nil {
+		if err := s.leave(ctx, rec.Group, r.CampID, reason); err != nil {
 			return nil, err
 		}
 	}
-	if err := s.campers.Delete(ctx, r.campID, jetstream.LastRevision(rev)); err != nil {
-		return nil, fmt.Errorf("checkout %s: release: %w", r.campID, err)
+	if err := s.campers.Delete(ctx, r.CampID, jetstream.LastRevision(rev)); err != nil {
+		return nil, fmt.Errorf("checkout %s: release: %w", r.CampID, err)
 	}
 	return campbus.CheckoutResponse{
-		CampID:   r.campID,
+		CampID:   r.CampID,
 		Group:    rec.Group,
 		ActiveMs: max(0, s.opts.Now().UnixMilli()-rec.CheckinMs),
 	}, nil

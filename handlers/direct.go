@@ -17,7 +17,7 @@ import (
 // direct handles POST /direct {"campId":"J005","text":"hello"}: the text
 // goes to one checked-in camper, in any group.
 func (s *Service) direct(ctx context.Context, r *request) (any, error) {
-	f, err := decodeBody(r.body)
+	f, err := decodeBody(r.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -35,17 +35,12 @@ func (s *Service) direct(ctx context.Context, r *request) (any, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("direct to %s: %w", to, err)
 	}
-	data, err := json.Marshal(campbus.Event{Type: campbus.EventDirect, From: r.campID, To: to, Text: text})
+	data, err := json.Marshal(campbus.Event{Type: campbus.EventDirect, From: r.CampID, To: to, Text: text})
 	if err != nil {
 		return nil, err
 	}
-	header := func() nats.Header {
-		h := nats.Header{}
-		h.Set(bus.HdrType, campbus.EventDirect)
-		h.Set(bus.HdrCampID, r.campID)
-		return h
-	}
-	stored := &nats.Msg{Subject: bus.LogDirectSubject(to, r.campID), Data: data, Header: header()}
+	header := bus.EventMeta{Type: campbus.EventDirect, Origin: r.CampID}.Header
+	stored := &nats.Msg{Subject: bus.LogDirectSubject(to, r.CampID), Data: data, Header: header()}
 	if _, err := s.js.PublishMsg(ctx, stored); err != nil {
 		return nil, fmt.Errorf("direct to %s: %w", to, err)
 	}

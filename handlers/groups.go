@@ -61,7 +61,7 @@ func (s *Service) loadGroup(ctx context.Context, n int) (*groupState, uint64, er
 		return nil, 0, fmt.Errorf("load group %d: %w", n, err)
 	}
 	st := &groupState{}
-	if err := json.Unmarshal([]byte(m.Header.Get(bus.HdrState)), st); err != nil {
+	if err := json.Unmarshal(bus.ParseEventHeader(m.Header).State, st); err != nil {
 		return nil, 0, fmt.Errorf("load group %d: state of event %d: %w", n, m.Sequence, err)
 	}
 	return st, m.Sequence, nil
@@ -81,16 +81,8 @@ func (s *Service) appendGroupEvent(ctx context.Context, n int, ev groupEvent, st
 	if err != nil {
 		return 0, err
 	}
-	m := nats.NewMsg(bus.LogGroupSubject(n))
-	m.Data = data
-	m.Header.Set(bus.HdrType, ev.event.Type)
-	m.Header.Set(bus.HdrState, string(state))
-	if ev.origin != "" {
-		m.Header.Set(bus.HdrCampID, ev.origin)
-	}
-	if ev.conn != "" {
-		m.Header.Set(bus.HdrConn, ev.conn)
-	}
+	meta := bus.EventMeta{Type: ev.event.Type, Origin: ev.origin, Conn: ev.conn, State: state}
+	m := &nats.Msg{Subject: bus.LogGroupSubject(n), Data: data, Header: meta.Header()}
 	ack, err := s.js.PublishMsg(ctx, m, jetstream.WithExpectLastSequencePerSubject(lastSeq))
 	if err != nil {
 		return 0, err
@@ -212,7 +204,8 @@ func member(st *groupState, id string) error {
 // watchGroup keeps the seat view current with group events appended by other
 // nodes (this node's own are applied as they are appended).
 func (s *Service) watchGroup(m *nats.Msg) {
-	if m.Header.Get(bus.HdrType) == campbus.EventMessage {
+	meta := bus.ParseEventMeta(m)
+	if meta.Type == campbus.EventMessage {
 		return // changes no seat and no session: skip the decoding
 	}
 	n, err := strconv.Atoi(m.Subject[len(bus.GroupPrefix):])
@@ -224,7 +217,7 @@ func (s *Service) watchGroup(m *nats.Msg) {
 		return
 	}
 	var st groupState
-	if err := json.Unmarshal([]byte(m.Header.Get(bus.HdrState)), &st); err != nil {
+	if err := json.Unmarshal(meta.State, &st); err != nil {
 		s.log.Warn("group event without state", "subject", m.Subject, "err", err)
 		return
 	}

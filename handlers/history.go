@@ -31,7 +31,7 @@ type storedEvent struct {
 // sent to or by the caller, merged by the time they were stored, oldest
 // first.
 func (s *Service) history(ctx context.Context, r *request) (any, error) {
-	f, err := decodeBody(r.body)
+	f, err := decodeBody(r.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -50,13 +50,13 @@ func (s *Service) history(ctx context.Context, r *request) (any, error) {
 		stream  jetstream.Stream
 		subject string
 	}{
-		{s.groups, bus.LogGroupSubject(r.group)},
-		{s.directs, bus.LogDirectSubject(r.campID, "*")},
-		{s.directs, bus.LogDirectSubject("*", r.campID)},
+		{s.groups, bus.LogGroupSubject(r.Group)},
+		{s.directs, bus.LogDirectSubject(r.CampID, "*")},
+		{s.directs, bus.LogDirectSubject("*", r.CampID)},
 	} {
 		evs, err := s.tail(ctx, q.stream, q.subject, limit)
 		if err != nil {
-			return nil, fmt.Errorf("history of %s: %w", r.campID, err)
+			return nil, fmt.Errorf("history of %s: %w", r.CampID, err)
 		}
 		all = append(all, evs...)
 	}

@@ -12,7 +12,7 @@ import (
 // Without a session, or past the limit, it goes to nobody and the sender
 // gets an error.
 func (s *Service) message(ctx context.Context, r *request) (any, error) {
-	f, err := decodeBody(r.body)
+	f, err := decodeBody(r.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -21,14 +21,14 @@ func (s *Service) message(ctx context.Context, r *request) (any, error) {
 		return nil, err
 	}
 	var resp campbus.MessageResponse
-	_, _, err = s.updateGroup(ctx, r.group, func(st *groupState) (*groupEvent, error) {
-		if err := member(st, r.campID); err != nil {
+	_, _, err = s.updateGroup(ctx, r.Group, func(st *groupState) (*groupEvent, error) {
+		if err := member(st, r.CampID); err != nil {
 			return nil, err
 		}
 		ss := st.Session
 		if ss == nil {
 			return nil, campbus.Errorf(http.StatusConflict, campbus.CodeNoSession,
-				"group#%d has no peer session running; the message was delivered to nobody", r.group)
+				"group#%d has no peer session running; the message was delivered to nobody", r.Group)
 		}
 		if ss.Count >= ss.MaxCount {
 			return nil, campbus.Errorf(http.StatusConflict, campbus.CodeLimitReached,
@@ -36,10 +36,10 @@ func (s *Service) message(ctx context.Context, r *request) (any, error) {
 		}
 		ss.Count++
 		remaining := ss.MaxCount - ss.Count
-		resp = campbus.MessageResponse{Group: r.group, Seq: ss.Count, Remaining: remaining, Delivered: len(st.Members) - 1}
+		resp = campbus.MessageResponse{Group: r.Group, Seq: ss.Count, Remaining: remaining, Delivered: len(st.Members) - 1}
 		return &groupEvent{
-			event:  campbus.Event{Type: campbus.EventMessage, From: r.campID, Text: text, Seq: ss.Count, Remaining: &remaining},
-			origin: r.campID,
+			event:  campbus.Event{Type: campbus.EventMessage, From: r.CampID, Text: text, Seq: ss.Count, Remaining: &remaining},
+			origin: r.CampID,
 		}, nil
 	})
 	if err != nil {

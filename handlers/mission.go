@@ -9,7 +9,7 @@ import (
 
 // mission handles POST /mission {"day":4}: the keywords of that day's mission.
 func (s *Service) mission(_ context.Context, r *request) (any, error) {
-	f, err := decodeBody(r.body)
+	f, err := decodeBody(r.Body)
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,7 @@ import (
 // its group's peer session and hosts it. The group may then send maxCount
 // messages in all. One session per group at a time.
 func (s *Service) peerSession(ctx context.Context, r *request) (any, error) {
-	f, err := decodeBody(r.body)
+	f, err := decodeBody(r.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -20,22 +20,22 @@ func (s *Service) peerSession(ctx context.Context, r *request) (any, error) {
 		return nil, campbus.Errorf(http.StatusBadRequest, campbus.CodeBadMaxCount,
 			`"maxCount" must be an integer from 1 to %d`, MaxSessionMessages)
 	}
-	_, _, err = s.updateGroup(ctx, r.group, func(st *groupState) (*groupEvent, error) {
-		if err := member(st, r.campID); err != nil {
+	_, _, err = s.updateGroup(ctx, r.Group, func(st *groupState) (*groupEvent, error) {
+		if err := member(st, r.CampID); err != nil {
 			return nil, err
 		}
 		if st.Session != nil {
 			return nil, campbus.Errorf(http.StatusConflict, campbus.CodeSessionActive,
-				"group#%d already has a peer session, hosted by %s", r.group, st.Session.Host)
+				"group#%d already has a peer session, hosted by %s", r.Group, st.Session.Host)
 		}
-		st.Session = &session{Host: r.campID, MaxCount: maxCount}
+		st.Session = &session{Host: r.CampID, MaxCount: maxCount}
 		return &groupEvent{
-			event:  campbus.Event{Type: campbus.EventPeerSession, Host: r.campID, MaxCount: maxCount},
-			origin: r.campID,
+			event:  campbus.Event{Type: campbus.EventPeerSession, Host: r.CampID, MaxCount: maxCount},
+			origin: r.CampID,
 		}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return campbus.PeerSessionResponse{Group: r.group, Host: r.campID, MaxCount: maxCount}, nil
+	return campbus.PeerSessionResponse{Group: r.Group, Host: r.CampID, MaxCount: maxCount}, nil
 }

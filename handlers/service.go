@@ -20,7 +20,6 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strconv"
 	"sync"
 	"time"
 
@@ -83,16 +82,12 @@ type Service struct {
 	stopped bool
 }
 
-// request is one request as a handler sees it.
+// request is one request as a handler sees it: the bus envelope, and what
+// the handler tells the front-end beside the body.
 type request struct {
-	command string
-	campID  string // the caller, once checked in
-	group   int    // the caller's group, once checked in
-	conn    string // the front-end connection it came from
-	reason  string // checkout reason
-	body    []byte
-	// header collects fields the handler adds to its reply.
-	header nats.Header
+	*bus.Request
+	// seated is set by a successful checkin: who the connection now is.
+	seated *bus.Reply
 }
 
 // handlerFunc handles one command. It returns the 200 response body, or a
@@ -223,22 +218,13 @@ func (s *Service) worker() {
 // serve handles one request message and replies to it. A panic is recovered
 // and answered with 500 internal.
 func (s *Service) serve(m *nats.Msg) {
-	r := &request{
-		command: m.Subject[len(bus.ReqPrefix):],
-		campID:  m.Header.Get(bus.HdrCampID),
-		conn:    m.Header.Get(bus.HdrConn),
-		reason:  m.Header.Get(bus.HdrReason),
-		body:    m.Data,
-		header:  nats.Header{},
-	}
-	r.group, _ = strconv.Atoi(m.Header.Get(bus.HdrGroup))
+	r := &request{Request: bus.ParseRequest(m)}
 	deadline := s.opts.Now().Add(s.opts.Timeout)
-	if ms, err := strconv.ParseInt(m.Header.Get(bus.HdrDeadline), 10, 64); err == nil {
-		asker := time.UnixMilli(ms)
+	if asker := r.Deadline; !asker.IsZero() {
 		if !asker.After(s.opts.Now()) {
 			// Nobody waits for the answer any more: doing the work now
 			// would change the camp behind the asker's back.
-			s.log.Warn("request dropped: its deadline passed while it waited", "command", r.command, "campId", r.campID)
+			s.log.Warn("request dropped: its deadline passed while it waited", "command", r.Command, "campId", r.CampID)
 			return
 		}
 		deadline = minTime(deadline, asker)
@@ -251,13 +237,13 @@ func (s *Service) serve(m *nats.Msg) {
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
-				s.log.Error("handler panic", "command", r.command, "campId", r.campID, "panic", p, "stack", string(debug.Stack()))
-				err = campbus.Errorf(http.StatusInternalServerError, campbus.CodeInternal, "internal error while handling %s", r.command)
+				s.log.Error("handler panic", "command", r.Command, "campId", r.CampID, "panic", p, "stack", string(debug.Stack()))
+				err = campbus.Errorf(http.StatusInternalServerError, campbus.CodeInternal, "internal error while handling %s", r.Command)
 			}
 		}()
-		h, ok := s.table[r.command]
+		h, ok := s.table[r.Command]
 		if !ok {
-			err = campbus.UnknownCommand(r.command)
+			err = campbus.UnknownCommand(r.Command)
 			return
 		}
 		body, err = h(ctx, r)
@@ -273,27 +259,33 @@ func minTime(a, b time.Time) time.Time {
 }
 
 func (s *Service) reply(m *nats.Msg, r *request, body any, err error) {
-	status := http.StatusOK
+	out := bus.Reply{Status: http.StatusOK}
+	if r.seated != nil {
+		out.CampID, out.Group = r.seated.CampID, r.seated.Group
+	}
 	if err != nil {
 		var perr *campbus.Error
 		if !errors.As(err, &perr) {
-			s.log.Error("handler failed", "command", r.command, "campId", r.campID, "err", err)
+			s.log.Error("handler failed", "command", r.Command, "campId", r.CampID, "err", err)
 			perr = campbus.Errorf(http.StatusInternalServerError, campbus.CodeInternal,
-				"internal error while handling %s; it may not have taken effect", r.command)
+				"internal error while handling %s; it may not have taken effect", r.Command)
 		}
-		status, body = perr.Status, perr
+		out = bus.Reply{Status: perr.Status, Code: perr.Code}
+		body = perr
 	}
 	data, merr := json.Marshal(body)
 	if merr != nil {
-		s.log.Error("encode reply", "command", r.command, "err", merr)
-		status, data = http.StatusInternalServerError, []byte(`{"error":"internal error","code":"internal"}`)
+		s.log.Error("encode reply", "command", r.Command, "err", merr)
+		out = bus.Reply{Status: http.StatusInternalServerError, Code: campbus.CodeInternal}
+		data = []byte(`{"error":"internal error","code":"internal"}`)
 	}
-	out := &nats.Msg{Subject: m.Reply, Data: data, Header: r.header}
-	out.Header.Set(bus.HdrStatus, strconv.Itoa(status))
 	if m.Reply == "" {
 		return
 	}
-	if err := m.RespondMsg(out); err != nil {
-		s.log.Warn("reply lost", "command", r.command, "campId", r.campID, "err", err)
+	out.Body = data
+	msg := out.Msg()
+	msg.Subject = m.Reply
+	if err := m.RespondMsg(msg); err != nil {
+		s.log.Warn("reply lost", "command", r.Command, "campId", r.CampID, "err", err)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"testing"
 	"time"
 
@@ -44,22 +43,19 @@ func startService(t *testing.T) (*Service, *nats.Conn) {
 	return s, asker
 }
 
-func ask(t *testing.T, nc *nats.Conn, command string, hdr map[string]string, body string) (int, campbus.Error) {
+func ask(t *testing.T, nc *nats.Conn, req *bus.Request, body string) (int, campbus.Error) {
 	t.Helper()
-	m := nats.NewMsg(bus.ReqSubject(command))
-	m.Data = []byte(body)
-	for k, v := range hdr {
-		m.Header.Set(k, v)
-	}
-	reply, err := nc.RequestMsg(m, 10*time.Second)
+	req.Body = []byte(body)
+	m, err := nc.RequestMsg(req.Msg(), 10*time.Second)
 	require.NoError(t, err)
-	status, err := strconv.Atoi(reply.Header.Get(bus.HdrStatus))
+	reply, err := bus.ParseReply(m)
 	require.NoError(t, err)
 	var e campbus.Error
-	if status != http.StatusOK {
-		require.NoError(t, json.Unmarshal(reply.Data, &e))
+	if reply.Status != http.StatusOK {
+		require.NoError(t, json.Unmarshal(reply.Body, &e))
+		assert.Equal(t, e.Code, reply.Code, "the reply's code travels in its header too")
 	}
-	return status, e
+	return reply.Status, e
 }
 
 func TestAPanickingHandlerAnswers500AndTheOthersGoOn(t *testing.T) {
@@ -68,11 +64,11 @@ func TestAPanickingHandlerAnswers500AndTheOthersGoOn(t *testing.T) {
 	require.NoError(t, s.Start())
 	t.Cleanup(s.Stop)
 
-	status, e := ask(t, asker, campbus.CmdMission, nil, `{"day":4}`)
+	status, e := ask(t, asker, &bus.Request{Command: campbus.CmdMission, Conn: "t.1.1"}, `{"day":4}`)
 	assert.Equal(t, http.StatusInternalServerError, status)
 	assert.Equal(t, campbus.CodeInternal, e.Code)
 
-	status, _ = ask(t, asker, campbus.CmdCheckin, map[string]string{bus.HdrConn: "t.1"}, `{"campId":"J001"}`)
+	status, _ = ask(t, asker, &bus.Request{Command: campbus.CmdCheckin, Conn: "t.1.1"}, `{"campId":"J001"}`)
 	assert.Equal(t, http.StatusOK, status, "the service survived the panic")
 }
 
@@ -81,15 +77,12 @@ func TestARequestWhoseAskerStoppedWaitingIsDropped(t *testing.T) {
 	require.NoError(t, s.Start())
 	t.Cleanup(s.Stop)
 
-	m := nats.NewMsg(bus.ReqSubject(campbus.CmdCheckin))
-	m.Data = []byte(`{"campId":"J001"}`)
-	m.Header.Set(bus.HdrConn, "t.1")
-	m.Header.Set(bus.HdrDeadline, strconv.FormatInt(time.Now().Add(-time.Second).UnixMilli(), 10))
-	_, err := asker.RequestMsg(m, 300*time.Millisecond)
+	late := &bus.Request{Command: campbus.CmdCheckin, Conn: "t.1.1", Deadline: time.Now().Add(-time.Second), Body: []byte(`{"campId":"J001"}`)}
+	_, err := asker.RequestMsg(late.Msg(), 300*time.Millisecond)
 	require.ErrorIs(t, err, nats.ErrTimeout, "no answer to a request past its deadline")
 
 	// And it changed nothing: J001 is free.
-	status, _ := ask(t, asker, campbus.CmdCheckin, map[string]string{bus.HdrConn: "t.2"}, `{"campId":"J001"}`)
+	status, _ := ask(t, asker, &bus.Request{Command: campbus.CmdCheckin, Conn: "t.1.2"}, `{"campId":"J001"}`)
 	assert.Equal(t, http.StatusOK, status)
 }
 

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -365,56 +366,85 @@ func checkCampInvariants(t *testing.T, n *Node, size int) {
 			seatedIn[id] = subject
 		}
 	}
+	var groupOf map[string]int
+	require.Eventually(t, func() bool {
+		var err error
+		groupOf, err = readSeatedCampers(n)
+		if err != nil {
+			t.Logf("reading the campers: %v; trying again", err)
+		}
+		return err == nil
+	}, 60*time.Second, time.Second, "the campers bucket can be read")
+	for id, g := range groupOf {
+		assert.Equal(t, bus.LogGroupSubject(g), seatedIn[id], "%s is checked in, so its group seats it", id)
+	}
+}
+
+// readSeatedCampers returns the group of every camper the campers bucket
+// holds as checked in and seated (not leaving).
+func readSeatedCampers(n *Node) (map[string]int, error) {
 	js, err := jetstream.New(n.handlerNC)
-	require.NoError(t, err)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	kv, err := js.KeyValue(ctx, bus.CampersBucket)
-	require.NoError(t, err)
+	if err != nil {
+		return nil, err
+	}
 	keys, err := kv.ListKeys(ctx)
-	require.NoError(t, err)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
 	for id := range keys.Keys() {
 		e, err := kv.Get(ctx, id)
-		require.NoError(t, err)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
 		var rec struct {
 			Group   int  `json:"group"`
 			Leaving bool `json:"leaving"`
 		}
-		require.NoError(t, json.Unmarshal(e.Value(), &rec))
+		if err := json.Unmarshal(e.Value(), &rec); err != nil {
+			return nil, err
+		}
 		if rec.Group > 0 && !rec.Leaving {
-			assert.Equal(t, bus.LogGroupSubject(rec.Group), seatedIn[id], "%s is checked in, so its group seats it", id)
+			out[id] = rec.Group
 		}
 	}
+	return out, nil
 }
 
 // readGroupsLog reads every event of the GROUPS stream through node n, in
-// log order.
+// log order, one message at a time by sequence (no consumer to lose track
+// of while leaders move).
 func readGroupsLog(n *Node) ([]*jetstream.RawStreamMsg, error) {
 	js, err := jetstream.New(n.handlerNC)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	st, err := js.Stream(ctx, bus.GroupsStream)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("stream info: %w", err)
 	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		return nil, err
-	}
-	cons, err := js.OrderedConsumer(ctx, bus.GroupsStream, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*jetstream.RawStreamMsg, 0, info.State.Msgs)
-	for uint64(len(out)) < info.State.Msgs {
-		m, err := cons.Next(jetstream.FetchMaxWait(10 * time.Second))
-		if err != nil {
-			return nil, err
+	state := st.CachedInfo().State
+	out := make([]*jetstream.RawStreamMsg, 0, state.Msgs)
+	for seq := state.FirstSeq; seq <= state.LastSeq && state.Msgs > 0; seq++ {
+		m, err := st.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
 		}
-		out = append(out, &jetstream.RawStreamMsg{Subject: m.Subject(), Header: m.Headers(), Data: m.Data()})
+		if err != nil {
+			return nil, fmt.Errorf("message %d: %w", seq, err)
+		}
+		out = append(out, m)
 	}
 	return out, nil
 }

@@ -8,11 +8,8 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
-	"strconv"
 	"sync"
 	"time"
-
-	"github.com/nats-io/nats.go"
 
 	"github.com/campbus/campbus"
 	"github.com/campbus/campbus/bus"
@@ -210,13 +207,7 @@ func (c *conn) handle(f *wire.Frame) bool {
 
 // forward sends a request over the bus and writes the handler's response.
 func (c *conn) forward(command, reqID string, body []byte) bool {
-	m := nats.NewMsg(bus.ReqSubject(command))
-	m.Data = body
-	m.Header.Set(bus.HdrConn, c.busID)
-	if c.campID != "" {
-		m.Header.Set(bus.HdrCampID, c.campID)
-		m.Header.Set(bus.HdrGroup, strconv.Itoa(c.group))
-	}
+	req := &bus.Request{Command: command, Conn: c.busID, CampID: c.campID, Group: c.group, Body: body}
 	var claimed string
 	if command == campbus.CmdCheckin {
 		claimed = checkinID(body)
@@ -225,18 +216,17 @@ func (c *conn) forward(command, reqID string, body []byte) bool {
 			c.s.claim(c, claimed)
 		}
 	}
-	status, respBody, reply := c.request(m)
+	reply := c.request(req)
 
 	switch {
-	case command == campbus.CmdCheckin && status == http.StatusOK:
-		c.campID = reply.Header.Get(bus.HdrCampID)
-		c.group, _ = strconv.Atoi(reply.Header.Get(bus.HdrGroup))
+	case command == campbus.CmdCheckin && reply.Status == http.StatusOK:
+		c.campID, c.group = reply.CampID, reply.Group
 		if claimed != c.campID {
 			c.s.unclaim(c, claimed)
 			c.s.claim(c, c.campID)
 		}
 		c.s.settle(c, c.campID)
-	case command == campbus.CmdCheckin && status == http.StatusInternalServerError && claimed != "":
+	case command == campbus.CmdCheckin && reply.Status == http.StatusInternalServerError && claimed != "":
 		// The checkin may have gone through after all (the answer was lost
 		// or came too late): take it back. The handler undoes it only if
 		// this connection holds the id.
@@ -244,25 +234,25 @@ func (c *conn) forward(command, reqID string, body []byte) bool {
 		c.s.unclaim(c, claimed)
 	case command == campbus.CmdCheckin && claimed != "":
 		c.s.unclaim(c, claimed)
-	case status == http.StatusForbidden && c.campID != "" && errorCode(respBody) == campbus.CodeNotCheckedIn:
+	case reply.Status == http.StatusForbidden && c.campID != "" && reply.Code == campbus.CodeNotCheckedIn:
 		// The handlers no longer know this camper (a checkout whose answer
 		// was lost, say): the connection is not checked in either.
 		c.s.unclaim(c, c.campID)
 		c.s.settle(c, "")
 		c.campID, c.group = "", 0
 	}
-	frame := wire.AppendResponse(nil, status, reqID, respBody)
+	frame := wire.AppendResponse(nil, reply.Status, reqID, reply.Body)
 	if command == campbus.CmdCheckin {
-		c.release(frame, status == http.StatusOK)
+		c.release(frame, reply.Status == http.StatusOK)
 	} else {
 		c.send(frame)
 	}
 	outcome := "success"
-	if status != http.StatusOK {
-		outcome = errorCode(respBody)
+	if reply.Status != http.StatusOK {
+		outcome = reply.Code
 	}
-	c.logRequest(command, status, outcome)
-	if command == campbus.CmdCheckout && status == http.StatusOK {
+	c.logRequest(command, reply.Status, outcome)
+	if command == campbus.CmdCheckout && reply.Status == http.StatusOK {
 		c.s.settle(c, "")
 		c.campID = ""
 		return false
@@ -271,31 +261,24 @@ func (c *conn) forward(command, reqID string, body []byte) bool {
 }
 
 // request does one request/reply on the bus. Bus failures become 500.
-func (c *conn) request(m *nats.Msg) (status int, body []byte, reply *nats.Msg) {
+func (c *conn) request(req *bus.Request) *bus.Reply {
 	ctx, cancel := context.WithTimeout(c.s.ctx, c.s.opts.RequestTimeout)
 	defer cancel()
 	// The handler drops a request whose asker has stopped waiting.
-	deadline, _ := ctx.Deadline()
-	m.Header.Set(bus.HdrDeadline, strconv.FormatInt(deadline.UnixMilli(), 10))
-	reply, err := c.s.nc.RequestMsgWithContext(ctx, m)
+	req.Deadline, _ = ctx.Deadline()
+	m, err := c.s.nc.RequestMsgWithContext(ctx, req.Msg())
+	var reply *bus.Reply
 	if err == nil {
-		status, err = strconv.Atoi(reply.Header.Get(bus.HdrStatus))
+		reply, err = bus.ParseReply(m)
 	}
 	if err != nil {
-		c.s.log.Error("bus request failed", "session", c.id, "subject", m.Subject, "err", err)
+		c.s.log.Error("bus request failed", "session", c.id, "command", req.Command, "err", err)
 		perr := campbus.Errorf(http.StatusInternalServerError, campbus.CodeInternal,
 			"internal error; the request may not have taken effect")
 		b, _ := json.Marshal(perr)
-		return perr.Status, b, &nats.Msg{Header: nats.Header{}}
+		return &bus.Reply{Status: perr.Status, Code: perr.Code, Body: b}
 	}
-	return status, reply.Data, reply
-}
-
-// errorCode returns the code of an error response's body.
-func errorCode(body []byte) string {
-	var e campbus.Error
-	_ = json.Unmarshal(body, &e)
-	return e.Code
+	return reply
 }
 
 // checkinID returns the campId a checkin body names, or "" if it names none.
@@ -403,14 +386,10 @@ func (c *conn) finish() {
 // checkout checks campID out on behalf of this connection, for a reason
 // other than the camper's own request.
 func (c *conn) checkout(campID, reason string) {
-	m := nats.NewMsg(bus.ReqSubject(campbus.CmdCheckout))
-	m.Header.Set(bus.HdrConn, c.busID)
-	m.Header.Set(bus.HdrCampID, campID)
-	m.Header.Set(bus.HdrReason, reason)
-	status, body, _ := c.request(m)
+	reply := c.request(&bus.Request{Command: campbus.CmdCheckout, Conn: c.busID, CampID: campID, Reason: reason})
 	outcome := "success"
-	if status != http.StatusOK {
-		outcome = errorCode(body)
+	if reply.Status != http.StatusOK {
+		outcome = reply.Code
 	}
 	c.s.log.Info("request", "session", c.id, "campId", campID, "command", campbus.CmdCheckout,
 		"reason", reason, "outcome", outcome, "remote", c.remote)

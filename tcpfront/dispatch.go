@@ -23,17 +23,18 @@ func (s *Server) onGroupEvent(m *nats.Msg) {
 		s.log.Warn("event on a bad group subject dropped", "subject", m.Subject)
 		return
 	}
-	typ, ok := s.eventType(m)
+	meta := bus.ParseEventMeta(m)
+	typ, ok := s.eventType(m, meta.Type)
 	if !ok {
 		return
 	}
-	origin := m.Header.Get(bus.HdrCampID)
+	origin := meta.Origin
 	frame := wire.AppendEvent(nil, typ, m.Data)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if typ == campbus.EventJoin {
-		if c := s.conns[m.Header.Get(bus.HdrConn)]; c != nil {
+		if c := s.conns[meta.Conn]; c != nil {
 			// This node's camper joined: from here on it gets the group's events.
 			if s.groups[n] == nil {
 				s.groups[n] = map[*conn]string{}
@@ -63,11 +64,12 @@ func (s *Server) onGroupEvent(m *nats.Msg) {
 // onCamperEvent delivers a direct to the connections holding its campId.
 func (s *Server) onCamperEvent(m *nats.Msg) {
 	target := strings.TrimPrefix(m.Subject, bus.CamperPrefix)
-	typ, ok := s.eventType(m)
+	meta := bus.ParseEventMeta(m)
+	typ, ok := s.eventType(m, meta.Type)
 	if !ok {
 		return
 	}
-	origin := m.Header.Get(bus.HdrCampID)
+	origin := meta.Origin
 	if origin == target {
 		return // the sender got the response
 	}
@@ -86,8 +88,7 @@ func (s *Server) onCamperEvent(m *nats.Msg) {
 // passed on to a camper as a broken frame. The app's own events name their
 // type in a header, which spares decoding them here; the payload must still
 // look like one JSON object.
-func (s *Server) eventType(m *nats.Msg) (string, bool) {
-	typ := m.Header.Get(bus.HdrType)
+func (s *Server) eventType(m *nats.Msg, typ string) (string, bool) {
 	data := bytes.TrimSpace(m.Data)
 	if typ == "" {
 		var probe struct {
