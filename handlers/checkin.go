@@ -127,20 +127,7 @@ func (s *Service) join(ctx context.Context, id, conn string) (int, *groupState, 
 	size := s.opts.GroupSize
 	for n := s.seats.nextFree(0, size); ; n = s.seats.nextFree(n, size) {
 		st, seq, err := s.updateGroup(ctx, n, func(st *groupState) (*groupEvent, error) {
-			// A seat left over from an earlier holder of the id (a checkin
-			// taken back, a node lost mid-checkout) is the camper's own:
-			// it joins again without taking a second seat.
-			if !st.has(id) {
-				if len(st.Members) >= size {
-					return nil, errGroupFull
-				}
-				st.Members = append(st.Members, id)
-			}
-			return &groupEvent{
-				event:  campbus.Event{Type: campbus.EventJoin, CampID: id, Members: st.Members},
-				origin: id,
-				conn:   conn,
-			}, nil
+			return seat(st, id, conn, size)
 		})
 		if errors.Is(err, errGroupFull) {
 			s.seats.apply(n, seq, len(st.Members))

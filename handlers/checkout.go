@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -67,29 +66,13 @@ func (s *Service) checkout(ctx context.Context, r *request) (any, error) {
 // the old one, and the group never shows a session whose host is gone.
 func (s *Service) leave(ctx context.Context, n int, id, reason string) error {
 	_, _, err := s.updateGroup(ctx, n, func(st *groupState) (*groupEvent, error) {
-		if st.Session == nil || st.Session.Host != id {
-			return nil, nil
-		}
-		count := st.Session.Count
-		st.Session = nil
-		return &groupEvent{
-			event:  campbus.Event{Type: campbus.EventComplete, Host: id, Reason: campbus.ReasonHostLeft, Messages: &count},
-			origin: id,
-		}, nil
+		return endHostedSession(st, id)
 	})
 	if err != nil {
 		return err
 	}
 	_, _, err = s.updateGroup(ctx, n, func(st *groupState) (*groupEvent, error) {
-		i := slices.Index(st.Members, id)
-		if i < 0 {
-			return nil, nil // already gone: nothing to record
-		}
-		st.Members = slices.Delete(st.Members, i, i+1)
-		return &groupEvent{
-			event:  campbus.Event{Type: campbus.EventCheckout, CampID: id, Reason: reason},
-			origin: id,
-		}, nil
+		return unseat(st, id, reason)
 	})
 	return err
 }

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/campbus/campbus"
 )
@@ -15,30 +14,14 @@ func (s *Service) complete(ctx context.Context, r *request) (any, error) {
 	}
 	var messages int
 	_, _, err := s.updateGroup(ctx, r.Group, func(st *groupState) (*groupEvent, error) {
-		if err := member(st, r.CampID); err != nil {
-			return nil, err
+		ev, err := completeSession(st, r.Group, r.CampID)
+		if ev != nil {
+			messages = *ev.event.Messages
 		}
-		if st.Session == nil {
-			return nil, noSession(r.Group)
-		}
-		if st.Session.Host != r.CampID {
-			return nil, campbus.Errorf(http.StatusForbidden, campbus.CodeNotHost,
-				"only the host, %s, can complete the peer session", st.Session.Host)
-		}
-		messages = st.Session.Count
-		st.Session = nil
-		return &groupEvent{
-			event:  campbus.Event{Type: campbus.EventComplete, Host: r.CampID, Reason: campbus.ReasonComplete, Messages: &messages},
-			origin: r.CampID,
-		}, nil
+		return ev, err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return campbus.CompleteResponse{Group: r.Group, Host: r.CampID, Messages: messages}, nil
-}
-
-func noSession(group int) *campbus.Error {
-	return campbus.Errorf(http.StatusConflict, campbus.CodeNoSession,
-		"group#%d has no peer session running; start one with peersession", group)
 }

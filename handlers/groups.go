@@ -192,15 +192,6 @@ func (c *groupCache) drop(n int) {
 	delete(c.m, n)
 }
 
-// member returns a not-checked-in error unless id is a member of st: the
-// camper's checkin did not go through, or it was checked out meanwhile.
-func member(st *groupState, id string) error {
-	if !st.has(id) {
-		return notCheckedIn()
-	}
-	return nil
-}
-
 // watchGroup keeps the seat view current with group events appended by other
 // nodes (this node's own are applied as they are appended).
 func (s *Service) watchGroup(m *nats.Msg) {

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/campbus/campbus"
 )
@@ -22,25 +21,11 @@ func (s *Service) message(ctx context.Context, r *request) (any, error) {
 	}
 	var resp campbus.MessageResponse
 	_, _, err = s.updateGroup(ctx, r.Group, func(st *groupState) (*groupEvent, error) {
-		if err := member(st, r.CampID); err != nil {
-			return nil, err
+		ev, err := sendMessage(st, r.Group, r.CampID, text)
+		if ev != nil {
+			resp = campbus.MessageResponse{Group: r.Group, Seq: ev.event.Seq, Remaining: *ev.event.Remaining, Delivered: len(st.Members) - 1}
 		}
-		ss := st.Session
-		if ss == nil {
-			return nil, campbus.Errorf(http.StatusConflict, campbus.CodeNoSession,
-				"group#%d has no peer session running; the message was delivered to nobody", r.Group)
-		}
-		if ss.Count >= ss.MaxCount {
-			return nil, campbus.Errorf(http.StatusConflict, campbus.CodeLimitReached,
-				"the peer session's limit of %d messages is reached; the message was delivered to nobody", ss.MaxCount)
-		}
-		ss.Count++
-		remaining := ss.MaxCount - ss.Count
-		resp = campbus.MessageResponse{Group: r.Group, Seq: ss.Count, Remaining: remaining, Delivered: len(st.Members) - 1}
-		return &groupEvent{
-			event:  campbus.Event{Type: campbus.EventMessage, From: r.CampID, Text: text, Seq: ss.Count, Remaining: &remaining},
-			origin: r.CampID,
-		}, nil
+		return ev, err
 	})
 	if err != nil {
 		return nil, err

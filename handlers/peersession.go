@@ -21,18 +21,7 @@ func (s *Service) peerSession(ctx context.Context, r *request) (any, error) {
 			`"maxCount" must be an integer from 1 to %d`, MaxSessionMessages)
 	}
 	_, _, err = s.updateGroup(ctx, r.Group, func(st *groupState) (*groupEvent, error) {
-		if err := member(st, r.CampID); err != nil {
-			return nil, err
-		}
-		if st.Session != nil {
-			return nil, campbus.Errorf(http.StatusConflict, campbus.CodeSessionActive,
-				"group#%d already has a peer session, hosted by %s", r.Group, st.Session.Host)
-		}
-		st.Session = &session{Host: r.CampID, MaxCount: maxCount}
-		return &groupEvent{
-			event:  campbus.Event{Type: campbus.EventPeerSession, Host: r.CampID, MaxCount: maxCount},
-			origin: r.CampID,
-		}, nil
+		return startSession(st, r.Group, r.CampID, maxCount)
 	})
 	if err != nil {
 		return nil, err
