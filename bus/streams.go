@@ -27,6 +27,9 @@ type StreamOptions struct {
 // history command can return.
 const DefaultGroupEvents = 1000
 
+// DuplicateWindow is how long GROUPS remembers a change's id.
+const DuplicateWindow = 30 * time.Second
+
 // Streams are the handles of the event log and the buckets.
 type Streams struct {
 	Groups  jetstream.Stream
@@ -56,9 +59,13 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, so StreamOptions
 			Storage:           jetstream.FileStorage,
 			Retention:         jetstream.LimitsPolicy,
 			MaxMsgsPerSubject: so.GroupEvents,
-			Replicas:          so.Replicas,
-			AllowDirect:       true,
-			RePublish:         &jetstream.RePublish{Source: LogPrefix + GroupPrefix + "*", Destination: GroupPrefix + "{{wildcard(1)}}"},
+			// Every change carries an id (Nats-Msg-Id) kept this long: a
+			// change retried after an election is stored once. It covers a
+			// request's whole life (handlers.DefaultTimeout).
+			Duplicates:  DuplicateWindow,
+			Replicas:    so.Replicas,
+			AllowDirect: true,
+			RePublish:   &jetstream.RePublish{Source: LogPrefix + GroupPrefix + "*", Destination: GroupPrefix + "{{wildcard(1)}}"},
 		})
 	})
 	if err != nil {

@@ -70,25 +70,31 @@ func (s *Service) loadGroup(ctx context.Context, n int) (*groupState, uint64, er
 // appendGroupEvent appends ev to group n's log with the group's new state,
 // provided the group's last event is still lastSeq. It returns the new
 // event's sequence, or an error for which bus.IsWrongLastSequence is true
-// when another change came first.
-func (s *Service) appendGroupEvent(ctx context.Context, n int, ev groupEvent, st *groupState, lastSeq uint64) (uint64, error) {
+// when another change came first. msgID is the same for every attempt at
+// one change: if an earlier attempt was stored although its answer was
+// lost (a leader election in between), JetStream keeps that one and says
+// so (duplicate true) instead of storing the change twice.
+func (s *Service) appendGroupEvent(ctx context.Context, n int, ev groupEvent, st *groupState, lastSeq uint64, msgID string) (uint64, bool, error) {
 	ev.event.Group = n
 	data, err := json.Marshal(ev.event)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	state, err := json.Marshal(st)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	meta := bus.EventMeta{Type: ev.event.Type, Origin: ev.origin, Conn: ev.conn, State: state}
 	m := &nats.Msg{Subject: bus.LogGroupSubject(n), Data: data, Header: meta.Header()}
-	ack, err := s.js.PublishMsg(ctx, m, jetstream.WithExpectLastSequencePerSubject(lastSeq))
+	ack, err := s.js.PublishMsg(ctx, m, jetstream.WithExpectLastSequencePerSubject(lastSeq), jetstream.WithMsgID(msgID))
 	if err != nil {
-		return 0, err
+		return 0, false, err
+	}
+	if ack.Duplicate {
+		return ack.Sequence, true, nil
 	}
 	s.seats.applyState(n, ack.Sequence, st)
-	return ack.Sequence, nil
+	return ack.Sequence, false, nil
 }
 
 // changeFunc decides a change of a group from its current state: it edits
@@ -126,6 +132,7 @@ func (s *Service) updateGroup(ctx context.Context, n int, change changeFunc) (*g
 			return nil, 0, err
 		}
 	}
+	msgID := s.changeID()
 	for try := 0; try < maxCommitTries; try++ {
 		next := st.clone()
 		ev, err := change(next)
@@ -139,7 +146,7 @@ func (s *Service) updateGroup(ctx context.Context, n int, change changeFunc) (*g
 			}
 			continue
 		}
-		newSeq, err := s.appendGroupEvent(ctx, n, *ev, next, seq)
+		newSeq, dup, err := s.appendGroupEvent(ctx, n, *ev, next, seq, msgID)
 		if bus.IsWrongLastSequence(err) {
 			// Another node changed the group first.
 			if err := load(); err != nil {
@@ -151,11 +158,26 @@ func (s *Service) updateGroup(ctx context.Context, n int, change changeFunc) (*g
 			s.groupCache.drop(n) // the append may or may not have happened
 			return nil, 0, fmt.Errorf("group %d: %w", n, err)
 		}
+		if dup {
+			// An earlier attempt at this change is the one stored: the log
+			// has the group's state.
+			s.groupCache.drop(n)
+			if err := load(); err != nil {
+				return nil, 0, err
+			}
+			return st, seq, nil
+		}
 		s.groupCache.put(n, next, newSeq)
 		return next, newSeq, nil
 	}
 	return nil, 0, campbus.Errorf(http.StatusInternalServerError, campbus.CodeInternal,
 		"group#%d is too busy right now; try again", n)
+}
+
+// changeID returns an id for one change of a group, unique camp-wide: the
+// node's name, a token of this run, and a counter.
+func (s *Service) changeID() string {
+	return s.idPrefix + strconv.FormatUint(s.changes.Add(1), 36)
 }
 
 // groupCache keeps, per group, the state after the last event this node

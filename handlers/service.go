@@ -14,6 +14,8 @@ package handlers
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +23,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -71,6 +74,10 @@ type Service struct {
 	groupLocks [256]sync.Mutex
 	groupCache groupCache
 
+	// idPrefix and changes make the ids of group changes (changeID).
+	idPrefix string
+	changes  atomic.Uint64
+
 	table map[string]handlerFunc
 	work  chan *nats.Msg
 	subs  []*nats.Subscription
@@ -114,16 +121,21 @@ func New(nc *nats.Conn, js jetstream.JetStream, st *bus.Streams, opts Options) (
 	if opts.CampIDs.Width == 0 {
 		opts.CampIDs = campbus.MustParseIDRange(campbus.DefaultCampIDs)
 	}
+	token := make([]byte, 6)
+	if _, err := rand.Read(token); err != nil {
+		return nil, fmt.Errorf("handlers: change ids: %w", err)
+	}
 	s := &Service{
-		opts:    opts,
-		nc:      nc,
-		js:      js,
-		groups:  st.Groups,
-		directs: st.Directs,
-		campers: st.Campers,
-		seats:   newSeatView(),
-		log:     opts.Logger,
-		work:    make(chan *nats.Msg, opts.Workers),
+		idPrefix: opts.NodeName + "-" + hex.EncodeToString(token) + "-",
+		opts:     opts,
+		nc:       nc,
+		js:       js,
+		groups:   st.Groups,
+		directs:  st.Directs,
+		campers:  st.Campers,
+		seats:    newSeatView(),
+		log:      opts.Logger,
+		work:     make(chan *nats.Msg, opts.Workers),
 	}
 	s.table = map[string]handlerFunc{
 		campbus.CmdCheckin:     s.checkin,

@@ -9,9 +9,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
-// Metrics are the node's Prometheus metrics. The front-end reports requests
-// and deliveries to it (it is a tcpfront.Observer); gauges are read from the
-// node when scraped.
+// Metrics are the node's Prometheus metrics. The session hub reports
+// requests and deliveries to it (it is a session.Observer); gauges are read
+// from the node when scraped.
 type Metrics struct {
 	reg       *prometheus.Registry
 	requests  *prometheus.CounterVec
@@ -25,8 +25,8 @@ func NewMetrics() *Metrics {
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "campbus_requests_total",
-			Help: "Requests answered, by command and response status.",
-		}, []string{"command", "status"}),
+			Help: "Requests answered, by transport (tcp, ws), command and response status.",
+		}, []string{"transport", "command", "status"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "campbus_request_duration_seconds",
 			Help:    "Time from a request read to its response queued, by command.",
@@ -42,13 +42,13 @@ func NewMetrics() *Metrics {
 	return m
 }
 
-// Request implements tcpfront.Observer.
-func (m *Metrics) Request(command string, status int, took time.Duration) {
-	m.requests.WithLabelValues(command, strconv.Itoa(status)).Inc()
+// Request implements session.Observer.
+func (m *Metrics) Request(transport, command string, status int, took time.Duration) {
+	m.requests.WithLabelValues(transport, command, strconv.Itoa(status)).Inc()
 	m.latency.WithLabelValues(command).Observe(took.Seconds())
 }
 
-// Delivered implements tcpfront.Observer.
+// Delivered implements session.Observer.
 func (m *Metrics) Delivered(eventType string, n int) {
 	if n > 0 {
 		m.delivered.WithLabelValues(eventType).Add(float64(n))
@@ -60,7 +60,7 @@ func (m *Metrics) register(src Sources) {
 	gauge := func(name, help string, f func() float64) {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
 	}
-	gauge("campbus_connections", "Camper TCP connections open on this node.", func() float64 { return float64(src.Conns()) })
+	gauge("campbus_connections", "Camper connections open on this node, over every transport.", func() float64 { return float64(src.Conns()) })
 	gauge("campbus_campers_checked_in", "Campers checked in, camp-wide.", func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()

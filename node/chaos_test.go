@@ -44,13 +44,20 @@ func TestChaos(t *testing.T) {
 	var (
 		mu sync.Mutex
 		// faulted[k] is true while node k is down or cut off, and for the
-		// round after (its campers may be swept then).
+		// round after; lastFault[k] is when its last fault began. A camper
+		// of node k checked out after a fault of k began is expected.
 		faulted    = make([]bool, 3)
+		lastFault  = make([]time.Time, 3)
 		acked      = map[string]bool{} // message texts answered 200
 		violations []string
 		releases   []time.Duration
 	)
 	isFaulted := func(k int) bool { mu.Lock(); defer mu.Unlock(); return faulted[k] }
+	faultSince := func(k int, t time.Time) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return faulted[k] || lastFault[k].After(t)
+	}
 
 	ctx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -84,6 +91,7 @@ func TestChaos(t *testing.T) {
 					time.Sleep(200 * time.Millisecond)
 					continue
 				}
+				checkedInAt := time.Now()
 				for ctx.Err() == nil {
 					rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 					text := fmt.Sprintf("%s-%d", id, k)
@@ -102,10 +110,21 @@ func TestChaos(t *testing.T) {
 						rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 						_, _ = cl.Do(rctx, campbus.CmdPeerSession, map[string]int{"maxCount": handlers.MaxSessionMessages})
 						cancel()
-					case r.Err != nil && r.Err.Code == campbus.CodeNotCheckedIn && !isFaulted(home):
-						mu.Lock()
-						violations = append(violations, fmt.Sprintf("%s on n%d, never faulted, was checked out", id, home+1))
-						mu.Unlock()
+					case r.Err != nil && r.Err.Code == campbus.CodeNotCheckedIn:
+						if !faultSince(home, checkedInAt) {
+							mu.Lock()
+							violations = append(violations, fmt.Sprintf("%s on n%d was checked out with no fault of n%d since its checkin", id, home+1, home+1))
+							mu.Unlock()
+						}
+						rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+						r, err := cl.Do(rctx, campbus.CmdCheckin, campbus.CheckinRequest{CampID: id})
+						cancel()
+						if err != nil {
+							break
+						}
+						if r.Status == 200 {
+							checkedInAt = time.Now()
+						}
 					case r.Err != nil && r.Err.Code == campbus.CodeLimitReached:
 						rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 						_, _ = cl.Do(rctx, campbus.CmdComplete, nil)
@@ -151,7 +170,7 @@ func TestChaos(t *testing.T) {
 			time.Sleep(100 * time.Millisecond) // its chatter is checking in again
 		}
 		mu.Lock()
-		faulted[k] = true
+		faulted[k], lastFault[k] = true, time.Now()
 		mu.Unlock()
 		began := time.Now()
 		if rng.IntN(2) == 0 {

@@ -19,7 +19,7 @@ import (
 
 	"github.com/campbus/campbus"
 	"github.com/campbus/campbus/bus"
-	"github.com/campbus/campbus/tcpfront"
+	"github.com/campbus/campbus/session"
 )
 
 // linkProxy forwards the TCP connections it accepts to target, until it is
@@ -484,9 +484,9 @@ func TestAPartitionedNodeIsSweptAndItsCampersToldWhenItHeals(t *testing.T) {
 	// J003 checks in again.
 	c.partition(2, false)
 	ev := cut.expect(campbus.EventShutdown)
-	assert.Equal(t, tcpfront.EvictedReason, ev.Reason)
+	assert.Equal(t, session.EvictedReason, ev.Reason)
 	cut.closed()
-	assert.Equal(t, uint64(1), n3.FrontStats().Evicted)
+	assert.Equal(t, uint64(1), n3.SessionStats().Evicted)
 	again := dial(t, n3)
 	require.Eventually(t, func() bool {
 		f := again.do(campbus.CmdCheckin, campbus.CheckinRequest{CampID: "J003"})

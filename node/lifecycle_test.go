@@ -108,10 +108,7 @@ func crash(t *testing.T, n *Node) {
 	n.bus.Shutdown()
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
-	_ = n.front.Shutdown(ctx)
-	<-n.served
-	n.front = nil
-	n.close()
+	_ = n.Shutdown(ctx)
 }
 
 // checkoutsInLog lists the campIds of the checkout events in the event log

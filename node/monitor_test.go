@@ -41,9 +41,9 @@ func TestMetricsAndHealthAreServed(t *testing.T) {
 	status, body = get(t, base+"/metrics")
 	require.Equal(t, 200, status)
 	for _, want := range []string{
-		`campbus_requests_total{command="checkin",status="200"} 2`,
-		`campbus_requests_total{command="mission",status="404"} 1`,
-		`campbus_requests_total{command="unknown",status="404"} 1`,
+		`campbus_requests_total{command="checkin",status="200",transport="tcp"} 2`,
+		`campbus_requests_total{command="mission",status="404",transport="tcp"} 1`,
+		`campbus_requests_total{command="unknown",status="404",transport="tcp"} 1`,
 		`campbus_events_delivered_total{type="join"} 1`,
 		`campbus_events_delivered_total{type="message"} 1`,
 		`campbus_events_delivered_total{type="peersession"} 1`,
@@ -74,6 +74,6 @@ func TestANodeWhoseListenerIsDownIsNotReady(t *testing.T) {
 	n := startNode(t, Options{})
 	ctx := context.Background()
 	require.NoError(t, n.Ready(ctx))
-	require.NoError(t, n.front.Shutdown(ctx))
+	require.NoError(t, n.hub.Shutdown(ctx))
 	assert.ErrorContains(t, n.Ready(ctx), "listener")
 }

@@ -1,6 +1,6 @@
 // Package node runs one campbus node: the embedded NATS bus, the command
-// handlers and the TCP front-end, started in that order and stopped in the
-// reverse one. Tests start nodes in-process on random ports with the same
+// handlers, the session hub and the TCP front-end, started in that order
+// and stopped in the reverse one. Tests start nodes in-process on random ports with the same
 // constructor as `campbus serve`.
 package node
 
@@ -26,6 +26,7 @@ import (
 	"github.com/campbus/campbus/handlers"
 	"github.com/campbus/campbus/liveness"
 	"github.com/campbus/campbus/monitor"
+	"github.com/campbus/campbus/session"
 	"github.com/campbus/campbus/tcpfront"
 )
 
@@ -63,7 +64,11 @@ type Options struct {
 
 	CampIDs   campbus.IDRange
 	GroupSize int
-	// Front configures the TCP front-end: frame limits, queues, timeouts,
+	// Sessions configures every camper's session, whatever its transport:
+	// queues, write and checkin timeouts, the connection cap, the rate
+	// limit. Its Instance, Logger and Observer are the node's.
+	Sessions session.Options
+	// Front configures the TCP front-end: frame limits, the frame timeout,
 	// connection and rate limits. Its NodeName and Logger are the node's.
 	Front tcpfront.Options
 	// Log sets the event log's retention (events kept per group, the age and
@@ -82,6 +87,7 @@ type Node struct {
 	bus                *bus.Bus
 	handlerNC, frontNC *nats.Conn
 	handlers           *handlers.Service
+	hub                *session.Hub
 	front              *tcpfront.Server
 	ln                 net.Listener
 	served             chan error
@@ -205,17 +211,18 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 	if err := n.handlers.Start(); err != nil {
 		return nil, err
 	}
-	front := opts.Front
-	front.Instance, front.Logger = n.self, opts.Logger
+	sessions, front := opts.Sessions, opts.Front
+	sessions.Instance, sessions.Logger, front.Logger = n.self, opts.Logger, opts.Logger
 	var metrics *monitor.Metrics
 	if opts.MonitorAddr != "" {
 		metrics = monitor.NewMetrics()
-		front.Observer = metrics
+		sessions.Observer = metrics
 	}
-	n.front = tcpfront.New(n.frontNC, front)
-	if err := n.front.Start(); err != nil {
+	n.hub = session.NewHub(n.frontNC, sessions)
+	if err := n.hub.Start(); err != nil {
 		return nil, err
 	}
+	n.front = tcpfront.New(n.hub, front)
 	n.liveness = liveness.New(n.handlerNC, liveness.Options{
 		Self:      n.self,
 		Interval:  opts.Heartbeat,
@@ -249,10 +256,10 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 		mon, err = monitor.Start(opts.MonitorAddr, metrics, monitor.Sources{
 			NATS:      n.bus.Server(),
 			Ready:     n.Ready,
-			Conns:     n.front.Conns,
+			Conns:     n.hub.Conns,
 			CheckedIn: n.handlers.CheckedIn,
 			Groups:    n.handlers.GroupCounts,
-			Drops:     func() map[string]uint64 { return n.front.Stats().ByReason() },
+			Drops:     func() map[string]uint64 { return n.hub.Stats().ByReason() },
 		}, opts.Logger)
 		if err != nil {
 			return nil, listenError("monitoring address", "--monitor-addr", opts.MonitorAddr, err)
@@ -289,7 +296,7 @@ func (n *Node) Ready(ctx context.Context) error {
 		return errors.New("JetStream is not enabled")
 	case n.bus.Clustered() && !ns.JetStreamIsCurrent():
 		return errors.New("JetStream is not current with the cluster")
-	case n.ln == nil || n.front == nil || !n.front.Accepting():
+	case n.ln == nil || n.hub == nil || !n.hub.Accepting():
 		return errors.New("the campers' listener is not up")
 	}
 	if err := n.handlers.Ready(ctx); err != nil {
@@ -302,10 +309,10 @@ func (n *Node) Ready(ctx context.Context) error {
 func (n *Node) ClusterURL() string { return n.bus.ClusterURL() }
 
 // Conns returns how many camper connections are open.
-func (n *Node) Conns() int { return n.front.Conns() }
+func (n *Node) Conns() int { return n.hub.Conns() }
 
-// FrontStats returns the front-end's counters of refusals and cuts.
-func (n *Node) FrontStats() tcpfront.Stats { return n.front.Stats() }
+// SessionStats returns the counters of campers refused and cut.
+func (n *Node) SessionStats() session.Stats { return n.hub.Stats() }
 
 // Shutdown stops the node gracefully: no new campers, a shutdown event to
 // everyone connected, everyone checked out, the bus drained, then down. It
@@ -313,7 +320,15 @@ func (n *Node) FrontStats() tcpfront.Stats { return n.front.Stats() }
 func (n *Node) Shutdown(ctx context.Context) error {
 	var err error
 	if n.front != nil {
-		err = n.front.Shutdown(ctx)
+		n.front.StopAccepting()
+	}
+	if n.hub != nil {
+		err = n.hub.Shutdown(ctx)
+	}
+	if n.front != nil {
+		if werr := n.front.Wait(ctx); werr != nil && err == nil {
+			err = werr
+		}
 		if n.serving {
 			if serr := <-n.served; serr != nil && err == nil {
 				err = serr
@@ -321,6 +336,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		}
 		n.front = nil
 	}
+	n.hub = nil
 	n.close()
 	return err
 }
@@ -456,8 +472,8 @@ func (n *Node) members() (int, []string) {
 // the camp's state: the others took the node for lost while it was cut off
 // and checked its campers out.
 func (n *Node) reconcile(ctx context.Context) error {
-	front, h := n.front, n.handlers
-	if front == nil || h == nil {
+	hub, h := n.hub, n.handlers
+	if hub == nil || h == nil {
 		return nil
 	}
 	// A replica that was cut off answers reads from what it had: wait
@@ -465,7 +481,7 @@ func (n *Node) reconcile(ctx context.Context) error {
 	if !n.bus.Server().JetStreamIsStreamCurrent(server.DEFAULT_GLOBAL_ACCOUNT, "KV_"+bus.CampersBucket) {
 		return errors.New("this node's copy of the campers bucket is not current yet")
 	}
-	evicted, mine := 0, front.CheckedIn()
+	evicted, mine := 0, hub.CheckedIn()
 	for conn, campID := range mine {
 		holder, held, err := h.Holder(ctx, campID)
 		if err != nil {
@@ -474,7 +490,7 @@ func (n *Node) reconcile(ctx context.Context) error {
 		if held && holder == conn {
 			continue
 		}
-		if front.Evict(conn, campID) {
+		if hub.Evict(conn, campID) {
 			evicted++
 		}
 	}

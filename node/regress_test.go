@@ -14,13 +14,13 @@ import (
 
 	"github.com/campbus/campbus"
 	"github.com/campbus/campbus/bus"
-	"github.com/campbus/campbus/tcpfront"
+	"github.com/campbus/campbus/session"
 	"github.com/campbus/campbus/wire"
 )
 
 func TestALargeResponseAfterAnIdleSpellIsWritten(t *testing.T) {
 	const writeTimeout = 100 * time.Millisecond
-	n := startNode(t, Options{Front: tcpfront.Options{WriteTimeout: writeTimeout}})
+	n := startNode(t, Options{Sessions: session.Options{WriteTimeout: writeTimeout}})
 	cs := group(t, n, "J001", "J002")
 	cs[0].ok(campbus.CmdPeerSession, map[string]int{"maxCount": 25}, nil)
 	cs[1].expect(campbus.EventPeerSession)

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/campbus/campbus"
+	"github.com/campbus/campbus/session"
 	"github.com/campbus/campbus/tcpfront"
 	"github.com/campbus/campbus/wire"
 )
@@ -33,7 +34,7 @@ func startSession(t *testing.T, cs []*camper, maxCount int) {
 func TestAFrozenReaderIsDisconnectedAndTheGroupGoesOn(t *testing.T) {
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
-	n := startNode(t, Options{Front: tcpfront.Options{OutboundFrames: 64, OutboundBytes: 64 << 10}})
+	n := startNode(t, Options{Sessions: session.Options{OutboundFrames: 64, OutboundBytes: 64 << 10}})
 	cs := group(t, n, "J001", "J002", "J003")
 
 	// J004 checks in and then never reads again.
@@ -76,7 +77,7 @@ func TestAFrozenReaderIsDisconnectedAndTheGroupGoesOn(t *testing.T) {
 			}
 		}
 	}
-	assert.Equal(t, uint64(1), n.FrontStats().SlowConsumers, "counted once")
+	assert.Equal(t, uint64(1), n.SessionStats().SlowConsumers, "counted once")
 	t.Logf("J004 was disconnected after %d messages of 900 bytes", sent)
 	// The group chats on.
 	cs[1].ok(campbus.CmdMessage, map[string]string{"text": "still here"}, nil)
@@ -92,9 +93,10 @@ func TestAFrozenReaderIsDisconnectedAndTheGroupGoesOn(t *testing.T) {
 
 func TestHostileConnectionsNeverDisturbAChattingGroup(t *testing.T) {
 	const hostile, messages = 1000, 60
-	n := startNode(t, Options{Front: tcpfront.Options{
-		FrameTimeout: 500 * time.Millisecond, CheckinTimeout: 3 * time.Second, Rate: 50, Burst: 20,
-	}})
+	n := startNode(t, Options{
+		Front:    tcpfront.Options{FrameTimeout: 500 * time.Millisecond},
+		Sessions: session.Options{CheckinTimeout: 3 * time.Second, Rate: 50, Burst: 20},
+	})
 	cs := group(t, n, "J001", "J002", "J003", "J004")
 	startSession(t, cs, messages)
 
@@ -160,7 +162,7 @@ func TestHostileConnectionsNeverDisturbAChattingGroup(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	t.Logf("hostile outcomes (status: frames seen): %v; front stats %+v", outcomes, n.FrontStats())
+	t.Logf("hostile outcomes (status: frames seen): %v; front stats %+v", outcomes, n.SessionStats())
 	assert.Zero(t, outcomes["never closed"], "every hostile connection was closed by the server")
 	assert.Zero(t, outcomes["dial error"])
 	assert.Positive(t, outcomes["400"], "random bytes get 400 malformed")
@@ -168,19 +170,19 @@ func TestHostileConnectionsNeverDisturbAChattingGroup(t *testing.T) {
 	assert.Positive(t, outcomes["403"], "the first requests of a flood get 403 not-checked-in")
 	// Under load some half frames may meet the checkin deadline first;
 	// either way the server cut them.
-	stats := n.FrontStats()
+	stats := n.SessionStats()
 	assert.Positive(t, stats.FrameTimeouts, "half frames time out")
 	assert.GreaterOrEqual(t, stats.FrameTimeouts+stats.CheckinTimeouts, uint64(hostile/2),
 		"every half frame and every flood that never checked in was cut by a deadline")
 }
 
 func TestAConnectionThatNeverChecksInIsClosed(t *testing.T) {
-	n := startNode(t, Options{Front: tcpfront.Options{CheckinTimeout: 300 * time.Millisecond}})
+	n := startNode(t, Options{Sessions: session.Options{CheckinTimeout: 300 * time.Millisecond}})
 	idle := dial(t, n)
 	busy := dial(t, n)
 	busy.checkin("J001")
 	idle.closed()
-	assert.Equal(t, uint64(1), n.FrontStats().CheckinTimeouts)
+	assert.Equal(t, uint64(1), n.SessionStats().CheckinTimeouts)
 	// Checked in, a camper may stay quiet past the checkin deadline.
 	time.Sleep(400 * time.Millisecond) // time passing is what is tested
 	busy.ok(campbus.CmdMission, map[string]int{"day": 1}, nil)
@@ -192,18 +194,18 @@ func TestASlowLorisFrameIsCut(t *testing.T) {
 	c.checkin("J001")
 	c.send("POST /mission HTTP/1.1\r\nContent-Len")
 	c.closed()
-	assert.Equal(t, uint64(1), n.FrontStats().FrameTimeouts)
+	assert.Equal(t, uint64(1), n.SessionStats().FrameTimeouts)
 }
 
 func TestConnectionsPastTheMaximumAreRefused(t *testing.T) {
-	n := startNode(t, Options{Front: tcpfront.Options{MaxConns: 2}})
+	n := startNode(t, Options{Sessions: session.Options{MaxConns: 2}})
 	a, b := dial(t, n), dial(t, n)
 	a.checkin("J001")
 	b.checkin("J002")
 	extra := dial(t, n)
 	requireError(t, extra.response(), 503, campbus.CodeTooManyConnections)
 	extra.closed()
-	assert.Equal(t, uint64(1), n.FrontStats().TooManyConns)
+	assert.Equal(t, uint64(1), n.SessionStats().TooManyConns)
 	// A seat frees when someone leaves.
 	a.ok(campbus.CmdCheckout, nil, nil)
 	a.closed()
@@ -212,7 +214,7 @@ func TestConnectionsPastTheMaximumAreRefused(t *testing.T) {
 }
 
 func TestRequestsPastTheRateAreRefusedAndTheConnectionStays(t *testing.T) {
-	n := startNode(t, Options{Front: tcpfront.Options{Rate: 20, Burst: 3}})
+	n := startNode(t, Options{Sessions: session.Options{Rate: 20, Burst: 3}})
 	c := dial(t, n)
 	c.checkin("J001") // one token
 	var raw []byte

@@ -16,6 +16,7 @@ import (
 	"github.com/campbus/campbus/bus"
 	"github.com/campbus/campbus/liveness"
 	"github.com/campbus/campbus/node"
+	sessions "github.com/campbus/campbus/session"
 	"github.com/campbus/campbus/tcpfront"
 	"github.com/campbus/campbus/wire"
 )
@@ -62,17 +63,17 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.IntVar(&opts.Log.Replicas, "replicas", 0, "replicas of the event log and state (0: 3 in a cluster of 3 or more nodes, else as many nodes as there are)")
 	fs.StringVar(&opts.OperatorPassword, "operator-password", "",
 		`password of NATS users "operator" (app streams, publishing) and "sys" (system account); best given as CAMPBUS_OPERATOR_PASSWORD`)
-	front := &opts.Front
+	front, sess := &opts.Front, &opts.Sessions
 	fs.IntVar(&front.Limits.MaxHeaderBytes, "max-header-bytes", wire.DefaultMaxHeaderBytes, "limit on a request's start line and fields")
 	fs.IntVar(&front.Limits.MaxBodyBytes, "max-body-bytes", wire.DefaultMaxBodyBytes, "limit on a request's body")
-	fs.IntVar(&front.OutboundFrames, "outbound-frames", tcpfront.DefaultOutboundFrames, "frames queued for one camper before it counts as too slow and is disconnected")
-	fs.IntVar(&front.OutboundBytes, "outbound-bytes", tcpfront.DefaultOutboundBytes, "bytes queued for one camper before it counts as too slow and is disconnected")
-	fs.DurationVar(&front.WriteTimeout, "write-timeout", tcpfront.DefaultWriteTimeout, "a camper whose socket accepts nothing for this long is disconnected")
-	fs.IntVar(&front.MaxConns, "max-conns", tcpfront.DefaultMaxConns, "connections held at once; past it a new one gets 503 too-many-connections")
-	fs.DurationVar(&front.CheckinTimeout, "checkin-timeout", tcpfront.DefaultCheckinTimeout, "a connection that has not checked in this long after opening is closed")
+	fs.IntVar(&sess.OutboundFrames, "outbound-frames", sessions.DefaultOutboundFrames, "frames queued for one camper before it counts as too slow and is disconnected")
+	fs.IntVar(&sess.OutboundBytes, "outbound-bytes", sessions.DefaultOutboundBytes, "bytes queued for one camper before it counts as too slow and is disconnected")
+	fs.DurationVar(&sess.WriteTimeout, "write-timeout", sessions.DefaultWriteTimeout, "a camper whose connection accepts nothing for this long is disconnected")
+	fs.IntVar(&sess.MaxConns, "max-conns", sessions.DefaultMaxConns, "connections held at once, over every transport; past it a new one gets 503 too-many-connections")
+	fs.DurationVar(&sess.CheckinTimeout, "checkin-timeout", sessions.DefaultCheckinTimeout, "a connection that has not checked in this long after opening is closed")
 	fs.DurationVar(&front.FrameTimeout, "frame-timeout", tcpfront.DefaultFrameTimeout, "a frame begun but not finished within this time closes the connection")
-	fs.Float64Var(&front.Rate, "rate", 50, "requests per second allowed per connection on average (0: no limit); past it 429 rate-limited")
-	fs.IntVar(&front.Burst, "burst", 100, "requests per connection allowed at once above --rate")
+	fs.Float64Var(&sess.Rate, "rate", 50, "requests per second allowed per connection on average (0: no limit); past it 429 rate-limited")
+	fs.IntVar(&sess.Burst, "burst", 100, "requests per connection allowed at once above --rate")
 	fs.Int64Var(&opts.Log.GroupEvents, "log-group-events", bus.DefaultGroupEvents, "events kept in the log per group (the oldest go first; a group's last event is always kept)")
 	fs.DurationVar(&opts.Log.DirectMaxAge, "log-max-age", 0, "drop directs older than this from the event log (0 keeps them)")
 	fs.Int64Var(&opts.Log.DirectMaxBytes, "log-max-bytes", 1<<30, "cap on the bytes of directs in the event log (the oldest go first)")

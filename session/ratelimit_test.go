@@ -1,4 +1,4 @@
-package tcpfront
+package session
 
 import (
 	"testing"

@@ -1,0 +1,166 @@
+package session
+
+// The write side of a session. Frames go into a bounded queue; a writer
+// goroutine runs only while there is something to write: it takes the whole
+// queue at once, hands it to the transport, and looks again; when the queue
+// is empty it ends. An idle camper thus holds no writer goroutine (and, in
+// the TCP transport, no write buffer), which is most of what a connection
+// would otherwise cost.
+
+// hold starts holding events until release.
+func (s *Session) hold() {
+	s.mu.Lock()
+	s.holding = true
+	s.mu.Unlock()
+}
+
+// release queues the checkin response, then the events held meanwhile (kept
+// only if the checkin succeeded: until then only directs to a campId the
+// camper did not get can have arrived).
+func (s *Session) release(response []byte, keep bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sendLocked(response)
+	if keep {
+		for _, f := range s.held {
+			s.sendLocked(f)
+		}
+	}
+	s.held, s.holding = nil, false
+}
+
+// deliver queues an event frame, or holds it during a checkin.
+func (s *Session) deliver(frame []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.holding {
+		if len(s.held) >= s.h.opts.OutboundFrames {
+			s.overflowLocked()
+			return
+		}
+		s.held = append(s.held, frame)
+		return
+	}
+	s.sendLocked(frame)
+}
+
+func (s *Session) send(frame []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sendLocked(frame)
+}
+
+// sendLocked queues a frame without ever blocking. s.mu must be held.
+func (s *Session) sendLocked(frame []byte) {
+	if s.closing {
+		return
+	}
+	if len(s.queue) >= s.h.opts.OutboundFrames || s.queued+len(frame) > s.h.opts.OutboundBytes {
+		s.overflowLocked()
+		return
+	}
+	s.queue = append(s.queue, frame)
+	s.queued += len(frame)
+	if !s.writing {
+		s.writing = true
+		s.writers.Add(1)
+		go s.writeLoop()
+	}
+}
+
+// overflowLocked disconnects a camper too slow to read what it is sent.
+// s.mu must be held.
+func (s *Session) overflowLocked() {
+	s.h.stats.slowConsumers.Add(1)
+	s.h.log.Warn("slow consumer disconnected", "session", s.id, "remote", s.remote,
+		"queuedFrames", len(s.queue), "queuedBytes", s.queued)
+	s.closeNowLocked(CloseTooSlow)
+}
+
+// closeNowLocked closes the transport at once, dropping what is queued.
+// s.mu must be held.
+func (s *Session) closeNowLocked(why CloseReason) {
+	s.closing, s.queue = true, nil
+	if !s.closed {
+		s.closed = true
+		s.closeWhy = why
+		_ = s.t.Close(why)
+	}
+}
+
+func (s *Session) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+// writeLoop writes queued frames until the queue is empty.
+func (s *Session) writeLoop() {
+	defer s.writers.Done()
+	for {
+		s.mu.Lock()
+		batch := s.queue
+		s.queue = nil
+		if len(batch) == 0 || s.closed {
+			s.writing = false
+			if s.closing && !s.closed {
+				s.closed = true
+				_ = s.t.Close(s.closeWhy)
+			}
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+
+		err := s.t.Write(batch, s.h.opts.WriteTimeout)
+		written := 0
+		for _, f := range batch {
+			written += len(f)
+		}
+		s.mu.Lock()
+		s.queued -= written
+		if err != nil {
+			s.writing = false
+			s.mu.Unlock()
+			s.writeFailed(err)
+			return
+		}
+		s.mu.Unlock()
+	}
+}
+
+// writeFailed ends a session whose transport takes no more: a peer that
+// accepts nothing within WriteTimeout is counted apart from other errors.
+func (s *Session) writeFailed(err error) {
+	if IsTimeout(err) {
+		s.h.stats.writeTimeouts.Add(1)
+		s.h.log.Warn("write timed out; connection closed", "session", s.id, "remote", s.remote)
+	}
+	s.abort("write: "+err.Error(), CloseNormal)
+}
+
+// closeAfterFlush lets the writer send what is queued, then close.
+func (s *Session) closeAfterFlush(why CloseReason) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closing = true
+	if why != CloseNormal || s.closeWhy == CloseNormal {
+		s.closeWhy = why
+	}
+	if !s.writing && !s.closed {
+		s.closed = true
+		_ = s.t.Close(s.closeWhy)
+	}
+}
+
+// abort closes the transport at once.
+func (s *Session) abort(why string, reason CloseReason) {
+	s.mu.Lock()
+	already := s.closed
+	s.closeNowLocked(reason)
+	s.mu.Unlock()
+	s.t.Wake()
+	if !already {
+		s.h.log.Debug("connection aborted", "session", s.id, "why", why)
+	}
+}

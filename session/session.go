@@ -1,0 +1,426 @@
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/campbus/campbus"
+	"github.com/campbus/campbus/bus"
+)
+
+// State is where a camper is in its life on a node.
+type State int
+
+// The states of a session, in the order it goes through them. A checkin
+// that fails goes back to New; Leaving lasts while a checkout is under
+// way.
+const (
+	New        State = iota // connected, not checked in
+	CheckingIn              // a checkin is on the bus
+	CheckedIn               // holds a campId and a seat
+	Leaving                 // checking out
+	Closed                  // done; the transport is closed
+)
+
+var stateNames = [...]string{"new", "checking in", "checked in", "leaving", "closed"}
+
+func (s State) String() string { return stateNames[s] }
+
+// Session is one camper connected to this node, over one transport.
+type Session struct {
+	h      *Hub
+	t      Transport
+	id     uint64 // the session number in logs
+	busID  string // how the bus names this connection
+	remote string
+
+	// mu guards the outbound side. While a checkin is in flight the events
+	// that reach the camper are held, so that it reads its checkin
+	// response before anything that followed its join.
+	mu      sync.Mutex
+	holding bool
+	held    [][]byte
+	// queue holds the frames the writer has yet to write, queued their
+	// bytes (until written); both are bounded by the hub's options.
+	queue   [][]byte
+	queued  int
+	writing bool // a writer goroutine runs (see queue.go)
+	// closing: no more frames are queued; the writer closes the transport
+	// once the queue is written. closed: the transport is closed.
+	closing bool
+	closed  bool
+	// why the transport is closed, told to the peer where it can be.
+	closeWhy CloseReason
+	// woken is set when the session is asked to end: the reader stops
+	// before reading another request.
+	woken   bool
+	writers sync.WaitGroup
+
+	// regMu guards what the registry knows of the session.
+	regMu     sync.Mutex
+	attached  int             // the group whose events it gets, 0 for none
+	claims    map[string]bool // campIds it holds or is checking in as
+	checkedIn string          // the campId once checked in
+	retired   bool            // removed from the registry for good
+
+	// Owned by the reader goroutine.
+	state   State
+	campID  string
+	group   int
+	opened  time.Time
+	frameAt time.Time    // when the request in hand was read
+	limiter *tokenBucket // nil: no rate limit
+}
+
+func newSession(h *Hub, id uint64, t Transport) *Session {
+	s := &Session{
+		h:      h,
+		t:      t,
+		id:     id,
+		busID:  h.opts.Instance.ConnID(id),
+		remote: t.RemoteAddr(),
+		claims: map[string]bool{},
+		opened: time.Now(),
+	}
+	if h.opts.Rate > 0 {
+		s.limiter = newTokenBucket(h.opts.Rate, h.opts.Burst, s.opened)
+	}
+	return s
+}
+
+// serve runs the reader loop, then checks the camper out if it is still
+// checked in, and waits for the writer.
+func (s *Session) serve() {
+	defer func() {
+		if p := recover(); p != nil {
+			s.h.stats.panics.Add(1)
+			s.h.log.Error("session panic", "session", s.id, "campId", s.campID, "panic", p, "stack", string(debug.Stack()))
+			s.abort("panic", CloseInternal)
+		}
+		s.finish()
+	}()
+	s.h.log.Debug("connected", "session", s.id, "transport", s.t.Name(), "remote", s.remote)
+	for {
+		// Between requests: a camper may be quiet as long as it likes once
+		// checked in (keepalives find dead peers); before, only until the
+		// checkin deadline.
+		var idle time.Time
+		if s.state != CheckedIn {
+			idle = s.opened.Add(s.h.opts.CheckinTimeout)
+		}
+		req, err := s.t.Next(idle)
+		s.frameAt = time.Now()
+		if err != nil {
+			s.readEnded(err)
+			return
+		}
+		if s.limiter != nil && !s.limiter.allow(s.frameAt) {
+			s.h.stats.rateLimited.Add(1)
+			perr := campbus.Errorf(http.StatusTooManyRequests, campbus.CodeRateLimited,
+				"too many requests: at most %g a second (bursts of %d); slow down", s.h.opts.Rate, s.h.opts.Burst)
+			s.respond(req.ID, perr)
+			s.logRequest(req.Command, perr.Status, perr.Code)
+			continue
+		}
+		if !s.handle(req) {
+			s.closeAfterFlush(CloseNormal)
+			return
+		}
+	}
+}
+
+// readEnded answers and counts why the reader stops.
+func (s *Session) readEnded(err error) {
+	var perr *campbus.Error
+	switch {
+	case errors.As(err, &perr):
+		s.h.stats.frameErrors.Add(1)
+		s.respond("", perr)
+		s.logRequest("-", perr.Status, perr.Code)
+		why := CloseBadFrame
+		if perr.Code == campbus.CodeTooLarge {
+			why = CloseTooLarge
+		}
+		s.closeAfterFlush(why)
+	case errors.Is(err, ErrIdle):
+		s.h.stats.checkinTimeouts.Add(1)
+		s.h.log.Info("connection closed", "session", s.id, "reason", "checkin timeout", "remote", s.remote)
+	case errors.Is(err, ErrFrameTimeout):
+		s.h.stats.frameTimeouts.Add(1)
+		s.h.log.Info("connection closed", "session", s.id, "campId", s.campID, "reason", "frame timeout", "remote", s.remote)
+	case errors.Is(err, io.EOF) || errors.Is(err, ErrWoken) || s.isClosing():
+	default:
+		s.h.log.Debug("read ended", "session", s.id, "err", err)
+	}
+}
+
+// handle answers one request. It returns false when the session is to end
+// after the response (checkout).
+func (s *Session) handle(req *Request) bool {
+	cmd, ok := campbus.LookupCommand(req.Command)
+	var perr *campbus.Error
+	switch {
+	case !ok:
+		perr = campbus.UnknownCommand(req.Command)
+	case req.Method != "" && req.Method != http.MethodPost:
+		perr = campbus.Errorf(http.StatusMethodNotAllowed, campbus.CodeMethodNotAllowed, "use POST, not %s", clip(req.Method))
+	case cmd.NeedsCheckin && s.state != CheckedIn:
+		perr = campbus.Errorf(http.StatusForbidden, campbus.CodeNotCheckedIn, "check in first: send checkin with your campId")
+	case cmd.RefusedAfterCheckin && s.state == CheckedIn:
+		perr = campbus.Errorf(http.StatusConflict, campbus.CodeAlreadyCheckedIn, "this connection is already checked in as %s", s.campID)
+	case s.h.isDraining():
+		perr = campbus.Errorf(http.StatusServiceUnavailable, campbus.CodeShuttingDown, "the server is shutting down")
+	}
+	if perr != nil {
+		s.respond(req.ID, perr)
+		s.logRequest(req.Command, perr.Status, perr.Code)
+		return true
+	}
+	switch cmd.Name {
+	case campbus.CmdCheckin:
+		s.checkin(req)
+		return true
+	case campbus.CmdCheckout:
+		return !s.checkout(req, campbus.ReasonCheckout)
+	}
+	reply := s.request(&bus.Request{Command: cmd.Name, Conn: s.busID, CampID: s.campID, Group: s.group, Body: req.Body})
+	if reply.Status == http.StatusForbidden && reply.Code == campbus.CodeNotCheckedIn {
+		// The camp no longer knows this camper (a checkout whose answer
+		// was lost, a sweep while the node was cut off): neither does the
+		// session.
+		s.forget()
+	}
+	s.send(s.t.Codec().Response(reply.Status, req.ID, reply.Body))
+	s.logRequest(cmd.Name, reply.Status, reply.Code)
+	return true
+}
+
+// checkin is the one place a camper checks in. Directs to the campId it
+// names reach the session from the moment the checkin leaves (they are
+// held, with every event, until the response is queued), so none sent
+// right after the camper's join is lost.
+func (s *Session) checkin(req *Request) {
+	claimed := checkinID(req.Body)
+	s.state = CheckingIn
+	s.hold()
+	if claimed != "" {
+		s.h.reg.claim(s, claimed)
+	}
+	reply := s.request(&bus.Request{Command: campbus.CmdCheckin, Conn: s.busID, Body: req.Body})
+	switch {
+	case reply.Status == http.StatusOK:
+		s.state, s.campID, s.group = CheckedIn, reply.CampID, reply.Group
+		if claimed != s.campID {
+			s.h.reg.unclaim(s, claimed)
+			s.h.reg.claim(s, s.campID)
+		}
+		s.setCheckedIn(s.campID)
+	case reply.Status == http.StatusInternalServerError && claimed != "":
+		// The checkin may have gone through after all (the answer was lost
+		// or came too late): take it back. The handler undoes it only if
+		// this connection holds the id.
+		s.checkoutOnBus(claimed, campbus.ReasonDisconnect)
+		s.h.reg.unclaim(s, claimed)
+		s.state = New
+	default:
+		if claimed != "" {
+			s.h.reg.unclaim(s, claimed)
+		}
+		s.state = New
+	}
+	s.release(s.t.Codec().Response(reply.Status, req.ID, reply.Body), reply.Status == http.StatusOK)
+	s.logRequest(campbus.CmdCheckin, reply.Status, reply.Code)
+}
+
+// checkout is the one place a camper checks out: asked for (the response
+// is queued, then the session ends) or because its transport ended
+// (reason disconnect, no response). It reports whether the camper is out.
+func (s *Session) checkout(req *Request, reason string) bool {
+	s.state = Leaving
+	reply := s.request(&bus.Request{Command: campbus.CmdCheckout, Conn: s.busID, CampID: s.campID, Group: s.group, Reason: reason})
+	out := reply.Status == http.StatusOK || reply.Code == campbus.CodeNotCheckedIn
+	if req != nil {
+		s.send(s.t.Codec().Response(reply.Status, req.ID, reply.Body))
+		s.logRequest(campbus.CmdCheckout, reply.Status, reply.Code)
+	} else {
+		s.h.log.Info("request", "session", s.id, "campId", s.campID, "command", campbus.CmdCheckout,
+			"reason", reason, "outcome", outcome(reply), "remote", s.remote)
+	}
+	if out || req == nil {
+		s.forget()
+		return reply.Status == http.StatusOK
+	}
+	s.state = CheckedIn // refused (shutting down, say): still in
+	return false
+}
+
+// checkoutOnBus checks campID out for this connection without a response
+// to anyone: a checkin taken back.
+func (s *Session) checkoutOnBus(campID, reason string) {
+	reply := s.request(&bus.Request{Command: campbus.CmdCheckout, Conn: s.busID, CampID: campID, Reason: reason})
+	s.h.log.Info("request", "session", s.id, "campId", campID, "command", campbus.CmdCheckout,
+		"reason", reason, "outcome", outcome(reply), "remote", s.remote)
+}
+
+// forget drops the session's checkin: it is not checked in any more.
+func (s *Session) forget() {
+	if s.campID != "" {
+		s.h.reg.unclaim(s, s.campID)
+	}
+	s.setCheckedIn("")
+	s.state, s.campID, s.group = New, "", 0
+}
+
+// request does one request/reply on the bus. Bus failures become 500.
+func (s *Session) request(req *bus.Request) *bus.Reply {
+	ctx, cancel := context.WithTimeout(s.h.ctx, s.h.opts.RequestTimeout)
+	defer cancel()
+	// The handler drops a request whose asker has stopped waiting.
+	req.Deadline, _ = ctx.Deadline()
+	m, err := s.h.nc.RequestMsgWithContext(ctx, req.Msg())
+	var reply *bus.Reply
+	if err == nil {
+		reply, err = bus.ParseReply(m)
+	}
+	if err != nil {
+		s.h.log.Error("bus request failed", "session", s.id, "command", req.Command, "err", err)
+		perr := campbus.Errorf(http.StatusInternalServerError, campbus.CodeInternal,
+			"internal error; the request may not have taken effect")
+		b, _ := json.Marshal(perr)
+		return &bus.Reply{Status: perr.Status, Code: perr.Code, Body: b}
+	}
+	return reply
+}
+
+func outcome(r *bus.Reply) string {
+	if r.Status == http.StatusOK {
+		return "success"
+	}
+	return r.Code
+}
+
+// checkinID returns the campId a checkin body names, or "" if it names none.
+func checkinID(body []byte) string {
+	var req campbus.CheckinRequest
+	if json.Unmarshal(body, &req) != nil {
+		return ""
+	}
+	return req.CampID
+}
+
+// respond queues an error response.
+func (s *Session) respond(reqID string, perr *campbus.Error) {
+	b, _ := json.Marshal(perr)
+	s.send(s.t.Codec().Response(perr.Status, reqID, b))
+}
+
+// logRequest logs an answered request (one line per request) and reports it
+// to the observer, under "unknown" for a name that is no command, so that
+// no client can make up metric labels.
+func (s *Session) logRequest(command string, status int, code string) {
+	out := "success"
+	if status != http.StatusOK {
+		out = code
+	}
+	s.h.log.Info("request", "session", s.id, "campId", s.campID, "command", clip(command),
+		"outcome", out, "group", s.group, "transport", s.t.Name(), "remote", s.remote)
+	label := command
+	if _, ok := campbus.LookupCommand(command); !ok && command != "-" {
+		label = "unknown"
+	}
+	s.h.opts.Observer.Request(s.t.Name(), label, status, time.Since(s.frameAt))
+}
+
+// end tells the camper why the session ends (a shutdown event) and stops
+// the reader; the reader then checks the camper out (if it still holds its
+// checkin) and the transport closes with why.
+func (s *Session) end(reason string, why CloseReason) {
+	body, _ := json.Marshal(campbus.Event{Type: campbus.EventShutdown, Reason: reason})
+	s.send(s.t.Codec().Event(campbus.EventShutdown, body))
+	s.mu.Lock()
+	s.woken, s.closeWhy = true, why
+	s.mu.Unlock()
+	s.t.Wake()
+}
+
+// finish runs when the reader is done: a camper still checked in is checked
+// out with reason disconnect, then the session is forgotten and the
+// transport closed once what is queued is written.
+func (s *Session) finish() {
+	if s.state == CheckedIn {
+		s.checkout(nil, campbus.ReasonDisconnect)
+	}
+	s.state = Closed
+	s.h.removeSession(s)
+	s.mu.Lock()
+	why := s.closeWhy
+	s.mu.Unlock()
+	s.closeAfterFlush(why)
+	s.writers.Wait()
+	_ = s.t.Close(why)
+}
+
+// The registry's view of the session; regMu guards it.
+
+func (s *Session) attach(n int) bool {
+	s.regMu.Lock()
+	defer s.regMu.Unlock()
+	if s.retired {
+		return false
+	}
+	s.attached = n
+	return true
+}
+
+func (s *Session) detach(n int) {
+	s.regMu.Lock()
+	defer s.regMu.Unlock()
+	if s.attached == n {
+		s.attached = 0
+	}
+}
+
+func (s *Session) addClaim(campID string) bool {
+	s.regMu.Lock()
+	defer s.regMu.Unlock()
+	if s.retired {
+		return false
+	}
+	s.claims[campID] = true
+	return true
+}
+
+func (s *Session) dropClaim(campID string) {
+	s.regMu.Lock()
+	defer s.regMu.Unlock()
+	delete(s.claims, campID)
+}
+
+// retire marks the session gone and returns where the registry has it.
+func (s *Session) retire() (group int, claims []string) {
+	s.regMu.Lock()
+	defer s.regMu.Unlock()
+	s.retired = true
+	for id := range s.claims {
+		claims = append(claims, id)
+	}
+	return s.attached, claims
+}
+
+func (s *Session) setCheckedIn(campID string) {
+	s.regMu.Lock()
+	s.checkedIn = campID
+	s.regMu.Unlock()
+}
+
+func (s *Session) checkedInAs() string {
+	s.regMu.Lock()
+	defer s.regMu.Unlock()
+	return s.checkedIn
+}

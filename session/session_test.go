@@ -1,0 +1,406 @@
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/campbus/campbus"
+	"github.com/campbus/campbus/bus"
+)
+
+// fakeTransport is a camper in memory: the test feeds requests and reads
+// the frames the session wrote, decoded.
+type fakeTransport struct {
+	in     chan *Request
+	woken  chan struct{}
+	wake   sync.Once
+	mu     sync.Mutex
+	out    []frame
+	closed CloseReason
+	isDone bool
+	wrote  chan struct{} // a token per Write
+	block  chan struct{} // when set, Write waits on it (a reader that stopped reading)
+}
+
+type frame struct {
+	Kind   string // "response" or "event"
+	Status int
+	ID     string
+	Type   string
+	Body   json.RawMessage
+}
+
+type fakeCodec struct{}
+
+func (fakeCodec) Response(status int, reqID string, body []byte) []byte {
+	b, _ := json.Marshal(frame{Kind: "response", Status: status, ID: reqID, Body: body})
+	return b
+}
+
+func (fakeCodec) Event(typ string, body []byte) []byte {
+	b, _ := json.Marshal(frame{Kind: "event", Type: typ, Body: body})
+	return b
+}
+
+func newFake() *fakeTransport {
+	return &fakeTransport{in: make(chan *Request, 16), woken: make(chan struct{}), wrote: make(chan struct{}, 1024)}
+}
+
+func (f *fakeTransport) Next(idle time.Time) (*Request, error) {
+	var timeout <-chan time.Time
+	if !idle.IsZero() {
+		timeout = time.After(time.Until(idle))
+	}
+	select {
+	case r, ok := <-f.in:
+		if !ok {
+			return nil, io.EOF
+		}
+		return r, nil
+	case <-f.woken:
+		return nil, ErrWoken
+	case <-timeout:
+		return nil, ErrIdle
+	}
+}
+
+func (f *fakeTransport) Write(frames [][]byte, timeout time.Duration) error {
+	if f.block != nil {
+		select {
+		case <-f.block:
+		case <-time.After(timeout):
+			return errTimeout{}
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.isDone {
+		return errors.New("closed")
+	}
+	for _, b := range frames {
+		var fr frame
+		if err := json.Unmarshal(b, &fr); err != nil {
+			return err
+		}
+		f.out = append(f.out, fr)
+	}
+	f.wrote <- struct{}{}
+	return nil
+}
+
+type errTimeout struct{}
+
+func (errTimeout) Error() string { return "write timed out" }
+func (errTimeout) Timeout() bool { return true }
+
+func (f *fakeTransport) Wake() { f.wake.Do(func() { close(f.woken) }) }
+
+func (f *fakeTransport) Close(why CloseReason) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.isDone {
+		f.isDone, f.closed = true, why
+	}
+	return nil
+}
+
+func (f *fakeTransport) Codec() Codec       { return fakeCodec{} }
+func (f *fakeTransport) Name() string       { return "fake" }
+func (f *fakeTransport) RemoteAddr() string { return "fake:1" }
+
+func (f *fakeTransport) frames() []frame {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]frame(nil), f.out...)
+}
+
+// waitFrames waits until n frames were written.
+func (f *fakeTransport) waitFrames(t *testing.T, n int) []frame {
+	t.Helper()
+	require.Eventually(t, func() bool { return len(f.frames()) >= n }, 5*time.Second, time.Millisecond, "%d frames", n)
+	return f.frames()
+}
+
+func (f *fakeTransport) closedWith() (bool, CloseReason) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.isDone, f.closed
+}
+
+// fakeCamp answers the hub's requests on a bare NATS server as the
+// handlers would, from a map of who is checked in, and lets a test publish
+// events.
+type fakeCamp struct {
+	t      *testing.T
+	nc     *nats.Conn
+	mu     sync.Mutex
+	holder map[string]string // campId -> conn
+	seen   []*bus.Request
+}
+
+func startCamp(t *testing.T) (*fakeCamp, *nats.Conn) {
+	t.Helper()
+	ns, err := server.NewServer(&server.Options{DontListen: true, NoSigs: true})
+	require.NoError(t, err)
+	ns.Start()
+	require.True(t, ns.ReadyForConnections(5*time.Second))
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	connect := func() *nats.Conn {
+		nc, err := nats.Connect("", nats.InProcessServer(ns))
+		require.NoError(t, err)
+		t.Cleanup(nc.Close)
+		return nc
+	}
+	c := &fakeCamp{t: t, nc: connect(), holder: map[string]string{}}
+	_, err = c.nc.Subscribe(bus.ReqPrefix+"*", c.answer)
+	require.NoError(t, err)
+	require.NoError(t, c.nc.Flush())
+	return c, connect()
+}
+
+func (c *fakeCamp) answer(m *nats.Msg) {
+	r := bus.ParseRequest(m)
+	c.mu.Lock()
+	c.seen = append(c.seen, r)
+	reply := &bus.Reply{Status: 200, Body: []byte(`{}`)}
+	fail := func(status int, code string) {
+		reply = &bus.Reply{Status: status, Code: code, Body: []byte(fmt.Sprintf(`{"code":%q,"error":"x"}`, code))}
+	}
+	switch r.Command {
+	case campbus.CmdCheckin:
+		id := checkinID(r.Body)
+		if c.holder[id] != "" {
+			fail(http.StatusConflict, campbus.CodeCampIDInUse)
+			break
+		}
+		c.holder[id] = r.Conn
+		reply = &bus.Reply{Status: 200, CampID: id, Group: 1, Body: []byte(fmt.Sprintf(`{"campId":%q,"group":1}`, id))}
+	case campbus.CmdCheckout:
+		if c.holder[r.CampID] != r.Conn {
+			fail(http.StatusForbidden, campbus.CodeNotCheckedIn)
+			break
+		}
+		delete(c.holder, r.CampID)
+	default:
+		if c.holder[r.CampID] != r.Conn {
+			fail(http.StatusForbidden, campbus.CodeNotCheckedIn)
+		}
+	}
+	c.mu.Unlock()
+	msg := reply.Msg()
+	msg.Subject = m.Reply
+	_ = m.RespondMsg(msg)
+}
+
+// event publishes a group event as the log's republish would.
+func (c *fakeCamp) groupEvent(n int, meta bus.EventMeta, body string) {
+	require.NoError(c.t, c.nc.PublishMsg(&nats.Msg{Subject: bus.GroupSubject(n), Header: meta.Header(), Data: []byte(body)}))
+	require.NoError(c.t, c.nc.Flush())
+}
+
+func startHub(t *testing.T, opts Options) (*Hub, *fakeCamp) {
+	t.Helper()
+	camp, nc := startCamp(t)
+	opts.Instance = bus.Instance{Node: "n1", Run: "r"}
+	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	h := NewHub(nc, opts)
+	require.NoError(t, h.Start())
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = h.Shutdown(ctx)
+	})
+	return h, camp
+}
+
+// serve runs a session over a new fake transport.
+func serve(h *Hub) (*fakeTransport, chan struct{}) {
+	f := newFake()
+	done := make(chan struct{})
+	go func() { defer close(done); h.Serve(f) }()
+	return f, done
+}
+
+func body(v any) []byte { b, _ := json.Marshal(v); return b }
+
+func TestASessionGoesThroughItsStates(t *testing.T) {
+	h, camp := startHub(t, Options{})
+	f, done := serve(h)
+
+	f.in <- &Request{Command: campbus.CmdMission, ID: "1", Body: body(map[string]int{"day": 4})}
+	fr := f.waitFrames(t, 1)
+	assert.Equal(t, 403, fr[0].Status, "nothing but checkin before checkin")
+	assert.Equal(t, "1", fr[0].ID)
+
+	f.in <- &Request{Command: campbus.CmdCheckin, ID: "2", Body: body(campbus.CheckinRequest{CampID: "J004"})}
+	fr = f.waitFrames(t, 2)
+	assert.Equal(t, 200, fr[1].Status)
+	assert.Equal(t, map[string]string{"n1.r.1": "J004"}, h.CheckedIn())
+
+	f.in <- &Request{Command: campbus.CmdCheckin, ID: "3", Body: body(campbus.CheckinRequest{CampID: "J005"})}
+	fr = f.waitFrames(t, 3)
+	assert.Equal(t, 409, fr[2].Status, "already checked in")
+
+	f.in <- &Request{Command: "dance", ID: "4"}
+	fr = f.waitFrames(t, 4)
+	assert.Equal(t, 404, fr[3].Status)
+	assert.Contains(t, string(fr[3].Body), "history", "the sentence lists every command")
+
+	f.in <- &Request{Command: campbus.CmdMission, Method: "GET", ID: "5"}
+	fr = f.waitFrames(t, 5)
+	assert.Equal(t, 405, fr[4].Status)
+
+	f.in <- &Request{Command: campbus.CmdCheckout, ID: "6"}
+	fr = f.waitFrames(t, 6)
+	assert.Equal(t, 200, fr[5].Status)
+	<-done
+	closed, why := f.closedWith()
+	assert.True(t, closed)
+	assert.Equal(t, CloseNormal, why)
+	assert.Empty(t, h.CheckedIn())
+	assert.Empty(t, camp.holder, "checked out in the camp")
+}
+
+func TestAPeerThatLeavesIsCheckedOutOnce(t *testing.T) {
+	h, camp := startHub(t, Options{})
+	f, done := serve(h)
+	f.in <- &Request{Command: campbus.CmdCheckin, ID: "1", Body: body(campbus.CheckinRequest{CampID: "J004"})}
+	f.waitFrames(t, 1)
+	close(f.in) // the peer is gone
+	<-done
+	camp.mu.Lock()
+	defer camp.mu.Unlock()
+	var checkouts []string
+	for _, r := range camp.seen {
+		if r.Command == campbus.CmdCheckout {
+			checkouts = append(checkouts, r.CampID+" "+r.Reason)
+		}
+	}
+	assert.Equal(t, []string{"J004 disconnect"}, checkouts)
+	assert.Empty(t, camp.holder)
+	assert.Zero(t, h.Conns())
+}
+
+func TestEventsReachTheGroupButNotTheirOrigin(t *testing.T) {
+	h, camp := startHub(t, Options{})
+	a, _ := serve(h)
+	b, _ := serve(h)
+	a.in <- &Request{Command: campbus.CmdCheckin, Body: body(campbus.CheckinRequest{CampID: "J001"})}
+	a.waitFrames(t, 1)
+	camp.groupEvent(1, bus.EventMeta{Type: campbus.EventJoin, Origin: "J001", Conn: "n1.r.1"}, `{"type":"join","campId":"J001"}`)
+	b.in <- &Request{Command: campbus.CmdCheckin, Body: body(campbus.CheckinRequest{CampID: "J002"})}
+	b.waitFrames(t, 1)
+	camp.groupEvent(1, bus.EventMeta{Type: campbus.EventJoin, Origin: "J002", Conn: "n1.r.2"}, `{"type":"join","campId":"J002"}`)
+	fa := a.waitFrames(t, 2)
+	assert.Equal(t, "join", fa[1].Type, "J001 hears J002 join")
+
+	camp.groupEvent(1, bus.EventMeta{Type: campbus.EventMessage, Origin: "J001"}, `{"type":"message","from":"J001"}`)
+	fb := b.waitFrames(t, 2)
+	assert.Equal(t, "message", fb[1].Type)
+	// Garbage on the bus never reaches anyone.
+	camp.groupEvent(1, bus.EventMeta{}, `not json`)
+	camp.groupEvent(1, bus.EventMeta{Type: campbus.EventMessage, Origin: "J002"}, `{"type":"message","from":"J002"}`)
+	fa = a.waitFrames(t, 3)
+	assert.Equal(t, `{"type":"message","from":"J002"}`, string(fa[2].Body))
+	assert.Len(t, b.frames(), 2, "the sender gets no copy of its own message")
+}
+
+func TestASlowCamperIsCutAndCounted(t *testing.T) {
+	h, camp := startHub(t, Options{OutboundFrames: 4, WriteTimeout: time.Second})
+	f, done := serve(h)
+	f.in <- &Request{Command: campbus.CmdCheckin, Body: body(campbus.CheckinRequest{CampID: "J001"})}
+	f.waitFrames(t, 1)
+	camp.groupEvent(1, bus.EventMeta{Type: campbus.EventJoin, Origin: "J001", Conn: "n1.r.1"}, `{"type":"join"}`)
+	f.block = make(chan struct{}) // it stops reading
+	for i := range 20 {
+		camp.groupEvent(1, bus.EventMeta{Type: campbus.EventMessage, Origin: "J002"}, fmt.Sprintf(`{"type":"message","seq":%d}`, i))
+	}
+	close(f.block)
+	<-done
+	assert.Equal(t, uint64(1), h.Stats().SlowConsumers)
+	closed, why := f.closedWith()
+	assert.True(t, closed)
+	assert.Equal(t, CloseTooSlow, why)
+}
+
+func TestACamperWhoNeverChecksInIsClosed(t *testing.T) {
+	h, _ := startHub(t, Options{CheckinTimeout: 50 * time.Millisecond})
+	_, done := serve(h)
+	<-done
+	assert.Equal(t, uint64(1), h.Stats().CheckinTimeouts)
+}
+
+func TestRequestsPastTheRateAreRefused(t *testing.T) {
+	h, _ := startHub(t, Options{Rate: 1, Burst: 2})
+	f, _ := serve(h)
+	for i := range 4 {
+		f.in <- &Request{Command: campbus.CmdMission, ID: fmt.Sprint(i)}
+	}
+	fr := f.waitFrames(t, 4)
+	assert.Equal(t, []int{403, 403, 429, 429}, []int{fr[0].Status, fr[1].Status, fr[2].Status, fr[3].Status})
+	assert.Equal(t, uint64(2), h.Stats().RateLimited)
+}
+
+func TestPastMaxConnsACamperIsRefusedAtOnce(t *testing.T) {
+	h, _ := startHub(t, Options{MaxConns: 1})
+	serve(h)
+	require.Eventually(t, func() bool { return h.Conns() == 1 }, 5*time.Second, time.Millisecond)
+	f, done := serve(h)
+	<-done
+	fr := f.frames()
+	require.Len(t, fr, 1)
+	assert.Equal(t, 503, fr[0].Status)
+	assert.Contains(t, string(fr[0].Body), campbus.CodeTooManyConnections)
+	_, why := f.closedWith()
+	assert.Equal(t, ClosePolicy, why)
+}
+
+func TestShutdownTellsEveryCamperAndChecksThemOut(t *testing.T) {
+	h, camp := startHub(t, Options{})
+	f, done := serve(h)
+	f.in <- &Request{Command: campbus.CmdCheckin, Body: body(campbus.CheckinRequest{CampID: "J001"})}
+	f.waitFrames(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, h.Shutdown(ctx))
+	<-done
+	fr := f.frames()
+	assert.Equal(t, "shutdown", fr[len(fr)-1].Type)
+	_, why := f.closedWith()
+	assert.Equal(t, CloseGoingAway, why)
+	assert.Empty(t, camp.holder)
+	assert.False(t, h.Accepting())
+}
+
+func TestEvictClosesACamperTheCampNoLongerHolds(t *testing.T) {
+	h, _ := startHub(t, Options{})
+	f, done := serve(h)
+	f.in <- &Request{Command: campbus.CmdCheckin, Body: body(campbus.CheckinRequest{CampID: "J001"})}
+	f.waitFrames(t, 1)
+	assert.False(t, h.Evict("n1.r.1", "J002"), "not as another campId")
+	assert.True(t, h.Evict("n1.r.1", "J001"))
+	<-done
+	fr := f.frames()
+	assert.Equal(t, "shutdown", fr[len(fr)-1].Type)
+	assert.Contains(t, string(fr[len(fr)-1].Body), "connect and check in again")
+	assert.Equal(t, uint64(1), h.Stats().Evicted)
+}
+
+func TestTheDropReasonsAreOneList(t *testing.T) {
+	byReason := Stats{Evicted: 3}.ByReason()
+	assert.Len(t, byReason, len(dropReasons))
+	assert.Equal(t, uint64(3), byReason["evicted"])
+}

@@ -1,0 +1,122 @@
+package tcpfront
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/campbus/campbus"
+	"github.com/campbus/campbus/session"
+	"github.com/campbus/campbus/wire"
+)
+
+// transport is one camper's TCP connection, speaking wire frames.
+type transport struct {
+	nc net.Conn
+	s  *Server
+	r  *wire.Reader
+
+	// mu guards woken: once set, no read deadline is moved past the one
+	// that woke the reader.
+	mu    sync.Mutex
+	woken bool
+}
+
+func newTransport(nc net.Conn, s *Server) *transport {
+	return &transport{nc: nc, s: s, r: wire.NewReader(nc, s.opts.Limits)}
+}
+
+// codec encodes wire frames.
+type codec struct{}
+
+func (codec) Response(status int, reqID string, body []byte) []byte {
+	return wire.AppendResponse(nil, status, reqID, body)
+}
+
+func (codec) Event(typ string, body []byte) []byte { return wire.AppendEvent(nil, typ, body) }
+
+func (t *transport) Codec() session.Codec { return codec{} }
+func (t *transport) Name() string         { return "tcp" }
+func (t *transport) RemoteAddr() string   { return t.nc.RemoteAddr().String() }
+
+// Next waits for a frame until idle, then gives the frame FrameTimeout to
+// arrive whole.
+func (t *transport) Next(idle time.Time) (*session.Request, error) {
+	if !t.setReadDeadline(idle) {
+		return nil, session.ErrWoken
+	}
+	if err := t.r.Wait(); err != nil {
+		return nil, t.readError(err, session.ErrIdle)
+	}
+	if !t.setReadDeadline(time.Now().Add(t.s.opts.FrameTimeout)) {
+		return nil, session.ErrWoken
+	}
+	f, err := t.r.ReadFrame()
+	if err != nil {
+		return nil, t.readError(err, session.ErrFrameTimeout)
+	}
+	if f.IsResponse() {
+		return nil, campbus.FatalErrorf(http.StatusBadRequest, campbus.CodeMalformed, "clients send requests, not responses")
+	}
+	return &session.Request{Command: f.Name(), Method: f.Method, ID: f.Get(wire.FieldRequestID), Body: f.Body}, nil
+}
+
+// readError names a read that stopped: a deadline is timeout (unless Wake
+// set it), anything else passes as it is.
+func (t *transport) readError(err error, timeout error) error {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.mu.Lock()
+		woken := t.woken
+		t.mu.Unlock()
+		if woken {
+			return session.ErrWoken
+		}
+		return timeout
+	}
+	return err
+}
+
+func (t *transport) setReadDeadline(d time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.woken {
+		return false
+	}
+	_ = t.nc.SetReadDeadline(d)
+	return true
+}
+
+// Wake ends a read in progress.
+func (t *transport) Wake() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.woken = true
+	_ = t.nc.SetReadDeadline(time.Now())
+}
+
+// Write writes frames through a buffer borrowed for the call.
+func (t *transport) Write(frames [][]byte, timeout time.Duration) error {
+	bw := t.s.writeBuffers.Get().(*bufio.Writer)
+	bw.Reset(t.nc)
+	defer func() {
+		bw.Reset(nil)
+		t.s.writeBuffers.Put(bw)
+	}()
+	for _, f := range frames {
+		// bufio writes through to the socket when its buffer fills, so the
+		// deadline must be fresh before every write, not only the flush.
+		_ = t.nc.SetWriteDeadline(time.Now().Add(timeout))
+		if _, err := bw.Write(f); err != nil {
+			return err
+		}
+	}
+	_ = t.nc.SetWriteDeadline(time.Now().Add(timeout))
+	return bw.Flush()
+}
+
+// Close closes the connection; TCP has no way to say why.
+func (t *transport) Close(session.CloseReason) error { return t.nc.Close() }
