@@ -82,7 +82,7 @@ const state = {
   lastOffset: null, // the last group-log offset seen, for catching up (PROTOCOL §5)
   droppedAt: 0, // when a checked-in camper's socket closed
   closeWhy: '', // why the last socket closed, in words
-  shutdownReason: '',
+  closeNote: '', // why the open socket is about to close, when the page knows first
   checkingIn: false,
 };
 
@@ -91,7 +91,7 @@ const state = {
 conn.addEventListener('open', () => {
   ui.retryNow.hidden = true;
   status(ui.status, 'up', 'Connected');
-  state.shutdownReason = '';
+  state.closeNote = '';
   if (state.campId) checkIn(state.campId, state.token, { again: state.droppedAt !== 0 });
 });
 
@@ -102,11 +102,10 @@ conn.addEventListener('close', ({ detail }) => {
     status(ui.status, 'off', 'Checked out, not connected');
     return;
   }
-  state.closeWhy = state.shutdownReason
-    ? `the server shut down (${state.shutdownReason})`
-    : detail.opened
-      ? words.closeExplanation(detail.code, detail.reason)
-      : 'cannot reach the server';
+  if (state.closeNote) state.closeWhy = state.closeNote;
+  else if (detail.opened) state.closeWhy = words.closeExplanation(detail.code, detail.reason);
+  else state.closeWhy = 'cannot reach the server';
+  state.closeNote = '';
   if (wasIn) {
     state.droppedAt = Date.now();
     feed.add({ kind: 'system', text: `connection lost: ${state.closeWhy}; reconnecting as ${state.campId}…` });
@@ -188,7 +187,7 @@ async function checkIn(campId, token, { again }) {
   if (resp.status !== 200) {
     const { code = '', error = '' } = resp.body;
     if (again && RETRYABLE_CHECKIN.has(code)) {
-      state.closeWhy = code === 'camp-id-in-use'
+      state.closeNote = code === 'camp-id-in-use'
         ? `the server still holds ${campId} for the dropped connection (it lets go within a minute)`
         : `checkin failed: ${words.printable(error)}`;
       conn.drop(1000, 'checkin again later');
@@ -230,7 +229,7 @@ function enterCamp(body, campId, again) {
     feed.add({ kind: 'system', text: `reconnected after ${words.formatSeconds(Date.now() - state.droppedAt)}` });
     state.droppedAt = 0;
   }
-  feed.add({ kind: 'result', text: words.checkinLine(body) });
+  if (!sameGroup) feed.add({ kind: 'result', text: words.checkinLine(body) });
   showMembers();
   showSession();
   loadHistory(sameGroup, now);
@@ -257,11 +256,15 @@ async function loadHistory(sameGroup, now) {
     return;
   }
   const seen = catchUp ? state.lastOffset : null;
-  const events = (Array.isArray(resp.body.events) ? resp.body.events : []).filter(
-    (ev) => !(seen !== null && typeof ev.offset === 'number' && ev.offset <= seen),
-  );
+  const events = (Array.isArray(resp.body.events) ? resp.body.events : []).filter((ev) => {
+    if (seen !== null && typeof ev.offset === 'number' && ev.offset <= seen) return false; // shown already
+    // In a catch-up, the camper's own leaving and coming back is the drop
+    // that the feed has told of already.
+    return !(catchUp && (ev.type === 'join' || ev.type === 'checkout') && ev.campId === state.campId);
+  });
   if (events.length === 0) {
-    if (!catchUp) feed.mark('no earlier events', now);
+    if (catchUp) now.remove();
+    else feed.mark('no earlier events', now);
   } else {
     const noun = events.length === 1 ? 'event' : 'events';
     feed.mark(catchUp ? `missed while away: ${events.length} ${noun}` : `earlier: the last ${events.length} ${noun}`, now);
@@ -422,6 +425,18 @@ ui.directForm.addEventListener('submit', async (e) => {
   feed.add({ kind: 'mine', who: `you to ${resp.to ?? to.value}`, text, meta: words.directLine });
 });
 
+// An error under a form goes once the camper changes what it complained of.
+for (const [form, msg] of [
+  [ui.missionForm, ui.missionMsg],
+  [ui.sessionForm, ui.sessionMsg],
+  [ui.messageForm, ui.messageMsg],
+  [ui.directForm, ui.directMsg],
+]) {
+  form.addEventListener('input', () => {
+    if (msg.classList.contains('form-msg--error')) note(msg, '');
+  });
+}
+
 /** pickMember makes id the target of the next direct. */
 function pickMember(id) {
   ui.directTo.value = id;
@@ -432,9 +447,7 @@ function pickMember(id) {
 // ---- events ---------------------------------------------------------------
 
 function onEvent(type, body) {
-  if (type === 'shutdown') {
-    state.shutdownReason = words.printable(body.reason ?? 'no reason given');
-  }
+  if (type === 'shutdown') state.closeNote = words.shutdownLine(body.reason);
   track(type, body);
   showEvent(type, body, {});
   showMembers();

@@ -38,10 +38,16 @@ export function describeEvent(type, b, withTo = false) {
       if (withTo && b.to) return `direct from ${b.from} to ${b.to}, "${printable(b.text)}"`;
       return `direct from ${b.from}, "${printable(b.text)}"`;
     case 'shutdown':
-      return 'server shutting down' + (b.reason ? `: ${printable(b.reason)}` : '');
+      return shutdownLine(b.reason);
     default: // a newer server's event: show it rather than hide it
       return `${printable(String(type))} event ${printable(JSON.stringify(b))}`;
   }
+}
+
+/** shutdownLine shows a shutdown event, with its reason unless that says no more. */
+export function shutdownLine(reason) {
+  const line = 'server shutting down';
+  return reason && reason !== line ? `${line}: ${printable(reason)}` : line;
 }
 
 export function countMessages(n) {
