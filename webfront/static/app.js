@@ -80,6 +80,7 @@ const state = {
   members: [],
   session: null, // {host, maxCount, remaining} as last seen; host '' when unknown
   lastOffset: null, // the last group-log offset seen, for catching up (PROTOCOL §5)
+  directsSince: [], // directs seen since lastOffset: a catch-up sends them again
   droppedAt: 0, // when a checked-in camper's socket closed
   closeWhy: '', // why the last socket closed, in words
   closeNote: '', // why the open socket is about to close, when the page knows first
@@ -258,10 +259,9 @@ async function loadHistory(sameGroup, now) {
   const seen = catchUp ? state.lastOffset : null;
   const events = (Array.isArray(resp.body.events) ? resp.body.events : []).filter((ev) => {
     if (seen !== null && typeof ev.offset === 'number' && ev.offset <= seen) return false; // shown already
-    // In a catch-up, the camper's own leaving and coming back is the drop
-    // that the feed has told of already.
-    return !(catchUp && (ev.type === 'join' || ev.type === 'checkout') && ev.campId === state.campId);
+    return !(catchUp && shownAlready(ev));
   });
+  state.directsSince = [];
   if (events.length === 0) {
     if (catchUp) now.remove();
     else feed.mark('no earlier events', now);
@@ -281,6 +281,34 @@ async function loadHistory(sameGroup, now) {
   }
   showMembers();
   showSession();
+}
+
+/**
+ * shownAlready tells the events of a catch-up that the feed has shown: those
+ * the camper caused (it got the responses, which carry no offset; its own
+ * leaving and coming back is the drop itself), and the directs seen since
+ * the last offset (a direct carries none).
+ */
+function shownAlready(ev) {
+  const me = state.campId;
+  switch (ev.type) {
+    case 'join':
+    case 'checkout':
+      return ev.campId === me;
+    case 'peersession':
+      return ev.host === me;
+    case 'complete':
+      return ev.host === me && ev.reason !== 'host-left';
+    case 'message':
+      return ev.from === me;
+    case 'direct': {
+      const i = state.directsSince.findIndex((d) => d.from === ev.from && d.text === ev.text);
+      if (i < 0) return false;
+      state.directsSince.splice(i, 1);
+      return true;
+    }
+  }
+  return false;
 }
 
 ui.checkout.addEventListener('click', async () => {
@@ -422,6 +450,7 @@ ui.directForm.addEventListener('submit', async (e) => {
   const resp = await send('direct', { campId: to.value, text }, ui.directMsg);
   if (!resp) return;
   ui.directText.value = '';
+  rememberDirect(state.campId, text);
   feed.add({ kind: 'mine', who: `you to ${resp.to ?? to.value}`, text, meta: words.directLine });
 });
 
@@ -462,6 +491,7 @@ function onEvent(type, body) {
 function track(type, body, { live = true } = {}) {
   if (typeof body.offset === 'number' && (body.group === undefined || body.group === state.group)) {
     state.lastOffset = Math.max(state.lastOffset ?? 0, body.offset);
+    if (live) state.directsSince = [];
   }
   switch (type) {
     case 'join':
@@ -481,7 +511,16 @@ function track(type, body, { live = true } = {}) {
     case 'complete':
       state.session = null;
       break;
+    case 'direct':
+      if (live) rememberDirect(body.from, body.text);
+      break;
   }
+}
+
+/** rememberDirect notes a direct for shownAlready; a server without offsets never clears the list, so it is kept short. */
+function rememberDirect(from, text) {
+  state.directsSince.push({ from, text });
+  if (state.directsSince.length > 100) state.directsSince.shift();
 }
 
 function showEvent(type, body, { earlier = false, before = null }) {
