@@ -80,7 +80,8 @@ const state = {
   members: [],
   session: null, // {host, maxCount, remaining} as last seen; host '' when unknown
   lastOffset: null, // the last group-log offset seen, for catching up (PROTOCOL §5)
-  directsSince: [], // directs seen since lastOffset: a catch-up sends them again
+  lastKey: '', // eventKey of the last group event seen, for catching up without offsets
+  directsSince: [], // directs seen since the last group event: a catch-up sends them again
   droppedAt: 0, // when a checked-in camper's socket closed
   closeWhy: '', // why the last socket closed, in words
   closeNote: '', // why the open socket is about to close, when the page knows first
@@ -212,6 +213,7 @@ function enterCamp(body, campId, again) {
   if (!sameGroup) {
     state.session = null;
     state.lastOffset = null;
+    state.lastKey = '';
   }
   conn.healthy();
   localStorage.setItem(REMEMBERED_ID, state.campId);
@@ -238,13 +240,14 @@ function enterCamp(body, campId, again) {
 }
 
 /**
- * loadHistory shows the stored events before the `now` mark: after a drop
- * in the same group, the ones missed (after the last offset seen) when the
- * server numbers them; otherwise the last HISTORY_LIMIT.
+ * loadHistory shows the stored events before the `now` mark. On opening,
+ * the last HISTORY_LIMIT. After a drop in the same group, the ones missed:
+ * those after the last offset seen when the server numbers its events, or
+ * else those after the last group event seen among the last HISTORY_LIMIT.
  */
-async function loadHistory(sameGroup, now) {
-  const catchUp = sameGroup && state.lastOffset !== null;
-  const body = catchUp ? { after: state.lastOffset } : { limit: HISTORY_LIMIT };
+async function loadHistory(catchUp, now) {
+  const byOffset = catchUp && state.lastOffset !== null;
+  const body = byOffset ? { after: state.lastOffset } : { limit: HISTORY_LIMIT };
   let resp;
   try {
     resp = await conn.request('history', body);
@@ -253,14 +256,20 @@ async function loadHistory(sameGroup, now) {
   }
   if (resp.status !== 200) {
     const { code = '', error = '' } = resp.body;
-    feed.add({ kind: 'error', text: words.failedLine('history', error), meta: hintFor('history', body, code), before: now });
+    const hint = hintFor('history', body, code);
+    feed.add({ kind: 'error', text: words.failedLine('history', error), meta: hint && 'hint: ' + hint, before: now });
     return;
   }
-  const seen = catchUp ? state.lastOffset : null;
-  const events = (Array.isArray(resp.body.events) ? resp.body.events : []).filter((ev) => {
-    if (seen !== null && typeof ev.offset === 'number' && ev.offset <= seen) return false; // shown already
-    return !(catchUp && shownAlready(ev));
-  });
+  let events = Array.isArray(resp.body.events) ? resp.body.events : [];
+  if (catchUp) {
+    if (byOffset) {
+      events = events.filter((ev) => !(typeof ev.offset === 'number' && ev.offset <= state.lastOffset));
+    } else if (state.lastKey !== '') {
+      const last = events.findLastIndex((ev) => eventKey(ev.type, ev) === state.lastKey);
+      if (last >= 0) events = events.slice(last + 1);
+    }
+    events = events.filter((ev) => !shownAlready(ev));
+  }
   state.directsSince = [];
   if (events.length === 0) {
     if (catchUp) now.remove();
@@ -283,11 +292,23 @@ async function loadHistory(sameGroup, now) {
   showSession();
 }
 
+const GROUP_EVENTS = new Set(['join', 'checkout', 'peersession', 'message', 'complete']);
+
+/**
+ * eventKey names a group event by its type and fields, whether it came live
+ * or from history (which adds "type"); the offset is left out, so that it
+ * works with servers that number events and those that do not.
+ */
+function eventKey(type, body) {
+  const { offset, type: _, ...fields } = body;
+  return type + JSON.stringify(Object.keys(fields).sort().map((k) => [k, fields[k]]));
+}
+
 /**
  * shownAlready tells the events of a catch-up that the feed has shown: those
  * the camper caused (it got the responses, which carry no offset; its own
  * leaving and coming back is the drop itself), and the directs seen since
- * the last offset (a direct carries none).
+ * the last group event (a direct carries no offset).
  */
 function shownAlready(ev) {
   const me = state.campId;
@@ -489,9 +510,12 @@ function onEvent(type, body) {
  * checkin response listed them as they are now).
  */
 function track(type, body, { live = true } = {}) {
+  if (GROUP_EVENTS.has(type)) {
+    state.lastKey = eventKey(type, body);
+    if (live) state.directsSince = [];
+  }
   if (typeof body.offset === 'number' && (body.group === undefined || body.group === state.group)) {
     state.lastOffset = Math.max(state.lastOffset ?? 0, body.offset);
-    if (live) state.directsSince = [];
   }
   switch (type) {
     case 'join':
@@ -517,7 +541,7 @@ function track(type, body, { live = true } = {}) {
   }
 }
 
-/** rememberDirect notes a direct for shownAlready; a server without offsets never clears the list, so it is kept short. */
+/** rememberDirect notes a direct for shownAlready; the list is kept short for a camper who gets directs only. */
 function rememberDirect(from, text) {
   state.directsSince.push({ from, text });
   if (state.directsSince.length > 100) state.directsSince.shift();
