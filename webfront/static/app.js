@@ -122,9 +122,14 @@ conn.addEventListener('retry', ({ detail }) => {
 
 conn.addEventListener('event', ({ detail }) => onEvent(detail.type, detail.body));
 
+// A response that answers no request: too-many-connections, sent as a
+// socket opens, or malformed, when the server could not read the id.
 conn.addEventListener('stray', ({ detail }) => {
   const body = detail.message.body ?? {};
-  feed.add({ kind: 'error', text: `the server says: ${words.printable(body.error ?? JSON.stringify(detail.message))}` });
+  const text = `the server says: ${words.printable(body.error ?? JSON.stringify(detail.message))}`;
+  const hint = body.code === 'too-many-connections' ? 'the server is full; the page tries again by itself' : '';
+  if (state.inCamp) feed.add({ kind: 'error', text, meta: hint });
+  else note(ui.checkinMsg, text, { error: true, hint });
 });
 
 ui.retryNow.addEventListener('click', () => conn.retryNow());
@@ -132,7 +137,24 @@ window.addEventListener('online', () => conn.retryNow());
 
 // ---- checkin and checkout -------------------------------------------------
 
-ui.campId.value = localStorage.getItem(REMEMBERED_ID) ?? '';
+// The last campId checked in with fills the field; a browser that keeps no
+// storage (some private modes throw) just starts empty.
+function remembered() {
+  try {
+    return localStorage.getItem(REMEMBERED_ID) ?? '';
+  } catch {
+    return '';
+  }
+}
+function remember(campId) {
+  try {
+    localStorage.setItem(REMEMBERED_ID, campId);
+  } catch {
+    // nothing to do: the field starts empty next time
+  }
+}
+
+ui.campId.value = remembered();
 showCampIdCheck(false);
 ui.campId.addEventListener('input', () => showCampIdCheck(false));
 
@@ -216,7 +238,7 @@ function enterCamp(body, campId, again) {
     state.lastKey = '';
   }
   conn.healthy();
-  localStorage.setItem(REMEMBERED_ID, state.campId);
+  remember(state.campId);
 
   ui.checkinView.hidden = true;
   ui.campView.hidden = false;
