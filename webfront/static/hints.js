@@ -2,7 +2,7 @@
 // cmd/campbus/display_hints.go, so a camper gets the same advice on the page
 // as at the terminal. Keep the two in step when a code or sentence changes.
 
-/** The example each command's help shows (cmd/campbus/connect_help.go). */
+/** The example the CLI's help shows for each command (campbus's command table). */
 export const examples = Object.freeze({
   mission: 'mission 4',
   peersession: 'peersession 2',
