@@ -28,6 +28,7 @@ import (
 	"github.com/campbus/campbus/monitor"
 	"github.com/campbus/campbus/session"
 	"github.com/campbus/campbus/tcpfront"
+	"github.com/campbus/campbus/webfront"
 )
 
 // Options configure a node. The zero value of each field takes its default.
@@ -57,6 +58,15 @@ type Options struct {
 	// campers checked out by the others that see a majority of the cluster.
 	Heartbeat   time.Duration
 	NodeTimeout time.Duration
+
+	// WebAddr serves browsers: the browser client at / and the WebSocket
+	// at /ws (PROTOCOL.md §8); "" turns it off. WebOrigins are the other
+	// sites whose pages may open a socket.
+	WebAddr    string
+	WebOrigins []string
+	// Web configures the WebSocket front-end (pings; its Origins, body
+	// limit and Logger are set from the node's options).
+	Web webfront.Options
 
 	// MonitorAddr serves /metrics, /healthz and NATS's monitoring
 	// endpoints; "" turns it off.
@@ -97,6 +107,10 @@ type Node struct {
 	stopLiveness context.CancelFunc
 	livenessDone chan struct{}
 	monitor      *monitor.Server
+
+	web     *webfront.Server
+	webLn   net.Listener
+	webDone chan error
 
 	// members caches the cluster's size and node names (see members).
 	membersMu    sync.Mutex
@@ -251,6 +265,20 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 	srv, ln, served := n.front, n.ln, n.served
 	n.serving = true
 	go func() { served <- srv.Serve(ln) }()
+	if opts.WebAddr != "" {
+		if n.webLn, err = net.Listen("tcp", opts.WebAddr); err != nil {
+			return nil, listenError("web address", "--web-addr", opts.WebAddr, err)
+		}
+		web := opts.Web
+		web.Origins, web.Logger = opts.WebOrigins, opts.Logger
+		if web.MaxBodyBytes == 0 {
+			web.MaxBodyBytes = opts.Front.Limits.MaxBodyBytes
+		}
+		n.web = webfront.New(n.hub, web)
+		wsrv, wln, wdone := n.web, n.webLn, make(chan error, 1)
+		n.webDone = wdone
+		go func() { wdone <- wsrv.Serve(wln) }()
+	}
 	if metrics != nil {
 		var mon *monitor.Server
 		mon, err = monitor.Start(opts.MonitorAddr, metrics, monitor.Sources{
@@ -266,7 +294,11 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 		}
 		n.monitor = mon
 	}
-	n.log.Info("campbus serving", "node", opts.Name, "run", n.self.Run, "addr", n.ln.Addr().String(),
+	webURL := ""
+	if n.webLn != nil {
+		webURL = "http://" + n.webLn.Addr().String() + "/"
+	}
+	n.log.Info("campbus serving", "node", opts.Name, "run", n.self.Run, "addr", n.ln.Addr().String(), "web", webURL,
 		"nats", n.bus.ClientURL(), "data", opts.DataDir, "campIds", opts.CampIDs.String(), "groupSize", opts.GroupSize)
 	return n, nil
 }
@@ -276,6 +308,14 @@ func (n *Node) Addr() net.Addr { return n.ln.Addr() }
 
 // NATSURL returns the observers' NATS URL, or "" when the port is off.
 func (n *Node) NATSURL() string { return n.bus.ClientURL() }
+
+// WebAddr returns the browsers' address, or nil when it is off.
+func (n *Node) WebAddr() net.Addr {
+	if n.webLn == nil {
+		return nil
+	}
+	return n.webLn.Addr()
+}
 
 // MonitorAddr returns the monitoring server's address, or nil when it is off.
 func (n *Node) MonitorAddr() net.Addr {
@@ -322,6 +362,9 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	if n.front != nil {
 		n.front.StopAccepting()
 	}
+	if n.web != nil {
+		n.web.StopAccepting()
+	}
 	if n.hub != nil {
 		err = n.hub.Shutdown(ctx)
 	}
@@ -335,6 +378,15 @@ func (n *Node) Shutdown(ctx context.Context) error {
 			}
 		}
 		n.front = nil
+	}
+	if n.web != nil {
+		if werr := n.web.Wait(ctx); werr != nil && err == nil {
+			err = werr
+		}
+		if serr := <-n.webDone; serr != nil && err == nil {
+			err = serr
+		}
+		n.web = nil
 	}
 	n.hub = nil
 	n.close()

@@ -36,7 +36,7 @@ run_bench() { # LABEL ADDRS
 
 # One node.
 port=$(free_port)
-"$TMP/campbus" serve --addr "127.0.0.1:$port" --nats-addr "" --monitor-addr "" --rate 0 \
+"$TMP/campbus" serve --addr "127.0.0.1:$port" --nats-addr "" --monitor-addr "" --web-addr "" --rate 0 \
   --data-dir "$TMP/single" 2>"$TMP/single.log" &
 PIDS+=($!)
 wait_serving "$TMP/single.log"
@@ -53,7 +53,7 @@ for i in 0 1 2; do
     [ "$i" = "$j" ] || routes+="${routes:+,}nats://127.0.0.1:${rports[$j]}"
   done
   "$TMP/campbus" serve --node-name "n$i" --addr "127.0.0.1:${cports[$i]}" --nats-addr "" \
-    --monitor-addr "" --rate 0 --cluster-addr "127.0.0.1:${rports[$i]}" --routes "$routes" \
+    --monitor-addr "" --web-addr "" --rate 0 --cluster-addr "127.0.0.1:${rports[$i]}" --routes "$routes" \
     --data-dir "$TMP/n$i" 2>"$TMP/n$i.log" &
   PIDS+=($!)
   addrs+="${addrs:+,}127.0.0.1:${cports[$i]}"

@@ -208,7 +208,7 @@ start_serve() {
   local port
   port=$(free_port)
   "$CAMPBUS" serve --addr "127.0.0.1:$port" --nats-addr "" --data-dir "$1" --camp-ids "$IDS" \
-    --monitor-addr "" --rate 0 --log-level warn >>"$OUT/serve.log" 2>&1 &
+    --monitor-addr "" --web-addr "" --rate 0 --log-level warn >>"$OUT/serve.log" 2>&1 &
   SERVE_PID=$!
   PIDS+=($SERVE_PID)
   SERVE_ADDR="127.0.0.1:$port"

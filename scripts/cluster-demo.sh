@@ -17,6 +17,7 @@ camper_port() { echo $((base + 22 + $1)); }
 nats_port()   { echo $((base + 2222 + $1)); }
 route_port()  { echo $((base + 4222 + $1)); }
 mon_port()    { echo $((base + 6222 + $1)); }
+web_port()    { echo $((base + 8080 + $1)); }
 
 work=$(mktemp -d)
 pids=()
@@ -37,7 +38,7 @@ for i in 0 1 2; do
   done
   "$work/campbus" serve --node-name "n$((i + 1))" \
     --addr "127.0.0.1:$(camper_port "$i")" --nats-addr "127.0.0.1:$(nats_port "$i")" \
-    --monitor-addr "127.0.0.1:$(mon_port "$i")" \
+    --monitor-addr "127.0.0.1:$(mon_port "$i")" --web-addr "127.0.0.1:$(web_port "$i")" \
     --cluster-addr "127.0.0.1:$(route_port "$i")" --routes "$routes" \
     --data-dir "$work/n$((i + 1))" 2>"$work/n$((i + 1)).log" &
   pids+=($!)

@@ -42,7 +42,7 @@ func buildCampbus(t *testing.T) string {
 // "campbus serving" line.
 func startServe(t *testing.T, bin, dataDir string) *serverProcess {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--nats-addr", "", "--monitor-addr", "",
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--nats-addr", "", "--monitor-addr", "", "--web-addr", "",
 		"--data-dir", dataDir, "--rate", "0")
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)

@@ -50,6 +50,9 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	)
 	fs.StringVar(&opts.Addr, "addr", "0.0.0.0:2022", "campers' TCP address")
 	fs.StringVar(&opts.NATSAddr, "nats-addr", "127.0.0.1:4222", `observers' NATS client address ("" turns it off)`)
+	fs.StringVar(&opts.WebAddr, "web-addr", "127.0.0.1:8080", `browsers' address: the browser client at / and its WebSocket at /ws ("" turns it off)`)
+	var webOrigins string
+	fs.StringVar(&webOrigins, "web-origins", "", "other sites whose pages may open a WebSocket, comma-separated: https://camp.example,*.camp.example")
 	fs.StringVar(&opts.MonitorAddr, "monitor-addr", "127.0.0.1:8222", `HTTP address of /metrics, /healthz and NATS's /varz, /connz, /jsz... ("" turns it off)`)
 	fs.StringVar(&opts.DataDir, "data-dir", defaultDataDir(), "directory for the event log and state (created if missing)")
 	fs.StringVar(&campIDs, "camp-ids", campbus.DefaultCampIDs, "range of camp ids admitted; its bounds set the letters and the number of digits")
@@ -87,6 +90,11 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	for _, r := range strings.Split(routes, ",") {
 		if r = strings.TrimSpace(r); r != "" {
 			opts.Routes = append(opts.Routes, r)
+		}
+	}
+	for _, o := range strings.Split(webOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			opts.WebOrigins = append(opts.WebOrigins, o)
 		}
 	}
 	if len(opts.Routes) > 0 && opts.ClusterAddr == "" {

@@ -1,0 +1,196 @@
+// Package webfront serves campbus to browsers: the browser client (static
+// files built into the binary) at GET /, and at GET /ws a WebSocket that
+// speaks the protocol as JSON messages (PROTOCOL.md §8), one
+// session.Transport per socket, served by the node's session hub like any
+// TCP camper.
+package webfront
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/campbus/campbus/session"
+	"github.com/campbus/campbus/wire"
+)
+
+//go:embed static
+var static embed.FS
+
+// MaxMessageBytes bounds one WebSocket message; past it the socket is
+// closed with 1009.
+const MaxMessageBytes = 4096
+
+// Defaults for Options.
+const (
+	DefaultPingInterval = 30 * time.Second
+	DefaultPongTimeout  = 60 * time.Second
+)
+
+// Options configure a Server.
+type Options struct {
+	// Origins lists the origins, besides the server's own, whose pages may
+	// open a socket ("https://camp.example", or a host pattern such as
+	// "*.camp.example"). A request without Origin (not from a browser) is
+	// let in.
+	Origins []string
+	// MaxBodyBytes bounds a request's body, as on TCP.
+	MaxBodyBytes int
+	// PingInterval is how often the server pings a socket; one that has
+	// not answered for PongTimeout is closed (and its camper checked out).
+	PingInterval time.Duration
+	PongTimeout  time.Duration
+	Logger       *slog.Logger
+}
+
+// Server is the browsers' front-end.
+type Server struct {
+	opts Options
+	hub  *session.Hub
+	log  *slog.Logger
+	http *http.Server
+
+	wg      sync.WaitGroup // one per socket served
+	closing sync.WaitGroup // close handshakes under way
+	stop    chan struct{}
+	once    sync.Once
+}
+
+// New returns a front-end that serves its campers through hub.
+func New(hub *session.Hub, opts Options) *Server {
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = wire.DefaultMaxBodyBytes
+	}
+	if opts.PingInterval <= 0 {
+		opts.PingInterval = DefaultPingInterval
+	}
+	if opts.PongTimeout <= 0 {
+		opts.PongTimeout = DefaultPongTimeout
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	s := &Server{opts: opts, hub: hub, log: opts.Logger, stop: make(chan struct{})}
+	files, err := fs.Sub(static, "static")
+	if err != nil {
+		panic(err) // the embedded tree is part of the binary
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /ws", http.HandlerFunc(s.serveWS))
+	mux.Handle("GET /", securityHeaders(http.FileServerFS(files)))
+	s.http = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
+	}
+	return s
+}
+
+// securityHeaders keeps the page to its own scripts and its own server.
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; connect-src 'self'; frame-ancestors 'none'")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Serve serves HTTP on ln until StopAccepting.
+func (s *Server) Serve(ln net.Listener) error {
+	err := s.http.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// serveWS upgrades a request to a WebSocket (refused with 403 when its
+// Origin is another site's) and serves its camper until the socket ends.
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	select {
+	case <-s.stop:
+		http.Error(w, "the server is shutting down", http.StatusServiceUnavailable)
+		return
+	default:
+	}
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.opts.Origins})
+	if err != nil {
+		s.log.Info("websocket refused", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"), "err", err)
+		return // Accept wrote the refusal
+	}
+	ws.SetReadLimit(MaxMessageBytes)
+	s.wg.Add(1)
+	defer s.wg.Done()
+	t := newTransport(ws, r, s.opts.MaxBodyBytes, &s.closing)
+	go t.readLoop()
+	pinged := make(chan struct{})
+	go func() {
+		defer close(pinged)
+		s.keepAlive(t)
+	}()
+	s.hub.Serve(t)
+	_ = t.Close(session.CloseNormal) // no-op if the session closed it
+	<-pinged
+}
+
+// keepAlive pings the socket every PingInterval until it closes; a socket
+// that does not answer within PongTimeout is closed at once, which ends
+// its session (the camper is checked out as after any disconnect).
+func (s *Server) keepAlive(t *transport) {
+	tick := time.NewTicker(s.opts.PingInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-t.done:
+			return
+		case <-tick.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), s.opts.PongTimeout)
+		err := t.ws.Ping(ctx)
+		cancel()
+		if err != nil {
+			select {
+			case <-t.done:
+			default:
+				s.log.Info("websocket closed: no answer to ping", "remote", t.remote, "err", err)
+			}
+			_ = t.ws.CloseNow()
+			return
+		}
+	}
+}
+
+// StopAccepting stops taking requests and sockets. Open sockets stay
+// until the hub ends their sessions.
+func (s *Server) StopAccepting() {
+	s.once.Do(func() {
+		close(s.stop)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		// Sockets are hijacked: Shutdown closes the listeners and the
+		// plain HTTP connections only.
+		_ = s.http.Shutdown(ctx)
+	})
+}
+
+// Wait waits until every socket is done and closed, or ctx ends.
+func (s *Server) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); s.closing.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("webfront: sockets still open: %w", ctx.Err())
+	}
+}
