@@ -72,8 +72,9 @@ type Options struct {
 	// stale is evaluated as the sweep goes, against the detector's view.
 	Sweep func(ctx context.Context, stale func(conn string) bool) (int, error)
 	// Reconcile closes the connections of campers this node no longer
-	// holds in the camp's state.
-	Reconcile func(ctx context.Context) error
+	// holds in the camp's state, among those checked in before since (a
+	// checkin after that was decided by the camp as it is now).
+	Reconcile func(ctx context.Context, since time.Time) error
 	Logger    *slog.Logger
 	// Now returns the current time (tests may replace it).
 	Now func() time.Time
@@ -95,9 +96,10 @@ type Detector struct {
 	// reconcileDue: this node may have been taken for lost; reconcileRuns
 	// more checks are to run, the next not before reconcileAt (the state
 	// read just after a heal may still be the old one).
-	reconcileDue  bool
-	reconcileRuns int
-	reconcileAt   time.Time
+	reconcileDue   bool
+	reconcileRuns  int
+	reconcileAt    time.Time
+	reconcileSince time.Time // checkins before this are checked
 	// cutOff: the last round saw no majority (logged once per spell).
 	cutOff bool
 
@@ -218,6 +220,7 @@ func (d *Detector) heard(name, run string) {
 // held.
 func (d *Detector) dueReconcile() {
 	d.reconcileDue, d.reconcileRuns = true, reconcileChecks
+	d.reconcileSince = d.opts.Now()
 }
 
 func (d *Detector) onSwept(m *nats.Msg) {
@@ -372,13 +375,14 @@ func (d *Detector) round(ctx context.Context) {
 	d.mu.Lock()
 	sweep := d.sweepDue
 	reconcile := d.reconcileDue && !d.opts.Now().Before(d.reconcileAt)
+	since := d.reconcileSince
 	d.mu.Unlock()
 	if sweep {
 		d.sweep(ctx)
 	}
 	if reconcile && d.opts.Reconcile != nil {
 		rctx, cancel := context.WithTimeout(ctx, sweepTimeout)
-		err := d.opts.Reconcile(rctx)
+		err := d.opts.Reconcile(rctx, since)
 		cancel()
 		if err != nil {
 			d.log.Warn("checking this node's campers against the camp; trying again", "err", err)

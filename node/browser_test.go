@@ -195,7 +195,7 @@ func TestABadCampIDIsShownAsAnError(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("camp-id"), "J999"),
 		chromedp.Click(chromedp.ID("checkin-button")),
 	)
-	p.waitText("#checkin-msg", "J001")     // the server's sentence names the range
+	p.waitText("#checkin-msg", "J001")    // the server's sentence names the range
 	p.waitText("#checkin-msg", "checkin") // what failed
 	// A taken campId: the hint names a free one.
 	other := dial(t, n)

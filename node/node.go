@@ -523,7 +523,7 @@ func (n *Node) members() (int, []string) {
 // reconcile closes the connections of campers this node no longer holds in
 // the camp's state: the others took the node for lost while it was cut off
 // and checked its campers out.
-func (n *Node) reconcile(ctx context.Context) error {
+func (n *Node) reconcile(ctx context.Context, since time.Time) error {
 	hub, h := n.hub, n.handlers
 	if hub == nil || h == nil {
 		return nil
@@ -533,7 +533,7 @@ func (n *Node) reconcile(ctx context.Context) error {
 	if !n.bus.Server().JetStreamIsStreamCurrent(server.DEFAULT_GLOBAL_ACCOUNT, "KV_"+bus.CampersBucket) {
 		return errors.New("this node's copy of the campers bucket is not current yet")
 	}
-	evicted, mine := 0, hub.CheckedIn()
+	evicted, mine := 0, hub.CheckedInBefore(since)
 	for conn, campID := range mine {
 		holder, held, err := h.Holder(ctx, campID)
 		if err != nil {

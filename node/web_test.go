@@ -285,3 +285,23 @@ func TestShutdownSaysGoodbyeToBrowsers(t *testing.T) {
 	assert.Equal(t, "server shutting down", b.event(campbus.EventShutdown).Reason)
 	assert.Equal(t, websocket.StatusGoingAway, b.closedWith())
 }
+
+func TestASocketThatStopsAnsweringPingsIsCheckedOut(t *testing.T) {
+	n := webNode(t, Options{Web: webfront.Options{PingInterval: 100 * time.Millisecond, PongTimeout: 300 * time.Millisecond}})
+	tcp := dial(t, n)
+	tcp.checkin("J001")
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws://"+n.WebAddr().String()+"/ws", nil)
+	require.NoError(t, err)
+	defer ws.CloseNow()
+	require.NoError(t, ws.Write(ctx, websocket.MessageText, []byte(`{"id":"1","command":"checkin","body":{"campId":"J002"}}`)))
+	_, resp, err := ws.Read(ctx)
+	require.NoError(t, err)
+	require.Contains(t, string(resp), `"status":200`)
+	assert.Equal(t, "J002", tcp.expect(campbus.EventJoin).CampID)
+	// The browser's tab froze: it reads nothing more, so it answers no ping.
+	left := tcp.expect(campbus.EventCheckout)
+	assert.Equal(t, "J002", left.CampID)
+	assert.Equal(t, campbus.ReasonDisconnect, left.Reason)
+}

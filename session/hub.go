@@ -315,7 +315,11 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 
 // CheckedIn returns the campers checked in on this node: connection id on
 // the bus -> campId.
-func (h *Hub) CheckedIn() map[string]string {
+func (h *Hub) CheckedIn() map[string]string { return h.CheckedInBefore(time.Time{}) }
+
+// CheckedInBefore returns the campers whose checkin succeeded before t
+// (any time, for the zero t): connection id on the bus -> campId.
+func (h *Hub) CheckedInBefore(t time.Time) map[string]string {
 	h.mu.Lock()
 	all := make([]*Session, 0, len(h.sessions))
 	for _, s := range h.sessions {
@@ -324,7 +328,7 @@ func (h *Hub) CheckedIn() map[string]string {
 	h.mu.Unlock()
 	out := make(map[string]string, len(all))
 	for _, s := range all {
-		if id := s.checkedInAs(); id != "" {
+		if id, at := s.checkedInAs(); id != "" && (t.IsZero() || at.Before(t)) {
 			out[s.busID] = id
 		}
 	}
@@ -344,7 +348,10 @@ func (h *Hub) Evict(busID, campID string) bool {
 	h.mu.Lock()
 	s := h.sessions[busID]
 	h.mu.Unlock()
-	if s == nil || s.checkedInAs() != campID {
+	if s == nil {
+		return false
+	}
+	if id, _ := s.checkedInAs(); id != campID {
 		return false
 	}
 	h.stats.evicted.Add(1)

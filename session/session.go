@@ -67,6 +67,7 @@ type Session struct {
 	attached  int             // the group whose events it gets, 0 for none
 	claims    map[string]bool // campIds it holds or is checking in as
 	checkedIn string          // the campId once checked in
+	checkedAt time.Time       // when that checkin succeeded
 	retired   bool            // removed from the registry for good
 
 	// Owned by the reader goroutine.
@@ -415,12 +416,12 @@ func (s *Session) retire() (group int, claims []string) {
 
 func (s *Session) setCheckedIn(campID string) {
 	s.regMu.Lock()
-	s.checkedIn = campID
+	s.checkedIn, s.checkedAt = campID, time.Now()
 	s.regMu.Unlock()
 }
 
-func (s *Session) checkedInAs() string {
+func (s *Session) checkedInAs() (string, time.Time) {
 	s.regMu.Lock()
 	defer s.regMu.Unlock()
-	return s.checkedIn
+	return s.checkedIn, s.checkedAt
 }
