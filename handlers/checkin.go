@@ -86,6 +86,11 @@ func (s *Service) claim(ctx context.Context, id string, rec camperRecord) (uint6
 			continue // released between our create and get
 		case gerr != nil:
 			return 0, fmt.Errorf("claim %s: %w", id, gerr)
+		case json.Unmarshal(held.Value(), &other) == nil && other.Conn == rec.Conn && !other.Leaving:
+			// This connection holds the id already: an earlier checkin
+			// whose answer was lost, and whose undo failed too. It is
+			// this checkin; it goes on from the record there is.
+			return held.Revision(), nil
 		case json.Unmarshal(held.Value(), &other) != nil || !other.Leaving || time.Now().After(deadline):
 			return 0, campbus.Errorf(http.StatusConflict, campbus.CodeCampIDInUse,
 				"camp id %s is already checked in on another connection", id)

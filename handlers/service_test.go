@@ -99,3 +99,22 @@ func TestTheHandlersMatchTheCommandTable(t *testing.T) {
 	table["dance"] = s.mission
 	require.ErrorContains(t, tableInSync(table), "out of sync")
 }
+
+func TestACheckinRepeatedByTheConnectionThatHoldsTheIDSucceeds(t *testing.T) {
+	s, asker := startService(t)
+	require.NoError(t, s.Start())
+	t.Cleanup(s.Stop)
+	// The first answer was lost, and so was its undo: the id is held by
+	// this very connection when it asks again.
+	status, _ := ask(t, asker, &bus.Request{Command: campbus.CmdCheckin, Conn: "t.1.1"}, `{"campId":"J001"}`)
+	require.Equal(t, http.StatusOK, status)
+	status, _ = ask(t, asker, &bus.Request{Command: campbus.CmdCheckin, Conn: "t.1.1"}, `{"campId":"J001"}`)
+	assert.Equal(t, http.StatusOK, status)
+	st, _, err := s.loadGroup(context.Background(), 1)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"J001"}, st.Members, "one seat, not two")
+	// Another connection still cannot take it.
+	status, e := ask(t, asker, &bus.Request{Command: campbus.CmdCheckin, Conn: "t.1.2"}, `{"campId":"J001"}`)
+	assert.Equal(t, http.StatusConflict, status)
+	assert.Equal(t, campbus.CodeCampIDInUse, e.Code)
+}

@@ -26,6 +26,7 @@ package liveness
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 	"strings"
@@ -102,6 +103,10 @@ type Detector struct {
 	reconcileSince time.Time // checkins before this are checked
 	// cutOff: the last round saw no majority (logged once per spell).
 	cutOff bool
+	// lastRound is when the last round began: a round that comes much
+	// later than planned means this node itself stalled (a long pause, a
+	// starved machine), and the silence of others may be its own fault.
+	lastRound time.Time
 
 	subs []*nats.Subscription
 }
@@ -335,7 +340,10 @@ func (d *Detector) round(ctx context.Context) {
 		size, names = d.opts.Members()
 	}
 	d.mu.Lock()
-	v := d.view(d.opts.Now(), size, names)
+	now := d.opts.Now()
+	stalled := !d.lastRound.IsZero() && now.Sub(d.lastRound) > d.opts.Timeout/2
+	d.lastRound = now
+	v := d.view(now, size, names)
 	if !v.Majority {
 		if !d.cutOff {
 			d.log.Warn("out of sight of the cluster's majority: sweeping nobody", "alive", v.Alive, "size", v.Size)
@@ -350,6 +358,10 @@ func (d *Detector) round(ctx context.Context) {
 		d.cutOff = false
 	}
 	d.mu.Unlock()
+	if stalled && len(v.Suspects) > 0 {
+		d.log.Warn("this node stalled since its last look; declaring nobody lost this round", "suspects", v.Suspects)
+		return
+	}
 
 	for _, name := range v.Suspects {
 		run, alive := d.probe(name)
@@ -396,13 +408,19 @@ func (d *Detector) round(ctx context.Context) {
 	}
 }
 
-// probe asks a suspect directly whether it is alive, and which run it is.
+// probe asks a suspect directly whether it is alive, and which run it is:
+// twice, unless nobody listens at all (the node is gone from the bus).
 func (d *Detector) probe(name string) (run string, alive bool) {
-	m, err := d.nc.Request(bus.PingSubject(name), nil, d.opts.ProbeTimeout)
-	if err != nil {
-		return "", false
+	for try := 0; try < 2; try++ {
+		m, err := d.nc.Request(bus.PingSubject(name), nil, d.opts.ProbeTimeout)
+		if err == nil {
+			return string(m.Data), true
+		}
+		if errors.Is(err, nats.ErrNoResponders) {
+			return "", false
+		}
 	}
-	return string(m.Data), true
+	return "", false
 }
 
 // Stale reports whether a connection id belongs to a node instance that is

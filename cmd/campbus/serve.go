@@ -14,6 +14,7 @@ import (
 
 	"github.com/campbus/campbus"
 	"github.com/campbus/campbus/bus"
+	"github.com/campbus/campbus/handlers"
 	"github.com/campbus/campbus/liveness"
 	"github.com/campbus/campbus/node"
 	sessions "github.com/campbus/campbus/session"
@@ -56,7 +57,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&opts.MonitorAddr, "monitor-addr", "127.0.0.1:8222", `HTTP address of /metrics, /healthz and NATS's /varz, /connz, /jsz... ("" turns it off)`)
 	fs.StringVar(&opts.DataDir, "data-dir", defaultDataDir(), "directory for the event log and state (created if missing)")
 	fs.StringVar(&campIDs, "camp-ids", campbus.DefaultCampIDs, "range of camp ids admitted; its bounds set the letters and the number of digits")
-	fs.IntVar(&opts.GroupSize, "group-size", 4, "campers per group")
+	fs.IntVar(&opts.GroupSize, "group-size", handlers.DefaultGroupSize, "campers per group")
 	fs.StringVar(&opts.Name, "node-name", "campbus", "name of this node on the bus (unique in a cluster)")
 	var routes string
 	fs.StringVar(&opts.ClusterAddr, "cluster-addr", "", `this node's cluster (NATS route) address, e.g. 127.0.0.1:6222; "" runs alone`)
