@@ -45,6 +45,9 @@ type Options struct {
 	ListenAddr string
 	// DataDir is where JetStream keeps its files.
 	DataDir string
+	// MaxStore is JetStream's limit on the bytes of file storage, the event
+	// log's disk budget (0: JetStream's default, 75% of the free disk).
+	MaxStore int64
 	// OperatorPassword, when set, admits user "operator" with full rights.
 	OperatorPassword string
 	// Logger receives the NATS server's warnings and errors.
@@ -72,6 +75,9 @@ type Bus struct {
 	ns      *server.Server
 	appPass string
 	log     *slog.Logger
+	// storeDir and maxStore restart JetStream as it was started.
+	storeDir string
+	maxStore int64
 }
 
 // Start starts the embedded NATS server with JetStream and waits until it
@@ -94,7 +100,9 @@ func Start(opts Options) (*Bus, error) {
 		ServerName: opts.ServerName,
 		JetStream:  true,
 		StoreDir:   opts.DataDir,
-		NoSigs:     true, // campbus handles SIGINT/SIGTERM itself
+		// 0 lets JetStream size it from the free disk.
+		JetStreamMaxStore: opts.MaxStore,
+		NoSigs:            true, // campbus handles SIGINT/SIGTERM itself
 		Users: []*server.User{
 			{Username: AppUser, Password: appPass},
 			{
@@ -159,7 +167,7 @@ func Start(opts Options) (*Bus, error) {
 		ns.WaitForShutdown()
 		return nil, fmt.Errorf("bus: nats server not ready after %v", opts.ReadyTimeout)
 	}
-	return &Bus{ns: ns, appPass: appPass, log: opts.Logger}, nil
+	return &Bus{ns: ns, appPass: appPass, log: opts.Logger, storeDir: opts.DataDir, maxStore: opts.MaxStore}, nil
 }
 
 // hostPort splits host:port; port 0 becomes NATS's "pick a free port".
@@ -231,6 +239,23 @@ func (b *Bus) ClusterURL() string {
 
 // Clustered reports whether this bus is one node of a cluster.
 func (b *Bus) Clustered() bool { return b.ns.ClusterAddr() != nil }
+
+// RestartJetStream starts JetStream again if it stopped itself, as it does
+// after a write it could not make (a permission error, say); JetStream reads
+// the streams back from the data dir. It does nothing while JetStream runs.
+// Only a single node restarts it this way: a cluster's node must rejoin its
+// meta group, which needs a restart of the process.
+func (b *Bus) RestartJetStream() error {
+	if b.ns.JetStreamEnabled() || b.Clustered() {
+		return nil
+	}
+	// As nats-server's own restart on a config reload does.
+	cfg := server.JetStreamConfig{StoreDir: b.storeDir, MaxStore: b.maxStore, Strict: true}
+	if err := b.ns.EnableJetStream(&cfg); err != nil {
+		return fmt.Errorf("bus: restart JetStream: %w", err)
+	}
+	return nil
+}
 
 // Server returns the embedded NATS server.
 func (b *Bus) Server() *server.Server { return b.ns }

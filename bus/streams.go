@@ -14,8 +14,13 @@ type StreamOptions struct {
 	// GroupEvents is how many events each group keeps (default
 	// DefaultGroupEvents). A group's last event carries its state, so group
 	// events are never dropped by age or size: only the oldest of a group
-	// beyond this count go.
+	// beyond this count go. When the stream reaches its share of MaxStore
+	// it refuses new events instead (discard new), so every group keeps
+	// its last one.
 	GroupEvents int64
+	// MaxStore is the event log's disk budget in bytes, split among the
+	// streams and buckets by SplitBudget (0: no budget).
+	MaxStore int64
 	// DirectMaxAge and DirectMaxBytes bound the directs kept (0: no limit).
 	DirectMaxAge   time.Duration
 	DirectMaxBytes int64
@@ -35,6 +40,8 @@ type Streams struct {
 	Groups  jetstream.Stream
 	Directs jetstream.Stream
 	Campers jetstream.KeyValue
+	// Budget is how MaxStore was split among them.
+	Budget Budget
 }
 
 // EnsureStreams creates or updates the GROUPS and DIRECTS streams and the
@@ -48,8 +55,12 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, so StreamOptions
 	if so.GroupEvents <= 0 {
 		so.GroupEvents = DefaultGroupEvents
 	}
-	if so.DirectMaxBytes <= 0 {
-		so.DirectMaxBytes = -1
+	budget := SplitBudget(so.MaxStore, so.DirectMaxBytes)
+	unbounded := func(n int64) int64 {
+		if n <= 0 {
+			return -1
+		}
+		return n
 	}
 	groups, err := retry(ctx, func(ctx context.Context) (jetstream.Stream, error) {
 		return js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
@@ -58,6 +69,8 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, so StreamOptions
 			Subjects:          []string{LogPrefix + GroupPrefix + "*"},
 			Storage:           jetstream.FileStorage,
 			Retention:         jetstream.LimitsPolicy,
+			Discard:           jetstream.DiscardNew,
+			MaxBytes:          unbounded(budget.Groups),
 			MaxMsgsPerSubject: so.GroupEvents,
 			// Every change carries an id (Nats-Msg-Id) kept this long: a
 			// change retried after an election is stored once. It covers a
@@ -80,7 +93,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, so StreamOptions
 			Retention:   jetstream.LimitsPolicy,
 			Discard:     jetstream.DiscardOld,
 			MaxAge:      so.DirectMaxAge,
-			MaxBytes:    so.DirectMaxBytes,
+			MaxBytes:    unbounded(budget.Directs),
 			Replicas:    so.Replicas,
 			AllowDirect: true,
 		})
@@ -95,12 +108,13 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, so StreamOptions
 			Storage:     jetstream.FileStorage,
 			Replicas:    so.Replicas,
 			History:     1,
+			MaxBytes:    unbounded(budget.Campers),
 		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bus: bucket %s: %w", CampersBucket, err)
 	}
-	return &Streams{Groups: groups, Directs: directs, Campers: campers}, nil
+	return &Streams{Groups: groups, Directs: directs, Campers: campers, Budget: budget}, nil
 }
 
 // retry calls f with a short deadline until it succeeds or ctx ends: the
@@ -113,6 +127,9 @@ func retry[T any](ctx context.Context, f func(context.Context) (T, error)) (T, e
 		cancel()
 		if err == nil {
 			return v, nil
+		}
+		if isBeyondBudget(err) {
+			return v, err // trying again will not make room
 		}
 		select {
 		case <-ctx.Done():
