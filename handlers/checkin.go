@@ -49,6 +49,9 @@ func (s *Service) checkin(ctx context.Context, r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.roomToGrow(r.Command); err != nil {
+		return nil, err
+	}
 	rec := camperRecord{Conn: r.Conn, CheckinMs: s.opts.Now().UnixMilli()}
 	rev, err := s.claim(ctx, id, rec)
 	if err != nil {

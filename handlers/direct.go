@@ -29,6 +29,9 @@ func (s *Service) direct(ctx context.Context, r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.roomToGrow(r.Command); err != nil {
+		return nil, err
+	}
 	if _, err := s.campers.Get(ctx, to); errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, campbus.Errorf(http.StatusNotFound, campbus.CodeTargetNotCheckedIn,
 			"%s is not checked in; nothing was sent", to)

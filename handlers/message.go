@@ -19,6 +19,9 @@ func (s *Service) message(ctx context.Context, r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.roomToGrow(r.Command); err != nil {
+		return nil, err
+	}
 	var resp campbus.MessageResponse
 	_, _, err = s.updateGroup(ctx, r.Group, func(st *groupState) (*groupEvent, error) {
 		ev, err := sendMessage(st, r.Group, r.CampID, text)
