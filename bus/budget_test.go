@@ -89,3 +89,30 @@ func TestEveryStreamFitsInTheSmallestBudgetAndGroupsKeepTheirLastEvent(t *testin
 	require.NoError(t, err, "the quiet group's only event is kept")
 	assert.Equal(t, "state of group 1", string(last.Data))
 }
+
+func TestTheBudgetIsRaisedWhileTheServerRuns(t *testing.T) {
+	b, err := Start(Options{ServerName: "t", ListenAddr: "127.0.0.1:0", DataDir: t.TempDir(), MaxStore: MinMaxStore, OperatorPassword: "op-secret"})
+	require.NoError(t, err)
+	t.Cleanup(b.Shutdown)
+	nc, err := b.Connect("test")
+	require.NoError(t, err)
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err = EnsureStreams(ctx, js, StreamOptions{MaxStore: MinMaxStore, DirectMaxBytes: 1 << 30})
+	require.NoError(t, err)
+
+	require.NoError(t, b.SetMaxStore(4*MinMaxStore))
+	assert.Equal(t, int64(4*MinMaxStore), b.Server().JetStreamConfig().MaxStore)
+	st, err := EnsureStreams(ctx, js, StreamOptions{MaxStore: 4 * MinMaxStore, DirectMaxBytes: 1 << 30})
+	require.NoError(t, err, "the streams take their larger shares")
+	info, err := st.Groups.Info(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, st.Budget.Groups, info.Config.MaxBytes)
+	_, err = js.Publish(ctx, LogGroupSubject(1), []byte("still writing"))
+	require.NoError(t, err, "the app's connection lived through the reload")
+	require.NoError(t, b.SetMaxStore(MinMaxStore), "a smaller budget changes nothing")
+	assert.Equal(t, int64(4*MinMaxStore), b.Server().JetStreamConfig().MaxStore)
+}

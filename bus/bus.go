@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -75,9 +76,12 @@ type Bus struct {
 	ns      *server.Server
 	appPass string
 	log     *slog.Logger
-	// storeDir and maxStore restart JetStream as it was started.
+	// storeDir and maxStore restart JetStream as it was started; mu
+	// guards maxStore and nopts, the options the server runs with.
 	storeDir string
+	mu       sync.Mutex
 	maxStore int64
+	nopts    *server.Options
 }
 
 // Start starts the embedded NATS server with JetStream and waits until it
@@ -167,7 +171,7 @@ func Start(opts Options) (*Bus, error) {
 		ns.WaitForShutdown()
 		return nil, fmt.Errorf("bus: nats server not ready after %v", opts.ReadyTimeout)
 	}
-	return &Bus{ns: ns, appPass: appPass, log: opts.Logger, storeDir: opts.DataDir, maxStore: opts.MaxStore}, nil
+	return &Bus{ns: ns, appPass: appPass, log: opts.Logger, storeDir: opts.DataDir, maxStore: opts.MaxStore, nopts: nopts}, nil
 }
 
 // hostPort splits host:port; port 0 becomes NATS's "pick a free port".
@@ -250,10 +254,30 @@ func (b *Bus) RestartJetStream() error {
 		return nil
 	}
 	// As nats-server's own restart on a config reload does.
+	b.mu.Lock()
 	cfg := server.JetStreamConfig{StoreDir: b.storeDir, MaxStore: b.maxStore, Strict: true}
+	b.mu.Unlock()
 	if err := b.ns.EnableJetStream(&cfg); err != nil {
 		return fmt.Errorf("bus: restart JetStream: %w", err)
 	}
+	return nil
+}
+
+// SetMaxStore raises JetStream's limit on file storage to maxStore bytes
+// while it runs, as a config reload of nats-server does. JetStream allows no
+// decrease: a smaller value changes nothing.
+func (b *Bus) SetMaxStore(maxStore int64) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if maxStore <= b.maxStore {
+		return nil
+	}
+	opts := b.nopts.Clone()
+	opts.JetStreamMaxStore = maxStore
+	if err := b.ns.ReloadOptions(opts); err != nil {
+		return fmt.Errorf("bus: raise the store budget to %d bytes: %w", maxStore, err)
+	}
+	b.nopts, b.maxStore = opts, maxStore
 	return nil
 }
 

@@ -71,10 +71,9 @@ type Service struct {
 	campers jetstream.KeyValue
 	seats   *seatView
 	log     *slog.Logger
-	// budget is the streams' share of the disk budget; store is the last
-	// look at how full they are (CheckStore).
-	budget bus.Budget
-	store  storeState
+	// store is the streams' shares of the disk budget and the last look
+	// at how full they are (CheckStore).
+	store storeState
 
 	// groupLocks serialise changes to a group on this node (group n takes
 	// lock n mod len); groupCache keeps each group's last known state.
@@ -142,7 +141,7 @@ func New(nc *nats.Conn, js jetstream.JetStream, st *bus.Streams, opts Options) (
 		campers:  st.Campers,
 		seats:    newSeatView(),
 		log:      opts.Logger,
-		budget:   st.Budget,
+		store:    storeState{budget: st.Budget},
 		work:     make(chan *nats.Msg, opts.Workers),
 	}
 	s.table = map[string]handlerFunc{

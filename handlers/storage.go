@@ -32,8 +32,15 @@ type StoreUsage struct {
 // storeState is the node's view of the event log's room, written by
 // CheckStore and read by every handler that adds to the log.
 type storeState struct {
-	mu    sync.Mutex
-	usage StoreUsage
+	mu     sync.Mutex
+	usage  StoreUsage
+	budget bus.Budget // the streams' shares of the budget
+}
+
+func (st *storeState) shares() bus.Budget {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.budget
 }
 
 func (st *storeState) get() StoreUsage {
@@ -47,6 +54,20 @@ func (st *storeState) set(u StoreUsage) (was StoreUsage) {
 	defer st.mu.Unlock()
 	was, st.usage = st.usage, u
 	return was
+}
+
+// Resize gives the streams and buckets their shares of a new budget,
+// so.MaxStore: the bus must allow it first (bus.Bus.SetMaxStore). The next
+// CheckStore measures against the new shares.
+func (s *Service) Resize(ctx context.Context, so bus.StreamOptions) error {
+	st, err := bus.EnsureStreams(ctx, s.js, so)
+	if err != nil {
+		return fmt.Errorf("resize the event log: %w", err)
+	}
+	s.store.mu.Lock()
+	s.store.budget = st.Budget
+	s.store.mu.Unlock()
+	return nil
 }
 
 // StoreUsage returns what the last CheckStore found.
@@ -90,7 +111,7 @@ func (s *Service) CheckStore(ctx context.Context) (StoreUsage, error) {
 		return StoreUsage{}, fmt.Errorf("store: %s: %w", bus.CampersBucket, err)
 	}
 	was := s.store.get()
-	b := s.budget
+	b := s.store.shares()
 	u := StoreUsage{
 		Bytes:    int64(gi.State.Bytes + di.State.Bytes + cs.Bytes()),
 		Budget:   b.Total,

@@ -90,6 +90,9 @@ type Options struct {
 	StoreCheck time.Duration
 
 	Logger *slog.Logger
+
+	// freeBytes stands in for bus.FreeBytes in tests.
+	freeBytes func(dir string) (int64, error)
 }
 
 // Node is a running campbus node.
@@ -111,6 +114,7 @@ type Node struct {
 	livenessDone chan struct{}
 	stopStore    context.CancelFunc
 	storeDone    chan struct{}
+	budget       budget
 	monitor      *monitor.Server
 
 	web     *webfront.Server
@@ -166,6 +170,7 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 	if err := checkFree("cluster address", "--cluster-addr", opts.ClusterAddr); err != nil {
 		return nil, err
 	}
+	followDisk := opts.Log.MaxStore <= 0
 	diskFree, err := resolveBudget(&opts)
 	if err != nil {
 		return nil, err
@@ -178,7 +183,8 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 		return nil, err
 	}
 	started := &Node{opts: opts, log: opts.Logger, served: make(chan error, 1),
-		self: bus.Instance{Node: opts.Name, Run: run}}
+		self:   bus.Instance{Node: opts.Name, Run: run},
+		budget: budget{maxStore: opts.Log.MaxStore, followDisk: followDisk}}
 	n = started
 	defer func() {
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -237,4 +238,68 @@ func TestABudgetUnderTheMinimumIsRefusedWithOneClearLine(t *testing.T) {
 		assert.Contains(t, msg, want)
 	}
 	assert.NotContains(t, msg, "\n", "one line")
+}
+
+func TestARaisedBudgetMakesRoomWithoutARestart(t *testing.T) {
+	var log logBuffer
+	n := startNode(t, smallLog(t.TempDir(), log.logger()))
+	cs := group(t, n, "J001")
+	startSession(t, cs, 10000)
+	fillLog(t, cs[0])
+
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	require.NoError(t, n.SetMaxStore(ctx, 2*bus.MinMaxStore))
+	eventually(t, "a message goes through again", func() bool {
+		return cs[0].do(campbus.CmdMessage, map[string]string{"text": "room again"}).Status == 200
+	})
+	assert.Equal(t, int64(2*bus.MinMaxStore), n.handlers.StoreUsage().Budget)
+	assert.Equal(t, 1, log.count("event log budget raised"))
+	sent := fillLog(t, cs[0])
+	t.Logf("the raised budget took %d more messages", sent)
+	assert.Greater(t, sent, 100)
+}
+
+func TestADefaultBudgetGrowsWhenTheDiskHasMoreRoom(t *testing.T) {
+	var log logBuffer
+	var free atomic.Int64
+	free.Store(2 * bus.MinMaxStore) // a disk with 2 MiB free: the budget is about 1 MiB
+	opts := smallLog(t.TempDir(), log.logger())
+	opts.Log.MaxStore = 0
+	opts.freeBytes = func(string) (int64, error) { return free.Load(), nil }
+	n := startNode(t, opts)
+	budget := n.handlers.StoreUsage().Budget
+	require.GreaterOrEqual(t, budget, int64(bus.MinMaxStore))
+	require.Less(t, budget, int64(2*bus.MinMaxStore))
+	cs := group(t, n, "J001")
+	startSession(t, cs, 10000)
+	fillLog(t, cs[0])
+
+	// The operator grows the filesystem to 64 MiB free.
+	free.Store(64 << 20)
+	start := time.Now()
+	eventually(t, "a message goes through again", func() bool {
+		return cs[0].do(campbus.CmdMessage, map[string]string{"text": "room again"}).Status == 200
+	})
+	t.Logf("writes accepted again %v after the disk grew", time.Since(start).Round(time.Millisecond))
+	assert.Greater(t, n.handlers.StoreUsage().Budget, int64(30<<20))
+	assert.Equal(t, 1, log.count("event log budget raised"))
+}
+
+func TestJetStreamThatStoppedItselfIsRestarted(t *testing.T) {
+	var log logBuffer
+	n := startNode(t, smallLog(t.TempDir(), log.logger()))
+	base := "http://" + n.MonitorAddr().String()
+	cs := group(t, n, "J001", "J002")
+	startSession(t, cs, 10000)
+	cs[0].ok(campbus.CmdMessage, map[string]string{"text": "before"}, nil)
+	cs[1].expect(campbus.EventMessage)
+
+	// As JetStream does after a write it could not make.
+	require.NoError(t, n.bus.Server().ShutdownJetStream())
+	eventually(t, "JetStream runs again", func() bool { return log.count("JetStream runs again") == 1 })
+	eventually(t, "the node is healthy", func() bool { s, _ := get(t, base+"/healthz"); return s == 200 })
+	cs[0].ok(campbus.CmdMessage, map[string]string{"text": "after"}, nil)
+	assert.Equal(t, "after", cs[1].expect(campbus.EventMessage).Text)
+	assert.Equal(t, 1, log.count("JetStream stopped"))
 }

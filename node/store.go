@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/campbus/campbus/bus"
@@ -19,12 +20,15 @@ const DefaultStoreCheck = time.Second
 // holds there), and refuses a budget under bus.MinMaxStore with an error
 // that names the flags to change. It returns the free space it saw.
 func resolveBudget(opts *Options) (free int64, err error) {
-	free, err = bus.FreeBytes(opts.DataDir)
+	if opts.freeBytes == nil {
+		opts.freeBytes = bus.FreeBytes
+	}
+	free, err = opts.freeBytes(opts.DataDir)
 	if err != nil {
 		return 0, fmt.Errorf("node: %w", err)
 	}
 	if opts.Log.MaxStore <= 0 {
-		opts.Log.MaxStore = (free + dirBytes(opts.DataDir)) / bus.DefaultStoreShare
+		opts.Log.MaxStore = defaultBudget(opts.DataDir, free)
 	}
 	if opts.Log.MaxStore < bus.MinMaxStore {
 		return free, fmt.Errorf("node: the event log needs a budget of at least %d bytes and has %d: "+
@@ -32,6 +36,68 @@ func resolveBudget(opts *Options) (free int64, err error) {
 			bus.MinMaxStore, opts.Log.MaxStore, opts.DataDir, free, bus.MinMaxStore)
 	}
 	return free, nil
+}
+
+// defaultBudget is 1/bus.DefaultStoreShare of the room for dir: the free
+// space of its filesystem and what is in it already.
+func defaultBudget(dir string, free int64) int64 {
+	return (free + dirBytes(dir)) / bus.DefaultStoreShare
+}
+
+// budget is the node's disk budget as it may change while the node runs.
+type budget struct {
+	mu       sync.Mutex // serialises changes
+	maxStore int64
+	// followDisk: no --max-store was given, so the budget grows with the
+	// room on the disk.
+	followDisk bool
+}
+
+// SetMaxStore raises the event log's disk budget to maxStore bytes while
+// the node runs: JetStream's limit first, then each stream's and bucket's
+// share. A budget no larger than the current one changes nothing (JetStream
+// cannot shrink its limit while it runs; restart with a smaller
+// --max-store).
+func (n *Node) SetMaxStore(ctx context.Context, maxStore int64) error {
+	n.budget.mu.Lock()
+	defer n.budget.mu.Unlock()
+	if maxStore <= n.budget.maxStore {
+		return nil
+	}
+	if err := n.bus.SetMaxStore(maxStore); err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	so := n.opts.Log
+	so.MaxStore = maxStore
+	if err := n.handlers.Resize(ctx, so); err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	n.log.Info("event log budget raised", "from", n.budget.maxStore, "to", maxStore)
+	n.budget.maxStore = maxStore
+	return nil
+}
+
+// followTheDisk raises a budget that was not given (--max-store 0) when
+// the log is full and the disk has room for a larger one: after an
+// operator freed space or grew the filesystem.
+func (n *Node) followTheDisk(ctx context.Context) {
+	if !n.budget.followDisk || !n.handlers.StoreUsage().Full {
+		return
+	}
+	free, err := n.opts.freeBytes(n.opts.DataDir)
+	if err != nil {
+		return
+	}
+	n.budget.mu.Lock()
+	current := n.budget.maxStore
+	n.budget.mu.Unlock()
+	// A tenth more at least, so that a few freed bytes do not reload
+	// JetStream every second.
+	if larger := defaultBudget(n.opts.DataDir, free); larger > current+current/10 {
+		if err := n.SetMaxStore(ctx, larger); err != nil {
+			n.log.Error("raise the event log budget to follow the disk", "err", err)
+		}
+	}
 }
 
 // dirBytes is the size of the files under dir (0 if it cannot be read).
@@ -57,22 +123,32 @@ func dirBytes(dir string) int64 {
 func (n *Node) watchStore(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	stopped := false // JetStream was found stopped: log it once
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		if !n.bus.Server().JetStreamEnabled() {
-			free, err := bus.FreeBytes(n.opts.DataDir)
+		if n.bus.Server().JetStreamEnabled() {
+			if stopped {
+				n.log.Info("JetStream runs again")
+			}
+			stopped = false
+		} else {
+			free, err := n.opts.freeBytes(n.opts.DataDir)
+			if !stopped {
+				n.log.Warn("JetStream stopped; restarting it once the disk has room", "diskFree", free)
+			}
+			stopped = true
 			if err == nil && free >= 2*handlers.DiskLowWater {
-				n.log.Warn("JetStream stopped; restarting it", "diskFree", free)
 				if err := n.bus.RestartJetStream(); err != nil {
-					n.log.Error("restart JetStream", "err", err)
+					n.log.Debug("restart JetStream", "err", err)
 				}
 			}
 		}
-		step, cancel := context.WithTimeout(ctx, interval)
+		step, cancel := context.WithTimeout(ctx, max(interval, time.Second))
+		n.followTheDisk(step)
 		_, err := n.handlers.CheckStore(step)
 		cancel()
 		if err != nil && ctx.Err() == nil {
