@@ -30,7 +30,7 @@ const (
 	GroupsHighWater = 90
 	// StoreLowWater is the share, in percent, below which a full log counts
 	// as having room again: the gap keeps a log at the mark from flapping.
-	StoreLowWater = 85
+	StoreLowWater = 80
 )
 
 // Budget is the disk budget of the event log and its split among the file

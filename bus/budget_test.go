@@ -116,3 +116,61 @@ func TestTheBudgetIsRaisedWhileTheServerRuns(t *testing.T) {
 	require.NoError(t, b.SetMaxStore(MinMaxStore), "a smaller budget changes nothing")
 	assert.Equal(t, int64(4*MinMaxStore), b.Server().JetStreamConfig().MaxStore)
 }
+
+func TestARestartWithASmallerBudgetShrinksTheStreams(t *testing.T) {
+	dir := t.TempDir()
+	ensure := func(maxStore int64) *Streams {
+		b, err := Start(Options{ServerName: "t", DataDir: dir, MaxStore: maxStore})
+		require.NoError(t, err)
+		defer b.Shutdown()
+		nc, err := b.Connect("test")
+		require.NoError(t, err)
+		defer nc.Close()
+		js, err := jetstream.New(nc)
+		require.NoError(t, err)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		st, err := EnsureStreams(ctx, js, StreamOptions{MaxStore: maxStore, DirectMaxBytes: 1 << 30})
+		require.NoError(t, err)
+		info, err := st.Groups.Info(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, st.Budget.Groups, info.Config.MaxBytes)
+		return st
+	}
+	ensure(2*MinMaxStore + 12345)
+	st := ensure(MinMaxStore)
+	assert.Equal(t, int64(MinMaxStore), st.Budget.Total)
+}
+
+func TestAStreamsFailedWriteIsNotedAndReopeningJetStreamClearsIt(t *testing.T) {
+	b, err := Start(Options{ServerName: "t", DataDir: t.TempDir(), MaxStore: MinMaxStore})
+	require.NoError(t, err)
+	t.Cleanup(b.Shutdown)
+	nc, err := b.Connect("test")
+	require.NoError(t, err)
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err = EnsureStreams(ctx, js, StreamOptions{MaxStore: MinMaxStore})
+	require.NoError(t, err)
+	_, err = js.Publish(ctx, LogGroupSubject(1), []byte("before"))
+	require.NoError(t, err)
+
+	assert.False(t, b.WriteFailed())
+	// What nats-server logs when a write to disk fails.
+	b.ns.Errorf("JetStream stream '%s > %s' critical write error: %v", "$G", GroupsStream, "write 2.blk: no space left on device")
+	assert.True(t, b.WriteFailed())
+
+	require.NoError(t, b.ReopenJetStream())
+	assert.False(t, b.WriteFailed())
+	assert.True(t, b.ns.JetStreamEnabled())
+	_, err = js.Publish(ctx, LogGroupSubject(1), []byte("after"))
+	require.NoError(t, err, "the stream came back from the data dir")
+	st, err := js.Stream(ctx, GroupsStream)
+	require.NoError(t, err)
+	info, err := st.Info(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(2), info.State.Msgs)
+}

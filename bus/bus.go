@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -82,6 +83,8 @@ type Bus struct {
 	mu       sync.Mutex
 	maxStore int64
 	nopts    *server.Options
+	// writeFailed is set when JetStream logs a critical write error.
+	writeFailed *atomic.Bool
 }
 
 // Start starts the embedded NATS server with JetStream and waits until it
@@ -164,14 +167,27 @@ func Start(opts Options) (*Bus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bus: %w", err)
 	}
-	ns.SetLoggerV2(&natsLogger{log: opts.Logger.With("component", "nats")}, false, false, false)
+	writeFailed := new(atomic.Bool)
+	ns.SetLoggerV2(&natsLogger{log: opts.Logger.With("component", "nats"), writeFailed: writeFailed}, false, false, false)
 	ns.Start()
 	if !ns.ReadyForConnections(opts.ReadyTimeout) {
 		ns.Shutdown()
 		ns.WaitForShutdown()
 		return nil, fmt.Errorf("bus: nats server not ready after %v", opts.ReadyTimeout)
 	}
-	return &Bus{ns: ns, appPass: appPass, log: opts.Logger, storeDir: opts.DataDir, maxStore: opts.MaxStore, nopts: nopts}, nil
+	b := &Bus{ns: ns, appPass: appPass, log: opts.Logger, storeDir: opts.DataDir, maxStore: opts.MaxStore, nopts: nopts,
+		writeFailed: writeFailed}
+	if _, reserved, err := ns.JetStreamReservedResources(); err == nil && opts.MaxStore > 0 && reserved > opts.MaxStore {
+		// The streams found in the data dir reserve more than this start's
+		// budget (a smaller --max-store, or less room on the disk): JetStream
+		// would refuse to change them at all. Its limit takes them as they
+		// are, so that EnsureStreams can give them their smaller shares.
+		if err := b.SetMaxStore(reserved); err != nil {
+			b.Shutdown()
+			return nil, err
+		}
+	}
+	return b, nil
 }
 
 // hostPort splits host:port; port 0 becomes NATS's "pick a free port".
@@ -281,6 +297,26 @@ func (b *Bus) SetMaxStore(maxStore int64) error {
 	return nil
 }
 
+// WriteFailed reports whether a stream failed a write to disk since the
+// start or the last ReopenJetStream ("no space left on device", say). Such
+// a stream answers no write any more until it is reopened.
+func (b *Bus) WriteFailed() bool { return b.writeFailed.Load() }
+
+// ReopenJetStream stops JetStream and starts it again, which reads every
+// stream back from the data dir: what a stream that failed a write to disk
+// needs to take writes again. Writes in flight meanwhile fail. A single
+// node only, as RestartJetStream.
+func (b *Bus) ReopenJetStream() error {
+	if b.Clustered() {
+		return nil
+	}
+	b.writeFailed.Store(false)
+	if err := b.ns.ShutdownJetStream(); err != nil {
+		return fmt.Errorf("bus: stop JetStream: %w", err)
+	}
+	return b.RestartJetStream()
+}
+
 // Server returns the embedded NATS server.
 func (b *Bus) Server() *server.Server { return b.ns }
 
@@ -292,8 +328,12 @@ func (b *Bus) Shutdown() {
 }
 
 // natsLogger sends the NATS server's log to slog: notices at debug level,
-// warnings and errors as they are.
-type natsLogger struct{ log *slog.Logger }
+// warnings and errors as they are. It notes a stream's critical write error
+// in writeFailed.
+type natsLogger struct {
+	log         *slog.Logger
+	writeFailed *atomic.Bool
+}
 
 func (l *natsLogger) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
 func (l *natsLogger) Warnf(format string, v ...any) {
@@ -307,6 +347,12 @@ func (l *natsLogger) Warnf(format string, v ...any) {
 	l.log.Warn(msg)
 }
 func (l *natsLogger) Fatalf(format string, v ...any) { l.log.Error(fmt.Sprintf(format, v...)) }
-func (l *natsLogger) Errorf(format string, v ...any) { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Errorf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	if strings.Contains(msg, "critical write error") {
+		l.writeFailed.Store(true)
+	}
+	l.log.Error(msg)
+}
 func (l *natsLogger) Debugf(format string, v ...any) {}
 func (l *natsLogger) Tracef(format string, v ...any) {}

@@ -72,8 +72,10 @@ type Service struct {
 	seats   *seatView
 	log     *slog.Logger
 	// store is the streams' shares of the disk budget and the last look
-	// at how full they are (CheckStore).
-	store storeState
+	// at how full they are (CheckStore); measureMu lets one request at a
+	// time measure GROUPS when the estimate says it is near full.
+	store     storeState
+	measureMu sync.Mutex
 
 	// groupLocks serialise changes to a group on this node (group n takes
 	// lock n mod len); groupCache keeps each group's last known state.

@@ -29,6 +29,9 @@ func resolveBudget(opts *Options) (free int64, err error) {
 	}
 	if opts.Log.MaxStore <= 0 {
 		opts.Log.MaxStore = defaultBudget(opts.DataDir, free)
+	} else if room := free + dirBytes(opts.DataDir); opts.Log.MaxStore > room {
+		opts.Logger.Warn("--max-store is more than --data-dir has room for: the disk will fill first, and writes get 507 when it is nearly full",
+			"maxStore", opts.Log.MaxStore, "room", room)
 	}
 	if opts.Log.MaxStore < bus.MinMaxStore {
 		return free, fmt.Errorf("node: the event log needs a budget of at least %d bytes and has %d: "+
@@ -100,6 +103,42 @@ func (n *Node) followTheDisk(ctx context.Context) {
 	}
 }
 
+// reopenAfterAFailedWrite: a stream that failed a write to disk (no space
+// left) refuses every write until JetStream reopens it. The log counts as
+// full until then; JetStream is reopened as soon as the disk has room.
+func (n *Node) reopenAfterAFailedWrite(ctx context.Context) {
+	if !n.bus.WriteFailed() {
+		return
+	}
+	n.handlers.SetStoreFault("a stream failed a write to disk; it takes writes again once the disk has room")
+	free, err := n.opts.freeBytes(n.opts.DataDir)
+	if err != nil || free < 2*handlers.DiskLowWater {
+		return
+	}
+	n.log.Warn("reopening JetStream: a stream failed a write to disk, and the disk has room again", "diskFree", free)
+	if err := n.bus.ReopenJetStream(); err != nil {
+		n.log.Error("reopen JetStream", "err", err)
+		return
+	}
+	n.ensureStreams(ctx)
+	n.handlers.SetStoreFault("")
+}
+
+// ensureStreams checks the streams and buckets after JetStream restarted:
+// they come back from the data dir, and this makes sure each is there, with
+// its share of the budget.
+func (n *Node) ensureStreams(ctx context.Context) {
+	n.budget.mu.Lock()
+	so := n.opts.Log
+	so.MaxStore = n.budget.maxStore
+	n.budget.mu.Unlock()
+	ectx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := n.handlers.Resize(ectx, so); err != nil {
+		n.log.Error("streams after JetStream restarted", "err", err)
+	}
+}
+
 // dirBytes is the size of the files under dir (0 if it cannot be read).
 func dirBytes(dir string) int64 {
 	var total int64
@@ -144,9 +183,12 @@ func (n *Node) watchStore(ctx context.Context, interval time.Duration) {
 			if err == nil && free >= 2*handlers.DiskLowWater {
 				if err := n.bus.RestartJetStream(); err != nil {
 					n.log.Debug("restart JetStream", "err", err)
+				} else {
+					n.ensureStreams(ctx)
 				}
 			}
 		}
+		n.reopenAfterAFailedWrite(ctx)
 		step, cancel := context.WithTimeout(ctx, max(interval, time.Second))
 		n.followTheDisk(step)
 		_, err := n.handlers.CheckStore(step)
