@@ -63,7 +63,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, so StreamOptions
 		return n
 	}
 	groups, err := retry(ctx, func(ctx context.Context) (jetstream.Stream, error) {
-		return js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		return createOrKeepStream(ctx, js, jetstream.StreamConfig{
 			Name:              GroupsStream,
 			Description:       "campbus group events, each carrying its group's state; republished on group.<n>",
 			Subjects:          []string{LogPrefix + GroupPrefix + "*"},
@@ -85,7 +85,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, so StreamOptions
 		return nil, fmt.Errorf("bus: stream %s: %w", GroupsStream, err)
 	}
 	directs, err := retry(ctx, func(ctx context.Context) (jetstream.Stream, error) {
-		return js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		return createOrKeepStream(ctx, js, jetstream.StreamConfig{
 			Name:        DirectsStream,
 			Description: "campbus direct messages, under log.direct.<to>.<from>",
 			Subjects:    []string{LogDirectPrefix + "*.*"},
@@ -102,7 +102,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, so StreamOptions
 		return nil, fmt.Errorf("bus: stream %s: %w", DirectsStream, err)
 	}
 	campers, err := retry(ctx, func(ctx context.Context) (jetstream.KeyValue, error) {
-		return js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		return createOrKeepBucket(ctx, js, jetstream.KeyValueConfig{
 			Bucket:      CampersBucket,
 			Description: "campbus: checked-in campers, campId -> connection",
 			Storage:     jetstream.FileStorage,
@@ -114,7 +114,49 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, so StreamOptions
 	if err != nil {
 		return nil, fmt.Errorf("bus: bucket %s: %w", CampersBucket, err)
 	}
+	// The shares are those the streams have: another node may have made
+	// them for its own budget.
+	budget.Groups = maxBytes(groups.CachedInfo())
+	budget.Directs = maxBytes(directs.CachedInfo())
+	if st, err := campers.Status(ctx); err == nil {
+		if bs, ok := st.(*jetstream.KeyValueBucketStatus); ok {
+			budget.Campers = maxBytes(bs.StreamInfo())
+		}
+	}
 	return &Streams{Groups: groups, Directs: directs, Campers: campers, Budget: budget}, nil
+}
+
+// createOrKeepStream creates or updates a stream; if its byte limit does
+// not fit in what is left of this server's budget, it keeps the stream as it
+// is, when there is one: in a cluster, another node may have sized it for a
+// budget a little larger than this node's.
+func createOrKeepStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	s, err := js.CreateOrUpdateStream(ctx, cfg)
+	if isBeyondBudget(err) {
+		if existing, gerr := js.Stream(ctx, cfg.Name); gerr == nil {
+			return existing, nil
+		}
+	}
+	return s, err
+}
+
+// createOrKeepBucket is createOrKeepStream for a key-value bucket.
+func createOrKeepBucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	kv, err := js.CreateOrUpdateKeyValue(ctx, cfg)
+	if isBeyondBudget(err) {
+		if existing, gerr := js.KeyValue(ctx, cfg.Bucket); gerr == nil {
+			return existing, nil
+		}
+	}
+	return kv, err
+}
+
+// maxBytes is a stream's byte limit, 0 for none.
+func maxBytes(info *jetstream.StreamInfo) int64 {
+	if info == nil || info.Config.MaxBytes <= 0 {
+		return 0
+	}
+	return info.Config.MaxBytes
 }
 
 // retry calls f with a short deadline until it succeeds or ctx ends: the
