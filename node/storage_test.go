@@ -43,6 +43,12 @@ func (b *logBuffer) count(s string) int {
 	return strings.Count(b.buf.String(), s)
 }
 
+func (b *logBuffer) text() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 func (b *logBuffer) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Writer(b), nil))
 }
@@ -282,8 +288,8 @@ func TestADefaultBudgetGrowsWhenTheDiskHasMoreRoom(t *testing.T) {
 		return cs[0].do(campbus.CmdMessage, map[string]string{"text": "room again"}).Status == 200
 	})
 	t.Logf("writes accepted again %v after the disk grew", time.Since(start).Round(time.Millisecond))
+	assert.Equal(t, 1, log.count("event log budget raised"), "%s", log.text())
 	assert.Greater(t, n.handlers.StoreUsage().Budget, int64(30<<20))
-	assert.Equal(t, 1, log.count("event log budget raised"))
 }
 
 func TestJetStreamThatStoppedItselfIsRestarted(t *testing.T) {

@@ -83,7 +83,7 @@ func (n *Node) SetMaxStore(ctx context.Context, maxStore int64) error {
 // followTheDisk raises a budget that was not given (--max-store 0) when
 // the log is full and the disk has room for a larger one: after an
 // operator freed space or grew the filesystem.
-func (n *Node) followTheDisk(ctx context.Context) {
+func (n *Node) followTheDisk() {
 	if !n.budget.followDisk || !n.handlers.StoreUsage().Full {
 		return
 	}
@@ -97,7 +97,11 @@ func (n *Node) followTheDisk(ctx context.Context) {
 	// A tenth more at least, so that a few freed bytes do not reload
 	// JetStream every second.
 	if larger := defaultBudget(n.opts.DataDir, free); larger > current+current/10 {
-		if err := n.SetMaxStore(ctx, larger); err != nil {
+		// Its own deadline: a reload and four stream updates may take
+		// longer than a look on a busy machine.
+		rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := n.SetMaxStore(rctx, larger); err != nil {
 			n.log.Error("raise the event log budget to follow the disk", "err", err)
 		}
 	}
@@ -190,7 +194,7 @@ func (n *Node) watchStore(ctx context.Context, interval time.Duration) {
 		}
 		n.reopenAfterAFailedWrite(ctx)
 		step, cancel := context.WithTimeout(ctx, max(interval, time.Second))
-		n.followTheDisk(step)
+		n.followTheDisk()
 		_, err := n.handlers.CheckStore(step)
 		cancel()
 		if err != nil && ctx.Err() == nil {
