@@ -268,12 +268,19 @@ func (b *Bus) Clustered() bool { return b.ns.ClusterAddr() != nil }
 
 // RestartJetStream starts JetStream again if it stopped itself, as it does
 // after a write it could not make (a permission error, say); JetStream reads
-// the streams back from the data dir. It does nothing while JetStream runs.
+// the streams back from the data dir. It does nothing while JetStream runs,
+// and fails while it is still stopping (try again later).
 // Only a single node restarts it this way: a cluster's node must rejoin its
 // meta group, which needs a restart of the process.
 func (b *Bus) RestartJetStream() error {
 	if b.ns.JetStreamEnabled() || b.Clustered() {
 		return nil
+	}
+	if b.ns.JetStreamConfig() != nil {
+		// Still stopping: nats-server marks JetStream disabled first and
+		// lets go of it last. Enabled meanwhile, the new JetStream's API
+		// workers would start with none and panic on their first request.
+		return errors.New("bus: JetStream is still stopping")
 	}
 	// As nats-server's own restart on a config reload does.
 	b.mu.Lock()
