@@ -221,7 +221,7 @@ func (s *Service) Resize(ctx context.Context, so bus.StreamOptions) error {
 
 func storageFull(command, reason string) *campbus.Error {
 	return campbus.Errorf(http.StatusInsufficientStorage, campbus.CodeStorageFull,
-		"the server's event log is full (%s): the %s was not stored and went to nobody; mission and history still work", reason, command)
+		"the server's event log is full (%s): nothing of this %s was stored or delivered; mission and history still work", reason, command)
 }
 
 // CheckStore looks at the bytes of the streams and buckets and at the free
