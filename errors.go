@@ -27,6 +27,7 @@ const (
 	CodeTooLarge           = "too-large"
 	CodeMalformed          = "malformed"
 	CodeRateLimited        = "rate-limited"
+	CodeStorageFull        = "storage-full"
 	CodeShuttingDown       = "shutting-down"
 	CodeTooManyConnections = "too-many-connections"
 	CodeInternal           = "internal"

@@ -20,6 +20,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -45,6 +47,10 @@ type Options struct {
 	ListenAddr string
 	// DataDir is where JetStream keeps its files.
 	DataDir string
+	// MaxStore is JetStream's limit on the bytes of file storage, the event
+	// log's disk budget (0: JetStream's default, 75% of the free disk); a
+	// quarter more in a cluster.
+	MaxStore int64
 	// OperatorPassword, when set, admits user "operator" with full rights.
 	OperatorPassword string
 	// Logger receives the NATS server's warnings and errors.
@@ -72,6 +78,14 @@ type Bus struct {
 	ns      *server.Server
 	appPass string
 	log     *slog.Logger
+	// storeDir and maxStore restart JetStream as it was started; mu
+	// guards maxStore and nopts, the options the server runs with.
+	storeDir string
+	mu       sync.Mutex
+	maxStore int64
+	nopts    *server.Options
+	// writeFailed is set when JetStream logs a critical write error.
+	writeFailed *atomic.Bool
 }
 
 // Start starts the embedded NATS server with JetStream and waits until it
@@ -94,7 +108,9 @@ func Start(opts Options) (*Bus, error) {
 		ServerName: opts.ServerName,
 		JetStream:  true,
 		StoreDir:   opts.DataDir,
-		NoSigs:     true, // campbus handles SIGINT/SIGTERM itself
+		// 0 lets JetStream size it from the free disk.
+		JetStreamMaxStore: opts.MaxStore,
+		NoSigs:            true, // campbus handles SIGINT/SIGTERM itself
 		Users: []*server.User{
 			{Username: AppUser, Password: appPass},
 			{
@@ -132,6 +148,11 @@ func Start(opts Options) (*Bus, error) {
 		return nil, fmt.Errorf("bus: nats address: %w", err)
 	}
 	if opts.ClusterAddr != "" {
+		// Every node takes its own budget; the streams, made by whichever
+		// node comes first, reserve their byte limits on every node. A
+		// quarter more lets a node whose budget is a little smaller (its
+		// disk had a little less room) take them.
+		nopts.JetStreamMaxStore = opts.MaxStore + opts.MaxStore/4
 		if opts.ServerName == "" {
 			return nil, errors.New("bus: a clustered node needs a name")
 		}
@@ -152,14 +173,27 @@ func Start(opts Options) (*Bus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bus: %w", err)
 	}
-	ns.SetLoggerV2(&natsLogger{log: opts.Logger.With("component", "nats")}, false, false, false)
+	writeFailed := new(atomic.Bool)
+	ns.SetLoggerV2(&natsLogger{log: opts.Logger.With("component", "nats"), writeFailed: writeFailed}, false, false, false)
 	ns.Start()
 	if !ns.ReadyForConnections(opts.ReadyTimeout) {
 		ns.Shutdown()
 		ns.WaitForShutdown()
 		return nil, fmt.Errorf("bus: nats server not ready after %v", opts.ReadyTimeout)
 	}
-	return &Bus{ns: ns, appPass: appPass, log: opts.Logger}, nil
+	b := &Bus{ns: ns, appPass: appPass, log: opts.Logger, storeDir: opts.DataDir, maxStore: opts.MaxStore, nopts: nopts,
+		writeFailed: writeFailed}
+	if _, reserved, err := ns.JetStreamReservedResources(); err == nil && opts.MaxStore > 0 && reserved > opts.MaxStore {
+		// The streams found in the data dir reserve more than this start's
+		// budget (a smaller --max-store, or less room on the disk): JetStream
+		// would refuse to change them at all. Its limit takes them as they
+		// are, so that EnsureStreams can give them their smaller shares.
+		if err := b.SetMaxStore(reserved); err != nil {
+			b.Shutdown()
+			return nil, err
+		}
+	}
+	return b, nil
 }
 
 // hostPort splits host:port; port 0 becomes NATS's "pick a free port".
@@ -232,6 +266,73 @@ func (b *Bus) ClusterURL() string {
 // Clustered reports whether this bus is one node of a cluster.
 func (b *Bus) Clustered() bool { return b.ns.ClusterAddr() != nil }
 
+// RestartJetStream starts JetStream again if it stopped itself, as it does
+// after a write it could not make (a permission error, say); JetStream reads
+// the streams back from the data dir. It does nothing while JetStream runs,
+// and fails while it is still stopping (try again later).
+// Only a single node restarts it this way: a cluster's node must rejoin its
+// meta group, which needs a restart of the process.
+func (b *Bus) RestartJetStream() error {
+	if b.ns.JetStreamEnabled() || b.Clustered() {
+		return nil
+	}
+	if b.ns.JetStreamConfig() != nil {
+		// Still stopping: nats-server marks JetStream disabled first and
+		// lets go of it last. Enabled meanwhile, the new JetStream's API
+		// workers would start with none and panic on their first request.
+		return errors.New("bus: JetStream is still stopping")
+	}
+	// As nats-server's own restart on a config reload does.
+	b.mu.Lock()
+	cfg := server.JetStreamConfig{StoreDir: b.storeDir, MaxStore: b.maxStore, Strict: true}
+	b.mu.Unlock()
+	if err := b.ns.EnableJetStream(&cfg); err != nil {
+		return fmt.Errorf("bus: restart JetStream: %w", err)
+	}
+	return nil
+}
+
+// SetMaxStore raises JetStream's limit on file storage to maxStore bytes
+// while it runs, as a config reload of nats-server does. JetStream allows no
+// decrease: a smaller value changes nothing.
+func (b *Bus) SetMaxStore(maxStore int64) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if maxStore <= b.maxStore {
+		return nil
+	}
+	opts := b.nopts.Clone()
+	opts.JetStreamMaxStore = maxStore
+	if b.Clustered() {
+		opts.JetStreamMaxStore += maxStore / 4 // as at start
+	}
+	if err := b.ns.ReloadOptions(opts); err != nil {
+		return fmt.Errorf("bus: raise the store budget to %d bytes: %w", maxStore, err)
+	}
+	b.nopts, b.maxStore = opts, maxStore
+	return nil
+}
+
+// WriteFailed reports whether a stream failed a write to disk since the
+// start or the last ReopenJetStream ("no space left on device", say). Such
+// a stream answers no write any more until it is reopened.
+func (b *Bus) WriteFailed() bool { return b.writeFailed.Load() }
+
+// ReopenJetStream stops JetStream and starts it again, which reads every
+// stream back from the data dir: what a stream that failed a write to disk
+// needs to take writes again. Writes in flight meanwhile fail. A single
+// node only, as RestartJetStream.
+func (b *Bus) ReopenJetStream() error {
+	if b.Clustered() {
+		return nil
+	}
+	b.writeFailed.Store(false)
+	if err := b.ns.ShutdownJetStream(); err != nil {
+		return fmt.Errorf("bus: stop JetStream: %w", err)
+	}
+	return b.RestartJetStream()
+}
+
 // Server returns the embedded NATS server.
 func (b *Bus) Server() *server.Server { return b.ns }
 
@@ -243,8 +344,12 @@ func (b *Bus) Shutdown() {
 }
 
 // natsLogger sends the NATS server's log to slog: notices at debug level,
-// warnings and errors as they are.
-type natsLogger struct{ log *slog.Logger }
+// warnings and errors as they are. It notes a stream's critical write error
+// in writeFailed.
+type natsLogger struct {
+	log         *slog.Logger
+	writeFailed *atomic.Bool
+}
 
 func (l *natsLogger) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
 func (l *natsLogger) Warnf(format string, v ...any) {
@@ -258,6 +363,12 @@ func (l *natsLogger) Warnf(format string, v ...any) {
 	l.log.Warn(msg)
 }
 func (l *natsLogger) Fatalf(format string, v ...any) { l.log.Error(fmt.Sprintf(format, v...)) }
-func (l *natsLogger) Errorf(format string, v ...any) { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Errorf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	if strings.Contains(msg, "critical write error") {
+		l.writeFailed.Store(true)
+	}
+	l.log.Error(msg)
+}
 func (l *natsLogger) Debugf(format string, v ...any) {}
 func (l *natsLogger) Tracef(format string, v ...any) {}

@@ -14,8 +14,13 @@ type StreamOptions struct {
 	// GroupEvents is how many events each group keeps (default
 	// DefaultGroupEvents). A group's last event carries its state, so group
 	// events are never dropped by age or size: only the oldest of a group
-	// beyond this count go.
+	// beyond this count go. When the stream reaches its share of MaxStore
+	// it refuses new events instead (discard new), so every group keeps
+	// its last one.
 	GroupEvents int64
+	// MaxStore is the event log's disk budget in bytes, split among the
+	// streams and buckets by SplitBudget (0: no budget).
+	MaxStore int64
 	// DirectMaxAge and DirectMaxBytes bound the directs kept (0: no limit).
 	DirectMaxAge   time.Duration
 	DirectMaxBytes int64
@@ -35,6 +40,8 @@ type Streams struct {
 	Groups  jetstream.Stream
 	Directs jetstream.Stream
 	Campers jetstream.KeyValue
+	// Budget is how MaxStore was split among them.
+	Budget Budget
 }
 
 // EnsureStreams creates or updates the GROUPS and DIRECTS streams and the
@@ -48,16 +55,22 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, so StreamOptions
 	if so.GroupEvents <= 0 {
 		so.GroupEvents = DefaultGroupEvents
 	}
-	if so.DirectMaxBytes <= 0 {
-		so.DirectMaxBytes = -1
+	budget := SplitBudget(so.MaxStore, so.DirectMaxBytes)
+	unbounded := func(n int64) int64 {
+		if n <= 0 {
+			return -1
+		}
+		return n
 	}
 	groups, err := retry(ctx, func(ctx context.Context) (jetstream.Stream, error) {
-		return js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		return createOrKeepStream(ctx, js, jetstream.StreamConfig{
 			Name:              GroupsStream,
 			Description:       "campbus group events, each carrying its group's state; republished on group.<n>",
 			Subjects:          []string{LogPrefix + GroupPrefix + "*"},
 			Storage:           jetstream.FileStorage,
 			Retention:         jetstream.LimitsPolicy,
+			Discard:           jetstream.DiscardNew,
+			MaxBytes:          unbounded(budget.Groups),
 			MaxMsgsPerSubject: so.GroupEvents,
 			// Every change carries an id (Nats-Msg-Id) kept this long: a
 			// change retried after an election is stored once. It covers a
@@ -72,7 +85,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, so StreamOptions
 		return nil, fmt.Errorf("bus: stream %s: %w", GroupsStream, err)
 	}
 	directs, err := retry(ctx, func(ctx context.Context) (jetstream.Stream, error) {
-		return js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		return createOrKeepStream(ctx, js, jetstream.StreamConfig{
 			Name:        DirectsStream,
 			Description: "campbus direct messages, under log.direct.<to>.<from>",
 			Subjects:    []string{LogDirectPrefix + "*.*"},
@@ -80,7 +93,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, so StreamOptions
 			Retention:   jetstream.LimitsPolicy,
 			Discard:     jetstream.DiscardOld,
 			MaxAge:      so.DirectMaxAge,
-			MaxBytes:    so.DirectMaxBytes,
+			MaxBytes:    unbounded(budget.Directs),
 			Replicas:    so.Replicas,
 			AllowDirect: true,
 		})
@@ -89,18 +102,61 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, so StreamOptions
 		return nil, fmt.Errorf("bus: stream %s: %w", DirectsStream, err)
 	}
 	campers, err := retry(ctx, func(ctx context.Context) (jetstream.KeyValue, error) {
-		return js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		return createOrKeepBucket(ctx, js, jetstream.KeyValueConfig{
 			Bucket:      CampersBucket,
 			Description: "campbus: checked-in campers, campId -> connection",
 			Storage:     jetstream.FileStorage,
 			Replicas:    so.Replicas,
 			History:     1,
+			MaxBytes:    unbounded(budget.Campers),
 		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bus: bucket %s: %w", CampersBucket, err)
 	}
-	return &Streams{Groups: groups, Directs: directs, Campers: campers}, nil
+	// The shares are those the streams have: another node may have made
+	// them for its own budget.
+	budget.Groups = maxBytes(groups.CachedInfo())
+	budget.Directs = maxBytes(directs.CachedInfo())
+	if st, err := campers.Status(ctx); err == nil {
+		if bs, ok := st.(*jetstream.KeyValueBucketStatus); ok {
+			budget.Campers = maxBytes(bs.StreamInfo())
+		}
+	}
+	return &Streams{Groups: groups, Directs: directs, Campers: campers, Budget: budget}, nil
+}
+
+// createOrKeepStream creates or updates a stream; if its byte limit does
+// not fit in what is left of this server's budget, it keeps the stream as it
+// is, when there is one: in a cluster, another node may have sized it for a
+// budget a little larger than this node's.
+func createOrKeepStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	s, err := js.CreateOrUpdateStream(ctx, cfg)
+	if isBeyondBudget(err) {
+		if existing, gerr := js.Stream(ctx, cfg.Name); gerr == nil {
+			return existing, nil
+		}
+	}
+	return s, err
+}
+
+// createOrKeepBucket is createOrKeepStream for a key-value bucket.
+func createOrKeepBucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	kv, err := js.CreateOrUpdateKeyValue(ctx, cfg)
+	if isBeyondBudget(err) {
+		if existing, gerr := js.KeyValue(ctx, cfg.Bucket); gerr == nil {
+			return existing, nil
+		}
+	}
+	return kv, err
+}
+
+// maxBytes is a stream's byte limit, 0 for none.
+func maxBytes(info *jetstream.StreamInfo) int64 {
+	if info == nil || info.Config.MaxBytes <= 0 {
+		return 0
+	}
+	return info.Config.MaxBytes
 }
 
 // retry calls f with a short deadline until it succeeds or ctx ends: the
@@ -113,6 +169,9 @@ func retry[T any](ctx context.Context, f func(context.Context) (T, error)) (T, e
 		cancel()
 		if err == nil {
 			return v, nil
+		}
+		if isBeyondBudget(err) {
+			return v, err // trying again will not make room
 		}
 		select {
 		case <-ctx.Done():

@@ -49,6 +49,11 @@ func (s *Service) checkin(ctx context.Context, r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	done, err := s.roomToGrow(ctx, r.Command, eventBytes, true)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	rec := camperRecord{Conn: r.Conn, CheckinMs: s.opts.Now().UnixMilli()}
 	rev, err := s.claim(ctx, id, rec)
 	if err != nil {

@@ -29,6 +29,11 @@ func (s *Service) direct(ctx context.Context, r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	done, err := s.roomToGrow(ctx, r.Command, eventBytes+len(text), false)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	if _, err := s.campers.Get(ctx, to); errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, campbus.Errorf(http.StatusNotFound, campbus.CodeTargetNotCheckedIn,
 			"%s is not checked in; nothing was sent", to)
@@ -44,6 +49,7 @@ func (s *Service) direct(ctx context.Context, r *request) (any, error) {
 	if _, err := s.js.PublishMsg(ctx, stored); err != nil {
 		return nil, fmt.Errorf("direct to %s: %w", to, err)
 	}
+	s.store.appended(storedSize(stored), false)
 	// Stored: now deliver. Directs need no order among senders, so the
 	// handler publishes them itself rather than through the stream.
 	live := &nats.Msg{Subject: bus.CamperSubject(to), Data: data, Header: header()}

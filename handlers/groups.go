@@ -94,6 +94,7 @@ func (s *Service) appendGroupEvent(ctx context.Context, n int, ev groupEvent, st
 		return ack.Sequence, true, nil
 	}
 	s.seats.applyState(n, ack.Sequence, st)
+	s.store.appended(storedSize(m), true)
 	return ack.Sequence, false, nil
 }
 

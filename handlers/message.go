@@ -19,6 +19,11 @@ func (s *Service) message(ctx context.Context, r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	done, err := s.roomToGrow(ctx, r.Command, eventBytes+len(text), true)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	var resp campbus.MessageResponse
 	_, _, err = s.updateGroup(ctx, r.Group, func(st *groupState) (*groupEvent, error) {
 		ev, err := sendMessage(st, r.Group, r.CampID, text)

@@ -20,6 +20,11 @@ func (s *Service) peerSession(ctx context.Context, r *request) (any, error) {
 		return nil, campbus.Errorf(http.StatusBadRequest, campbus.CodeBadMaxCount,
 			`"maxCount" must be an integer from 1 to %d`, MaxSessionMessages)
 	}
+	done, err := s.roomToGrow(ctx, r.Command, eventBytes, true)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	_, _, err = s.updateGroup(ctx, r.Group, func(st *groupState) (*groupEvent, error) {
 		return startSession(st, r.Group, r.CampID, maxCount)
 	})

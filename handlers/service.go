@@ -42,6 +42,9 @@ type Options struct {
 	Workers int
 	// Timeout bounds one request's work on the bus.
 	Timeout time.Duration
+	// DataDir is where JetStream keeps its files: CheckStore watches the
+	// free space of its filesystem ("" does not).
+	DataDir string
 	Logger  *slog.Logger
 	// Now returns the current time (tests may replace it).
 	Now func() time.Time
@@ -68,6 +71,11 @@ type Service struct {
 	campers jetstream.KeyValue
 	seats   *seatView
 	log     *slog.Logger
+	// store is the streams' shares of the disk budget and the last look
+	// at how full they are (CheckStore); measureMu lets one request at a
+	// time measure GROUPS when the estimate says it is near full.
+	store     storeState
+	measureMu sync.Mutex
 
 	// groupLocks serialise changes to a group on this node (group n takes
 	// lock n mod len); groupCache keeps each group's last known state.
@@ -135,6 +143,7 @@ func New(nc *nats.Conn, js jetstream.JetStream, st *bus.Streams, opts Options) (
 		campers:  st.Campers,
 		seats:    newSeatView(),
 		log:      opts.Logger,
+		store:    storeState{budget: st.Budget},
 		work:     make(chan *nats.Msg, opts.Workers),
 	}
 	s.table = map[string]handlerFunc{
@@ -277,7 +286,12 @@ func (s *Service) reply(m *nats.Msg, r *request, body any, err error) {
 	}
 	if err != nil {
 		var perr *campbus.Error
-		if !errors.As(err, &perr) {
+		if !errors.As(err, &perr) && bus.IsStorageFull(err) {
+			// JetStream refused the write for lack of room: nothing
+			// was stored. CheckStore logs the spell, once.
+			perr = storageFull(r.Command, "JetStream has no room for it")
+		}
+		if perr == nil {
 			s.log.Error("handler failed", "command", r.Command, "campId", r.CampID, "err", err)
 			perr = campbus.Errorf(http.StatusInternalServerError, campbus.CodeInternal,
 				"internal error while handling %s; it may not have taken effect", r.Command)

@@ -72,6 +72,16 @@ func (m *Metrics) register(src Sources) {
 	})
 	gauge("campbus_groups", "Groups with at least one member.", func() float64 { g, _ := src.Groups(); return float64(g) })
 	gauge("campbus_sessions_active", "Groups running a peer session.", func() float64 { _, s := src.Groups(); return float64(s) })
+	if src.Store != nil {
+		gauge("campbus_store_bytes", "Bytes held by the event log's streams and buckets.", func() float64 { u, _, _ := src.Store(); return float64(u) })
+		gauge("campbus_store_budget_bytes", "The event log's disk budget (--max-store).", func() float64 { _, b, _ := src.Store(); return float64(b) })
+		gauge("campbus_store_full", "1 while the event log is full and writes get 507 storage-full.", func() float64 {
+			if _, _, full := src.Store(); full {
+				return 1
+			}
+			return 0
+		})
+	}
 	m.reg.MustRegister(&dropsCollector{src.Drops})
 }
 

@@ -29,6 +29,9 @@ type Sources struct {
 	Groups    func() (groups, sessions int)
 	// Drops returns the front-end's counters of refusals and cuts by reason.
 	Drops func() map[string]uint64
+	// Store returns the bytes the event log holds, its budget, and whether
+	// it is full (writes refused with 507), as last looked at.
+	Store func() (used, budget int64, full bool)
 }
 
 // Server is the monitoring HTTP server.

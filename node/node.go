@@ -85,8 +85,14 @@ type Options struct {
 	// size limits of the directs), the replicas of every stream and bucket
 	// (0: min(3, nodes named by Routes + 1) in a cluster, 1 alone).
 	Log bus.StreamOptions
+	// StoreCheck is how often the node looks at how full the event log is
+	// (Log.MaxStore, its budget; 0: DefaultStoreCheck).
+	StoreCheck time.Duration
 
 	Logger *slog.Logger
+
+	// freeBytes stands in for bus.FreeBytes in tests.
+	freeBytes func(dir string) (int64, error)
 }
 
 // Node is a running campbus node.
@@ -106,6 +112,9 @@ type Node struct {
 	liveness     *liveness.Detector
 	stopLiveness context.CancelFunc
 	livenessDone chan struct{}
+	stopStore    context.CancelFunc
+	storeDone    chan struct{}
+	budget       budget
 	monitor      *monitor.Server
 
 	web     *webfront.Server
@@ -161,12 +170,21 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 	if err := checkFree("cluster address", "--cluster-addr", opts.ClusterAddr); err != nil {
 		return nil, err
 	}
+	followDisk := opts.Log.MaxStore <= 0
+	diskFree, err := resolveBudget(&opts)
+	if err != nil {
+		return nil, err
+	}
+	if opts.StoreCheck <= 0 {
+		opts.StoreCheck = DefaultStoreCheck
+	}
 	run, err := runToken()
 	if err != nil {
 		return nil, err
 	}
 	started := &Node{opts: opts, log: opts.Logger, served: make(chan error, 1),
-		self: bus.Instance{Node: opts.Name, Run: run}}
+		self:   bus.Instance{Node: opts.Name, Run: run},
+		budget: budget{maxStore: opts.Log.MaxStore, followDisk: followDisk}}
 	n = started
 	defer func() {
 		if err != nil {
@@ -181,6 +199,7 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 		ServerName:       opts.Name,
 		ListenAddr:       opts.NATSAddr,
 		DataDir:          opts.DataDir,
+		MaxStore:         opts.Log.MaxStore,
 		OperatorPassword: opts.OperatorPassword,
 		ClusterAddr:      opts.ClusterAddr,
 		ClusterAdvertise: opts.ClusterAdvertise,
@@ -208,6 +227,7 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 		NodeName:  opts.Name,
 		CampIDs:   opts.CampIDs,
 		GroupSize: opts.GroupSize,
+		DataDir:   opts.DataDir,
 		Logger:    opts.Logger,
 	})
 	if err != nil {
@@ -222,9 +242,20 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 	if stale > 0 {
 		n.log.Info("checked out campers left from a previous run", "count", stale)
 	}
+	if _, err := n.handlers.CheckStore(ctx); err != nil {
+		n.log.Warn("first look at the event log's room", "err", err) // watchStore looks again
+	}
 	if err := n.handlers.Start(); err != nil {
 		return nil, err
 	}
+	// The goroutine must not read n: Start's error path sets it to nil.
+	sctx, stopStore := context.WithCancel(context.Background())
+	storeDone := make(chan struct{})
+	n.storeDone, n.stopStore = storeDone, stopStore
+	go func() {
+		defer close(storeDone)
+		started.watchStore(sctx, opts.StoreCheck)
+	}()
 	sessions, front := opts.Sessions, opts.Front
 	sessions.Instance, sessions.Logger, front.Logger = n.self, opts.Logger, opts.Logger
 	var metrics *monitor.Metrics
@@ -288,6 +319,10 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 			CheckedIn: n.handlers.CheckedIn,
 			Groups:    n.handlers.GroupCounts,
 			Drops:     func() map[string]uint64 { return n.hub.Stats().ByReason() },
+			Store: func() (used, budget int64, full bool) {
+				u := n.handlers.StoreUsage()
+				return u.Bytes, u.Budget, u.Full
+			},
 		}, opts.Logger)
 		if err != nil {
 			return nil, listenError("monitoring address", "--monitor-addr", opts.MonitorAddr, err)
@@ -299,7 +334,8 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 		webURL = "http://" + n.webLn.Addr().String() + "/"
 	}
 	n.log.Info("campbus serving", "node", opts.Name, "run", n.self.Run, "addr", n.ln.Addr().String(), "web", webURL,
-		"nats", n.bus.ClientURL(), "data", opts.DataDir, "campIds", opts.CampIDs.String(), "groupSize", opts.GroupSize)
+		"nats", n.bus.ClientURL(), "data", opts.DataDir, "campIds", opts.CampIDs.String(), "groupSize", opts.GroupSize,
+		"maxStore", opts.Log.MaxStore, "diskFree", diskFree)
 	return n, nil
 }
 
@@ -341,6 +377,9 @@ func (n *Node) Ready(ctx context.Context) error {
 	}
 	if err := n.handlers.Ready(ctx); err != nil {
 		return fmt.Errorf("JetStream does not answer: %w", err)
+	}
+	if u := n.handlers.StoreUsage(); u.Full {
+		return fmt.Errorf("the event log is full, writes get 507 storage-full: %s", u.Reason)
 	}
 	return nil
 }
@@ -414,6 +453,11 @@ func (n *Node) close() {
 	if n.liveness != nil {
 		n.liveness.Stop()
 		n.liveness = nil
+	}
+	if n.stopStore != nil {
+		n.stopStore()
+		<-n.storeDone
+		n.stopStore = nil
 	}
 	if n.handlers != nil {
 		n.handlers.Stop()

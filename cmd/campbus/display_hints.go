@@ -41,6 +41,8 @@ func hintFor(command string, body any, e *campbus.Error) string {
 		return "try another day, e.g. mission 4"
 	case campbus.CodeRateLimited:
 		return "wait a moment, then try again"
+	case campbus.CodeStorageFull:
+		return "the server's event log is full; mission and history still work; try again later"
 	case campbus.CodeShuttingDown:
 		return "the server is stopping; connect again once it is back"
 	case campbus.CodeInternal:

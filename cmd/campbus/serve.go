@@ -80,7 +80,8 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.IntVar(&sess.Burst, "burst", 100, "requests per connection allowed at once above --rate")
 	fs.Int64Var(&opts.Log.GroupEvents, "log-group-events", bus.DefaultGroupEvents, "events kept in the log per group (the oldest go first; a group's last event is always kept)")
 	fs.DurationVar(&opts.Log.DirectMaxAge, "log-max-age", 0, "drop directs older than this from the event log (0 keeps them)")
-	fs.Int64Var(&opts.Log.DirectMaxBytes, "log-max-bytes", 1<<30, "cap on the bytes of directs in the event log (the oldest go first)")
+	fs.Int64Var(&opts.Log.DirectMaxBytes, "log-max-bytes", 1<<30, "cap on the bytes of directs in the event log (the oldest go first; at most a quarter of --max-store)")
+	fs.Int64Var(&opts.Log.MaxStore, "max-store", 0, "disk budget of the event log in bytes, shared by every stream and bucket; past it writes get 507 storage-full (0: half the room in --data-dir at start)")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {
 		return err
