@@ -26,7 +26,8 @@ const (
 	// NodePrefix starts the liveness subjects (core NATS only, no
 	// JetStream): node.<name>.beat carries every node's heartbeat (its run
 	// token), node.<name>.ping answers a direct check of a suspect with the
-	// run token, node.<name>.swept tells a run that the camp checked its
+	// run token, node.<name>.pingfor runs that check for another node,
+	// node.<name>.swept tells a run that the camp checked its
 	// campers out.
 	NodePrefix = "node."
 )
@@ -36,6 +37,10 @@ func BeatSubject(name string) string { return NodePrefix + name + ".beat" }
 
 // PingSubject is where node name answers a direct liveness check.
 func PingSubject(name string) string { return NodePrefix + name + ".ping" }
+
+// PingForSubject is where node name checks another node for a node that
+// cannot reach it (the payload names the one to check).
+func PingForSubject(name string) string { return NodePrefix + name + ".pingfor" }
 
 // SweptSubject is where a node tells node name that the campers of one of
 // its runs were checked out (it was taken for lost).

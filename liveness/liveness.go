@@ -90,8 +90,12 @@ type Detector struct {
 
 	mu    sync.Mutex
 	peers map[string]*peer // by node name, this node excluded
-	// lost nodes whose campers are to be (or were) checked out.
-	lost map[string]bool
+	// lost: nodes declared lost and not heard since. toSweep: those of
+	// them whose campers are not all checked out yet; only their
+	// connections count as stale, so a node this one cannot hear but that
+	// still lives is swept once at most, never its later campers.
+	lost    map[string]bool
+	toSweep map[string]bool
 	// sweepDue: a lost node's campers are not all checked out yet.
 	sweepDue bool
 	// reconcileDue: this node may have been taken for lost; reconcileRuns
@@ -108,7 +112,11 @@ type Detector struct {
 	// starved machine), and the silence of others may be its own fault.
 	lastRound time.Time
 
-	subs []*nats.Subscription
+	subs      []*nats.Subscription
+	stopBeats context.CancelFunc
+	beating   sync.WaitGroup
+	// unreachable: suspects alive for others only, logged once a spell.
+	unreachable map[string]bool
 }
 
 type peer struct {
@@ -135,11 +143,13 @@ func New(nc *nats.Conn, opts Options) *Detector {
 		opts.Now = time.Now
 	}
 	return &Detector{
-		opts:  opts,
-		nc:    nc,
-		log:   opts.Logger.With("component", "liveness"),
-		peers: map[string]*peer{},
-		lost:  map[string]bool{},
+		opts:        opts,
+		nc:          nc,
+		log:         opts.Logger.With("component", "liveness"),
+		peers:       map[string]*peer{},
+		lost:        map[string]bool{},
+		toSweep:     map[string]bool{},
+		unreachable: map[string]bool{},
 	}
 }
 
@@ -154,6 +164,7 @@ func (d *Detector) Start() error {
 	}{
 		{bus.AllBeats, d.onBeat},
 		{bus.PingSubject(self.Node), func(m *nats.Msg) { _ = m.Respond([]byte(self.Run)) }},
+		{bus.PingForSubject(self.Node), d.onPingFor},
 		{bus.SweptSubject(self.Node), d.onSwept},
 	}
 	for _, h := range handlers {
@@ -168,11 +179,31 @@ func (d *Detector) Start() error {
 		d.Stop()
 		return err
 	}
+	// The heartbeat has a goroutine of its own from now on, before the
+	// node serves anyone: a node still starting is heard, and a round
+	// that waits on JetStream (a sweep during an election) never makes
+	// this node look silent.
+	ctx, stop := context.WithCancel(context.Background())
+	d.stopBeats = stop
+	d.beating.Add(1)
+	go func() {
+		defer d.beating.Done()
+		d.every(ctx, func() {
+			if err := d.beat(); err != nil {
+				d.log.Warn("heartbeat not sent", "err", err)
+			}
+		})
+	}()
 	return d.nc.Flush()
 }
 
 // Stop unsubscribes. Run ends with its context.
 func (d *Detector) Stop() {
+	if d.stopBeats != nil {
+		d.stopBeats()
+		d.beating.Wait()
+		d.stopBeats = nil
+	}
 	for _, s := range d.subs {
 		_ = s.Unsubscribe()
 	}
@@ -211,6 +242,8 @@ func (d *Detector) heard(name, run string) {
 			_ = d.nc.Publish(bus.SweptSubject(name), []byte(p.run))
 		}
 		delete(d.lost, name)
+		delete(d.toSweep, name)
+		d.sweepDue = len(d.toSweep) > 0
 		d.dueReconcile()
 	}
 	if p.run != "" && p.run != run {
@@ -248,22 +281,9 @@ func nodeOfSubject(subject string) (string, bool) {
 	return name, ok && name != "" && !strings.Contains(name, ".")
 }
 
-// Run beats and looks every Interval until ctx ends. The heartbeat has a
-// goroutine of its own: a round that waits on JetStream (a sweep during an
-// election) must not make this node look silent.
+// Run looks at the cluster every Interval until ctx ends (Start beats).
 func (d *Detector) Run(ctx context.Context) {
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		d.every(ctx, func() {
-			if err := d.beat(); err != nil {
-				d.log.Warn("heartbeat not sent", "err", err)
-			}
-		})
-	}()
 	d.every(ctx, func() { d.round(ctx) })
-	wg.Wait()
 }
 
 // every calls f every Interval until ctx ends.
@@ -366,6 +386,22 @@ func (d *Detector) round(ctx context.Context) {
 	for _, name := range v.Suspects {
 		run, alive := d.probe(name)
 		if alive {
+			d.mu.Lock()
+			delete(d.unreachable, name)
+			d.mu.Unlock()
+		} else {
+			// Silent to this node, and deaf to its ping: ask the others
+			// to try (the link between this node and the suspect may be
+			// the only thing down).
+			run, alive = d.probeVia(name, v.Alive)
+			d.mu.Lock()
+			if alive && !d.unreachable[name] {
+				d.log.Warn("a node this one cannot reach is alive for the others; not lost", "node", name)
+			}
+			d.unreachable[name] = alive
+			d.mu.Unlock()
+		}
+		if alive {
 			d.heard(name, run)
 			continue
 		}
@@ -377,8 +413,8 @@ func (d *Detector) round(ctx context.Context) {
 			return
 		}
 		if p := d.peers[name]; p == nil || now.Sub(p.last) >= d.opts.Timeout {
-			d.lost[name], d.sweepDue = true, true
-			d.log.Warn("node lost: silent and no answer to a direct check; checking out its campers",
+			d.lost[name], d.toSweep[name], d.sweepDue = true, true, true
+			d.log.Warn("node lost: silent, and no answer to a direct check from here or from the others; checking out its campers",
 				"node", name, "alive", v.Alive, "size", v.Size)
 		}
 		d.mu.Unlock()
@@ -423,6 +459,38 @@ func (d *Detector) probe(name string) (run string, alive bool) {
 	return "", false
 }
 
+// probeVia asks the other live nodes to check the suspect themselves, and
+// reports it alive if any of them hears it.
+func (d *Detector) probeVia(name string, alive []string) (run string, ok bool) {
+	for _, peer := range alive {
+		if peer == d.opts.Self.Node || peer == name {
+			continue
+		}
+		m, err := d.nc.Request(bus.PingForSubject(peer), []byte(name), 3*d.opts.ProbeTimeout)
+		if err != nil {
+			continue
+		}
+		if r, found := strings.CutPrefix(string(m.Data), "alive "); found {
+			return r, true
+		}
+	}
+	return "", false
+}
+
+// onPingFor checks a node for another that cannot reach it: "alive <run>"
+// or "silent".
+func (d *Detector) onPingFor(m *nats.Msg) {
+	name := string(m.Data)
+	if name == "" || strings.ContainsAny(name, ". *>") {
+		return
+	}
+	if run, alive := d.probe(name); alive {
+		_ = m.Respond([]byte("alive " + run))
+		return
+	}
+	_ = m.Respond([]byte("silent"))
+}
+
 // Stale reports whether a connection id belongs to a node instance that is
 // gone: a lost node, or an earlier run of a node (this one included).
 func (d *Detector) Stale(conn string) bool {
@@ -432,8 +500,11 @@ func (d *Detector) Stale(conn string) bool {
 	if in.Node == d.opts.Self.Node {
 		return !ok || in.Run != d.opts.Self.Run
 	}
-	if d.lost[in.Node] {
+	if d.toSweep[in.Node] {
 		return true
+	}
+	if d.lost[in.Node] {
+		return false // swept already; any later camper is not this node's business
 	}
 	p := d.peers[in.Node]
 	if p == nil || p.run == "" || d.opts.Now().Sub(p.last) >= d.opts.Timeout {
@@ -449,8 +520,8 @@ func (d *Detector) sweep(ctx context.Context) {
 		return
 	}
 	d.mu.Lock()
-	lost := make([]string, 0, len(d.lost))
-	for n := range d.lost {
+	lost := make([]string, 0, len(d.toSweep))
+	for n := range d.toSweep {
 		lost = append(lost, n)
 	}
 	d.mu.Unlock()
@@ -464,7 +535,10 @@ func (d *Detector) sweep(ctx context.Context) {
 		return
 	}
 	d.mu.Lock()
-	d.sweepDue = false
+	for _, name := range lost {
+		delete(d.toSweep, name)
+	}
+	d.sweepDue = len(d.toSweep) > 0
 	runs := map[string]string{}
 	for _, name := range lost {
 		if p := d.peers[name]; p != nil {

@@ -92,14 +92,17 @@ func TestStaleConnectionsAreThoseOfLostNodesAndEarlierRuns(t *testing.T) {
 	d.peers["n2"] = &peer{run: "b2", last: now.Add(-time.Second)}
 	d.peers["n3"] = &peer{run: "c", last: now.Add(-time.Minute)}
 	d.peers["n4"] = &peer{run: "d", last: now.Add(-time.Minute)}
-	d.lost["n3"] = true
+	d.peers["n5"] = &peer{run: "e", last: now.Add(-time.Minute)}
+	d.lost["n3"], d.toSweep["n3"] = true, true
+	d.lost["n5"] = true // swept already
 	for conn, stale := range map[string]bool{
 		"n1.a.1":  false, // this run
 		"n1.z.1":  true,  // an earlier run of this node
 		"n1.7":    true,  // this node, before run tokens
 		"n2.b2.4": false, // a live node's current run
 		"n2.b1.4": true,  // a live node's earlier run
-		"n3.c.9":  true,  // a lost node
+		"n3.c.9":  true,  // a lost node, its sweep pending
+		"n5.e.3":  false, // a lost node swept already: a later camper is not ours to sweep
 		"n4.d.2":  false, // silent, but not declared lost
 		"n9.x.1":  false, // a node nobody knows
 	} {

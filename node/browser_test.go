@@ -218,3 +218,28 @@ func TestAPageIsToldWhenTheServerShutsDown(t *testing.T) {
 	require.NoError(t, n.Shutdown(ctx))
 	p.waitText("body", "server shutting down")
 }
+
+func TestAPageReconnectsByItselfAfterADrop(t *testing.T) {
+	browser := openBrowser(t)
+	n := webNode(t, Options{})
+	tcp := dial(t, n)
+	tcp.checkin("J001")
+	p := newPage(t, browser, n)
+	p.checkin("J002")
+	assert.Equal(t, "J002", tcp.expect(campbus.EventJoin).CampID)
+	// The server drops the page's socket, as a node healed from a cut does.
+	var busID string
+	for id, campID := range n.hub.CheckedIn() {
+		if campID == "J002" {
+			busID = id
+		}
+	}
+	require.True(t, n.hub.Evict(busID, "J002"))
+	left := tcp.expect(campbus.EventCheckout)
+	assert.Equal(t, "J002", left.CampID)
+	// The page connects and checks in again as J002, with nobody's help.
+	back := tcp.expect(campbus.EventJoin)
+	assert.Equal(t, "J002", back.CampID)
+	p.waitText("#status", "Connected")
+	p.waitText("#me-id", "J002")
+}

@@ -52,27 +52,31 @@ func startCluster(t *testing.T, size int) []*Node {
 	}
 	wg.Wait()
 	t.Cleanup(func() {
-		// All at once: a node shutting down checks its campers out, which
-		// needs a quorum of the others still up.
-		var wg sync.WaitGroup
-		for _, n := range nodes {
-			if n != nil && n.front != nil {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-					defer cancel()
-					_ = n.Shutdown(ctx)
-				}()
-			}
-		}
-		wg.Wait()
+		shutdownAll(nodes)
 	})
 	for i := range nodes {
 		require.NoError(t, errs[i], "node n%d", i+1)
 	}
 	t.Logf("cluster of %d up in %v", size, time.Since(began).Round(time.Millisecond))
 	return nodes
+}
+
+// shutdownAll shuts the running nodes down all at once: a node shutting
+// down checks its campers out, which needs a quorum of the others still up.
+func shutdownAll(nodes []*Node) {
+	var wg sync.WaitGroup
+	for _, n := range nodes {
+		if n != nil && n.front != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				_ = n.Shutdown(ctx)
+			}()
+		}
+	}
+	wg.Wait()
 }
 
 // startClustered starts one node of a cluster, allowing for the election

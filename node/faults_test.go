@@ -19,6 +19,7 @@ import (
 
 	"github.com/campbus/campbus"
 	"github.com/campbus/campbus/bus"
+	"github.com/campbus/campbus/liveness"
 	"github.com/campbus/campbus/session"
 )
 
@@ -195,21 +196,7 @@ func startFaultyCluster(t *testing.T, size int, tune ...func(*Options)) *faultyC
 	return c
 }
 
-func (c *faultyCluster) shutdown() {
-	var wg sync.WaitGroup
-	for _, n := range c.nodes {
-		if n != nil && n.front != nil {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				defer cancel()
-				_ = n.Shutdown(ctx)
-			}()
-		}
-	}
-	wg.Wait()
-}
+func (c *faultyCluster) shutdown() { shutdownAll(c.nodes) }
 
 // partition cuts node k off from every other node, or heals it.
 func (c *faultyCluster) partition(k int, cut bool) {
@@ -218,6 +205,12 @@ func (c *faultyCluster) partition(k int, cut bool) {
 			p.setCut(cut)
 		}
 	}
+}
+
+// cutLink cuts the link between nodes i and j alone, both ways, or heals it.
+func (c *faultyCluster) cutLink(i, j int, cut bool) {
+	c.links[[2]int{i, j}].setCut(cut)
+	c.links[[2]int{j, i}].setCut(cut)
 }
 
 // kill stops node k at once: its bus goes first, so nothing it does after
@@ -500,6 +493,39 @@ func TestAPartitionedNodeIsSweptAndItsCampersToldWhenItHeals(t *testing.T) {
 	stillCheckedIn(t, a)
 	stillCheckedIn(t, b)
 	checkCampInvariants(t, n1, 4)
+}
+
+func TestALinkDownBetweenTwoNodesSweepsNobody(t *testing.T) {
+	c := startFaultyCluster(t, 3)
+	cs := make([]*camper, 3)
+	for i, n := range c.nodes {
+		cs[i] = dial(t, n)
+		cs[i].checkin(fmt.Sprintf("J%03d", i+1))
+	}
+	// n2 and n3 lose each other; n1 still hears both. Each of them finds
+	// the other silent and deaf to its ping, and asks n1, who hears it.
+	c.cutLink(1, 2, true)
+	for _, n := range c.nodes {
+		require.Never(t, func() bool { return len(n.liveness.Lost()) > 0 }, 3*liveness.DefaultTimeout, 100*time.Millisecond,
+			"%s declares nobody lost", n.opts.Name)
+	}
+	var held map[string]int
+	require.Eventually(t, func() bool {
+		var err error
+		held, err = readSeatedCampers(c.nodes[0]) // the cut may have moved a leader
+		return err == nil
+	}, 30*time.Second, 500*time.Millisecond)
+	assert.Len(t, held, 3, "every camper still holds its checkin: %v", held)
+	for _, cm := range cs {
+		for len(cm.events) > 0 {
+			ev := cm.event()
+			assert.NotEqual(t, campbus.EventCheckout, ev.Type, "nobody left: %+v", ev)
+		}
+	}
+	c.cutLink(1, 2, false)
+	for _, cm := range cs {
+		stillCheckedIn(t, cm)
+	}
 }
 
 func TestKillingANodeReleasesItsCampersAndNobodyElses(t *testing.T) {

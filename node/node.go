@@ -215,6 +215,23 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 	if n.frontNC, err = n.bus.Connect(opts.Name + "-front"); err != nil {
 		return nil, err
 	}
+	// The detector beats and answers checks from now on, while the rest
+	// starts, so that a node still starting is not taken for lost. Its
+	// rounds (and so its sweeps) begin once the node serves.
+	n.liveness = liveness.New(n.handlerNC, liveness.Options{
+		Self:     n.self,
+		Interval: opts.Heartbeat,
+		Timeout:  opts.NodeTimeout,
+		Members:  started.members,
+		Sweep: func(ctx context.Context, stale func(string) bool) (int, error) {
+			return started.handlers.Sweep(ctx, stale)
+		},
+		Reconcile: started.reconcile,
+		Logger:    opts.Logger,
+	})
+	if err := n.liveness.Start(); err != nil {
+		return nil, fmt.Errorf("node: liveness: %w", err)
+	}
 	js, err := jetstream.New(n.handlerNC)
 	if err != nil {
 		return nil, fmt.Errorf("node: jetstream: %w", err)
@@ -268,18 +285,6 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 		return nil, err
 	}
 	n.front = tcpfront.New(n.hub, front)
-	n.liveness = liveness.New(n.handlerNC, liveness.Options{
-		Self:      n.self,
-		Interval:  opts.Heartbeat,
-		Timeout:   opts.NodeTimeout,
-		Members:   n.members,
-		Sweep:     n.handlers.Sweep,
-		Reconcile: n.reconcile,
-		Logger:    opts.Logger,
-	})
-	if err := n.liveness.Start(); err != nil {
-		return nil, fmt.Errorf("node: liveness: %w", err)
-	}
 	lctx, stopLiveness := context.WithCancel(context.Background())
 	det, done := n.liveness, make(chan struct{})
 	n.livenessDone, n.stopLiveness = done, stopLiveness
