@@ -129,6 +129,12 @@ func (c *camper) request(command string, body any) {
 // response waits for the next response.
 func (c *camper) response() *wire.Frame {
 	c.t.Helper()
+	return c.responseWithin(waitFor)
+}
+
+// responseWithin waits for the next response at most within.
+func (c *camper) responseWithin(within time.Duration) *wire.Frame {
+	c.t.Helper()
 	select {
 	case f := <-c.responses:
 		return f
@@ -139,7 +145,7 @@ func (c *camper) response() *wire.Frame {
 		default:
 		}
 		require.FailNow(c.t, "connection closed while waiting for a response", "read error: %v", c.err)
-	case <-time.After(waitFor):
+	case <-time.After(within):
 		require.FailNow(c.t, "no response in time")
 	}
 	return nil

@@ -234,6 +234,16 @@ func serve(h *Hub) (*fakeTransport, chan struct{}) {
 	return f, done
 }
 
+// connOf returns the connection id of the session checked in as campID.
+func connOf(h *Hub, campID string) string {
+	for conn, id := range h.CheckedIn() {
+		if id == campID {
+			return conn
+		}
+	}
+	return ""
+}
+
 func body(v any) []byte { b, _ := json.Marshal(v); return b }
 
 func TestASessionGoesThroughItsStates(t *testing.T) {
@@ -300,10 +310,10 @@ func TestEventsReachTheGroupButNotTheirOrigin(t *testing.T) {
 	b, _ := serve(h)
 	a.in <- &Request{Command: campbus.CmdCheckin, Body: body(campbus.CheckinRequest{CampID: "J001"})}
 	a.waitFrames(t, 1)
-	camp.groupEvent(1, bus.EventMeta{Type: campbus.EventJoin, Origin: "J001", Conn: "n1.r.1"}, `{"type":"join","campId":"J001"}`)
+	camp.groupEvent(1, bus.EventMeta{Type: campbus.EventJoin, Origin: "J001", Conn: connOf(h, "J001")}, `{"type":"join","campId":"J001"}`)
 	b.in <- &Request{Command: campbus.CmdCheckin, Body: body(campbus.CheckinRequest{CampID: "J002"})}
 	b.waitFrames(t, 1)
-	camp.groupEvent(1, bus.EventMeta{Type: campbus.EventJoin, Origin: "J002", Conn: "n1.r.2"}, `{"type":"join","campId":"J002"}`)
+	camp.groupEvent(1, bus.EventMeta{Type: campbus.EventJoin, Origin: "J002", Conn: connOf(h, "J002")}, `{"type":"join","campId":"J002"}`)
 	fa := a.waitFrames(t, 2)
 	assert.Equal(t, "join", fa[1].Type, "J001 hears J002 join")
 
@@ -323,7 +333,7 @@ func TestASlowCamperIsCutAndCounted(t *testing.T) {
 	f, done := serve(h)
 	f.in <- &Request{Command: campbus.CmdCheckin, Body: body(campbus.CheckinRequest{CampID: "J001"})}
 	f.waitFrames(t, 1)
-	camp.groupEvent(1, bus.EventMeta{Type: campbus.EventJoin, Origin: "J001", Conn: "n1.r.1"}, `{"type":"join"}`)
+	camp.groupEvent(1, bus.EventMeta{Type: campbus.EventJoin, Origin: "J001", Conn: connOf(h, "J001")}, `{"type":"join"}`)
 	f.block = make(chan struct{}) // it stops reading
 	for i := range 20 {
 		camp.groupEvent(1, bus.EventMeta{Type: campbus.EventMessage, Origin: "J002"}, fmt.Sprintf(`{"type":"message","seq":%d}`, i))
