@@ -67,6 +67,48 @@ func (s *Service) loadGroup(ctx context.Context, n int) (*groupState, uint64, er
 	return st, m.Sequence, nil
 }
 
+// loadGroupFromLeader is loadGroup answered by GROUPS' leader, which has
+// every event acknowledged so far (JetStream's direct get may be answered
+// by a replica that lags).
+func (s *Service) loadGroupFromLeader(ctx context.Context, n int) (*groupState, uint64, error) {
+	req, _ := json.Marshal(map[string]string{"last_by_subj": bus.LogGroupSubject(n)})
+	m, err := s.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+bus.GroupsStream, req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("load group %d from the leader: %w", n, err)
+	}
+	var resp struct {
+		Error *struct {
+			Code        int    `json:"code"`
+			Description string `json:"description"`
+		} `json:"error"`
+		Message *struct {
+			Sequence uint64 `json:"seq"`
+			Header   []byte `json:"hdrs"`
+		} `json:"message"`
+	}
+	if err := json.Unmarshal(m.Data, &resp); err != nil {
+		return nil, 0, fmt.Errorf("load group %d from the leader: %w", n, err)
+	}
+	if resp.Error != nil {
+		if resp.Error.Code == http.StatusNotFound {
+			return &groupState{}, 0, nil
+		}
+		return nil, 0, fmt.Errorf("load group %d from the leader: %d %s", n, resp.Error.Code, resp.Error.Description)
+	}
+	if resp.Message == nil {
+		return nil, 0, fmt.Errorf("load group %d from the leader: empty answer", n)
+	}
+	h, err := nats.DecodeHeadersMsg(resp.Message.Header)
+	if err != nil {
+		return nil, 0, fmt.Errorf("load group %d from the leader: headers: %w", n, err)
+	}
+	st := &groupState{}
+	if err := json.Unmarshal(bus.ParseEventHeader(h).State, st); err != nil {
+		return nil, 0, fmt.Errorf("load group %d: state of event %d: %w", n, resp.Message.Sequence, err)
+	}
+	return st, resp.Message.Sequence, nil
+}
+
 // appendGroupEvent appends ev to group n's log with the group's new state,
 // provided the group's last event is still lastSeq. It returns the new
 // event's sequence, or an error for which bus.IsWrongLastSequence is true
@@ -118,18 +160,30 @@ func (s *Service) updateGroup(ctx context.Context, n int, change changeFunc) (*g
 	defer lock.Unlock()
 
 	st, seq, kept := s.groupCache.get(n)
-	fromLog := false
-	load := func() error {
+	// The state decided on comes from this node's cache, from any replica
+	// of GROUPS (a direct get: fast, but a replica that lags may answer),
+	// or from GROUPS' leader. An append is checked by its compare-and-set
+	// whatever the state it was decided on; a refusal (or "nothing to do")
+	// is returned only when decided on the leader's state, so that no
+	// camper is told "not checked in" from a replica that has not yet
+	// seen its checkin.
+	fromLeader := false
+	load := func(leader bool) error {
 		var err error
-		if st, seq, err = s.loadGroup(ctx, n); err != nil {
+		if leader {
+			st, seq, err = s.loadGroupFromLeader(ctx, n)
+		} else {
+			st, seq, err = s.loadGroup(ctx, n)
+		}
+		if err != nil {
 			return err
 		}
-		fromLog = true
+		fromLeader = leader
 		s.groupCache.put(n, st, seq)
 		return nil
 	}
 	if !kept {
-		if err := load(); err != nil {
+		if err := load(false); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -138,11 +192,12 @@ func (s *Service) updateGroup(ctx context.Context, n int, change changeFunc) (*g
 		next := st.clone()
 		ev, err := change(next)
 		if err != nil || ev == nil {
-			if fromLog {
+			if fromLeader {
 				return st, seq, err
 			}
-			// Decided on the kept state: decide again on the log's.
-			if err := load(); err != nil {
+			// Decided on a state that may be behind: decide again on the
+			// leader's.
+			if err := load(true); err != nil {
 				return nil, 0, err
 			}
 			continue
@@ -150,7 +205,7 @@ func (s *Service) updateGroup(ctx context.Context, n int, change changeFunc) (*g
 		newSeq, dup, err := s.appendGroupEvent(ctx, n, *ev, next, seq, msgID)
 		if bus.IsWrongLastSequence(err) {
 			// Another node changed the group first.
-			if err := load(); err != nil {
+			if err := load(false); err != nil {
 				return nil, 0, err
 			}
 			continue
@@ -163,7 +218,7 @@ func (s *Service) updateGroup(ctx context.Context, n int, change changeFunc) (*g
 			// An earlier attempt at this change is the one stored: the log
 			// has the group's state.
 			s.groupCache.drop(n)
-			if err := load(); err != nil {
+			if err := load(true); err != nil {
 				return nil, 0, err
 			}
 			return st, seq, nil

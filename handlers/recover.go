@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -27,18 +26,6 @@ import (
 // detector sweeps those of the nodes it declares lost. Each camper is marked
 // leaving, leaves its group, then is released, as in a checkout.
 func (s *Service) Sweep(ctx context.Context, stale func(conn string) bool) (checkedOut int, err error) {
-	// A sweep needs the leaders of the campers bucket and of GROUPS. Ask
-	// each once, briefly: during an election the sweep then fails at once
-	// and is tried again, instead of waiting out its whole deadline.
-	pctx, cancel := context.WithTimeout(ctx, sweepProbe)
-	_, err = s.campers.Status(pctx)
-	if err == nil {
-		_, err = s.groups.Info(pctx)
-	}
-	cancel()
-	if err != nil {
-		return 0, fmt.Errorf("sweep: the log does not answer yet: %w", err)
-	}
 	holders, err := s.holders(ctx)
 	if err != nil {
 		return 0, err
@@ -144,9 +131,6 @@ func (s *Service) release(ctx context.Context, id string, h holder) error {
 	}
 	return nil
 }
-
-// sweepProbe bounds the first look of a sweep at the log.
-const sweepProbe = time.Second
 
 type holder struct {
 	conn     string

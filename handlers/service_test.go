@@ -118,3 +118,23 @@ func TestACheckinRepeatedByTheConnectionThatHoldsTheIDSucceeds(t *testing.T) {
 	assert.Equal(t, http.StatusConflict, status)
 	assert.Equal(t, campbus.CodeCampIDInUse, e.Code)
 }
+
+func TestTheLeadersStateIsTheLogsState(t *testing.T) {
+	s, asker := startService(t)
+	require.NoError(t, s.Start())
+	t.Cleanup(s.Stop)
+	ctx := context.Background()
+	st, seq, err := s.loadGroupFromLeader(ctx, 7)
+	require.NoError(t, err)
+	assert.Empty(t, st.Members, "a group that never had an event")
+	assert.Zero(t, seq)
+	status, _ := ask(t, asker, &bus.Request{Command: campbus.CmdCheckin, Conn: "t.1.1"}, `{"campId":"J001"}`)
+	require.Equal(t, http.StatusOK, status)
+	fromLeader, leaderSeq, err := s.loadGroupFromLeader(ctx, 1)
+	require.NoError(t, err)
+	fromReplica, replicaSeq, err := s.loadGroup(ctx, 1)
+	require.NoError(t, err)
+	assert.Equal(t, fromReplica, fromLeader)
+	assert.Equal(t, replicaSeq, leaderSeq)
+	assert.Equal(t, []string{"J001"}, fromLeader.Members)
+}

@@ -43,12 +43,9 @@ const (
 	DefaultInterval     = 250 * time.Millisecond
 	DefaultTimeout      = 2 * time.Second
 	DefaultProbeTimeout = 500 * time.Millisecond
-	// sweepTimeout bounds the first attempt at a sweep; a failed one is
-	// tried again on the next round, each with twice the time of the last
-	// (at most 8 times as much): a sweep stuck behind an election is cut
-	// short, and a large one gets the time it needs. A sweep during an
-	// election usually fails within a second anyway: it asks the log first.
-	sweepTimeout = 5 * time.Second
+	// sweepTimeout bounds one attempt at a sweep; a failed one is tried
+	// again on the next round.
+	sweepTimeout = 3 * time.Second
 	// reconcileTimeout bounds one check of this node's campers.
 	reconcileTimeout = 5 * time.Second
 	// reconcileChecks is how many times a node checks its campers after a
@@ -101,10 +98,8 @@ type Detector struct {
 	// still lives is swept once at most, never its later campers.
 	lost    map[string]bool
 	toSweep map[string]bool
-	// sweepDue: a lost node's campers are not all checked out yet;
-	// sweepFailures counts the attempts that failed since the last success.
-	sweepDue      bool
-	sweepFailures int
+	// sweepDue: a lost node's campers are not all checked out yet.
+	sweepDue bool
 	// reconcileDue: this node may have been taken for lost; reconcileRuns
 	// more checks are to run, the next not before reconcileAt (the state
 	// read just after a heal may still be the old one).
@@ -534,21 +529,14 @@ func (d *Detector) sweep(ctx context.Context) {
 	d.mu.Unlock()
 	slices.Sort(lost)
 	began := d.opts.Now()
-	d.mu.Lock()
-	timeout := sweepTimeout << min(d.sweepFailures, 3)
-	d.mu.Unlock()
-	sctx, cancel := context.WithTimeout(ctx, timeout)
+	sctx, cancel := context.WithTimeout(ctx, sweepTimeout)
 	n, err := d.opts.Sweep(sctx, d.Stale)
 	cancel()
 	if err != nil {
-		d.mu.Lock()
-		d.sweepFailures++
-		d.mu.Unlock()
 		d.log.Warn("sweep of lost nodes failed (the cluster may be electing a leader); trying again", "nodes", lost, "err", err)
 		return
 	}
 	d.mu.Lock()
-	d.sweepFailures = 0
 	for _, name := range lost {
 		delete(d.toSweep, name)
 	}

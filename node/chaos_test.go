@@ -116,7 +116,8 @@ func TestChaos(t *testing.T) {
 					case r.Err != nil && r.Err.Code == campbus.CodeNotCheckedIn:
 						if !faultSince(home, checkedInAt) {
 							mu.Lock()
-							violations = append(violations, fmt.Sprintf("%s on n%d was checked out with no fault of n%d since its checkin", id, home+1, home+1))
+							violations = append(violations, fmt.Sprintf("%s on n%d was checked out with no fault of n%d since its checkin at %s (now %s)",
+								id, home+1, home+1, checkedInAt.Format("15:04:05.000"), time.Now().Format("15:04:05.000")))
 							mu.Unlock()
 						}
 						rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
@@ -179,12 +180,12 @@ func TestChaos(t *testing.T) {
 		mu.Unlock()
 		began := time.Now()
 		if rng.IntN(2) == 0 {
-			t.Logf("round %d: kill n%d (led the campers or GROUPS: %v)", round+1, k+1, led)
+			t.Logf("%s round %d: kill n%d (led the campers or GROUPS: %v)", time.Now().Format("15:04:05.000"), round+1, k+1, led)
 			c.kill(k)
 			releases[led] = append(releases[led], released(k, began))
 			c.restart(k)
 		} else {
-			t.Logf("round %d: cut n%d off (led the campers or GROUPS: %v)", round+1, k+1, led)
+			t.Logf("%s round %d: cut n%d off (led the campers or GROUPS: %v)", time.Now().Format("15:04:05.000"), round+1, k+1, led)
 			c.partition(k, true)
 			releases[led] = append(releases[led], released(k, began))
 			c.partition(k, false)
