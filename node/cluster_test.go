@@ -82,7 +82,8 @@ func shutdownAll(nodes []*Node) {
 // startClustered starts one node of a cluster, allowing for the election
 // of the cluster's leaders.
 func startClustered(opts Options) (*Node, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	// A loaded machine can take a while to elect the first leaders.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	return Start(ctx, opts)
 }
