@@ -341,44 +341,53 @@ func checkCampInvariants(t *testing.T, n *Node, size int) {
 			Count    int `json:"count"`
 		} `json:"session"`
 	}
-	var states []*jetstream.RawStreamMsg
-	// Right after a fault the cluster may still be electing: try again.
-	require.Eventually(t, func() bool {
-		var err error
-		states, err = readGroupsLog(n)
+	// Right after a fault the cluster may still be electing, and a replica
+	// read may be a moment behind another: read the log and the bucket
+	// until both can be read and agree (a minute at most), checking every
+	// event's state on each read.
+	var seatedIn map[string]string
+	var groupOf map[string]int
+	agree := func() bool {
+		states, err := readGroupsLog(n)
 		if err != nil {
 			t.Logf("reading the log: %v; trying again", err)
+			return false
 		}
-		return err == nil
-	}, 60*time.Second, time.Second, "the log can be read")
-	last := map[string]state{}
-	for _, m := range states {
-		var s state
-		require.NoError(t, json.Unmarshal([]byte(m.Header.Get(bus.HdrState)), &s))
-		require.LessOrEqual(t, len(s.Members), size, "%s over size: %v", m.Subject, s.Members)
-		require.Equal(t, len(s.Members), len(uniq(s.Members)), "%s seats a camper twice: %v", m.Subject, s.Members)
-		if s.Session != nil {
-			require.LessOrEqual(t, s.Session.Count, s.Session.MaxCount, "%s over maxCount", m.Subject)
+		last := map[string]state{}
+		for _, m := range states {
+			var s state
+			require.NoError(t, json.Unmarshal([]byte(m.Header.Get(bus.HdrState)), &s))
+			require.LessOrEqual(t, len(s.Members), size, "%s over size: %v", m.Subject, s.Members)
+			require.Equal(t, len(s.Members), len(uniq(s.Members)), "%s seats a camper twice: %v", m.Subject, s.Members)
+			if s.Session != nil {
+				require.LessOrEqual(t, s.Session.Count, s.Session.MaxCount, "%s over maxCount", m.Subject)
+			}
+			last[m.Subject] = s
 		}
-		last[m.Subject] = s
-	}
-	seatedIn := map[string]string{}
-	for subject, s := range last {
-		for _, id := range s.Members {
-			other, twice := seatedIn[id]
-			require.False(t, twice, "%s sits in %s and %s", id, other, subject)
-			seatedIn[id] = subject
+		seatedIn = map[string]string{}
+		for subject, s := range last {
+			for _, id := range s.Members {
+				other, twice := seatedIn[id]
+				require.False(t, twice, "%s sits in %s and %s", id, other, subject)
+				seatedIn[id] = subject
+			}
 		}
-	}
-	var groupOf map[string]int
-	require.Eventually(t, func() bool {
-		var err error
-		groupOf, err = readSeatedCampers(n)
-		if err != nil {
+		if groupOf, err = readSeatedCampers(n); err != nil {
 			t.Logf("reading the campers: %v; trying again", err)
+			return false
 		}
-		return err == nil
-	}, 60*time.Second, time.Second, "the campers bucket can be read")
+		for id, g := range groupOf {
+			if bus.LogGroupSubject(g) != seatedIn[id] {
+				return false
+			}
+		}
+		return true
+	}
+	deadline := time.Now().Add(time.Minute)
+	for !agree() && time.Now().Before(deadline) {
+		time.Sleep(time.Second)
+	}
+	require.NotNil(t, groupOf, "the log and the campers bucket could be read")
 	for id, g := range groupOf {
 		assert.Equal(t, bus.LogGroupSubject(g), seatedIn[id], "%s is checked in, so its group seats it", id)
 	}
