@@ -77,8 +77,9 @@ func (s *Session) overflowLocked() {
 	s.closeNowLocked(CloseTooSlow)
 }
 
-// closeNowLocked closes the transport at once, dropping what is queued.
-// s.mu must be held.
+// closeNowLocked closes the transport at once, dropping what is queued,
+// and wakes the reader (a transport need not end a read it is closed
+// under). s.mu must be held; transports take no lock of the session's.
 func (s *Session) closeNowLocked(why CloseReason) {
 	s.closing, s.queue = true, nil
 	if !s.closed {
@@ -86,6 +87,7 @@ func (s *Session) closeNowLocked(why CloseReason) {
 		s.closeWhy = why
 		_ = s.t.Close(why)
 	}
+	s.t.Wake()
 }
 
 func (s *Session) isClosing() bool {

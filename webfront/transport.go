@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -93,6 +94,8 @@ func (t *transport) Next(idle time.Time) (*session.Request, error) {
 	case r = <-t.reads:
 	case <-t.woken:
 		return nil, session.ErrWoken
+	case <-t.done:
+		return nil, net.ErrClosed
 	case <-timeout:
 		return nil, session.ErrIdle
 	}
