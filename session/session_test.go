@@ -78,9 +78,12 @@ func (f *fakeTransport) Next(idle time.Time) (*Request, error) {
 }
 
 func (f *fakeTransport) Write(frames [][]byte, timeout time.Duration) error {
-	if f.block != nil {
+	f.mu.Lock()
+	block := f.block
+	f.mu.Unlock()
+	if block != nil {
 		select {
-		case <-f.block:
+		case <-block:
 		case <-time.After(timeout):
 			return errTimeout{}
 		}
@@ -334,11 +337,14 @@ func TestASlowCamperIsCutAndCounted(t *testing.T) {
 	f.in <- &Request{Command: campbus.CmdCheckin, Body: body(campbus.CheckinRequest{CampID: "J001"})}
 	f.waitFrames(t, 1)
 	camp.groupEvent(1, bus.EventMeta{Type: campbus.EventJoin, Origin: "J001", Conn: connOf(h, "J001")}, `{"type":"join"}`)
-	f.block = make(chan struct{}) // it stops reading
+	block := make(chan struct{}) // it stops reading
+	f.mu.Lock()
+	f.block = block
+	f.mu.Unlock()
 	for i := range 20 {
 		camp.groupEvent(1, bus.EventMeta{Type: campbus.EventMessage, Origin: "J002"}, fmt.Sprintf(`{"type":"message","seq":%d}`, i))
 	}
-	close(f.block)
+	close(block)
 	<-done
 	assert.Equal(t, uint64(1), h.Stats().SlowConsumers)
 	closed, why := f.closedWith()
