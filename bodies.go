@@ -87,8 +87,13 @@ type DirectResponse struct {
 
 // HistoryResponse answers history: events oldest first, each as it is kept
 // in the event log (an Event with its "type"; directs also carry "to").
+//
+// Asked with "after", it also carries Next, the offset to ask after next,
+// and Trimmed when retention dropped group events the caller asked for.
 type HistoryResponse struct {
-	Events []json.RawMessage `json:"events"`
+	Events  []json.RawMessage `json:"events"`
+	Next    *uint64           `json:"next,omitempty"`
+	Trimmed bool              `json:"trimmed,omitempty"`
 }
 
 // Event types (PROTOCOL.md §4), the path of EVENT frames and the "type" field
@@ -128,4 +133,7 @@ type Event struct {
 	Remaining *int     `json:"remaining,omitempty"`
 	Messages  *int     `json:"messages,omitempty"`
 	Reason    string   `json:"reason,omitempty"`
+	// Offset is a group event's position in its group's log: 1, 2, 3...
+	// with no gaps over the group's whole life (PROTOCOL.md §5).
+	Offset uint64 `json:"offset,omitempty"`
 }

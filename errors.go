@@ -13,6 +13,7 @@ const (
 	CodeBadDay             = "bad-day"
 	CodeBadMaxCount        = "bad-max-count"
 	CodeBadLimit           = "bad-limit"
+	CodeBadAfter           = "bad-after"
 	CodeNotCheckedIn       = "not-checked-in"
 	CodeNotHost            = "not-host"
 	CodeUnknownCommand     = "unknown-command"

@@ -23,6 +23,10 @@ import (
 type groupState struct {
 	Members []string `json:"members"`
 	Session *session `json:"session,omitempty"`
+	// Offset is the offset of the group's last event (0 before the first):
+	// the next event gets Offset+1, and the compare-and-set on the group's
+	// last event keeps the offsets free of gaps and repeats.
+	Offset uint64 `json:"offset,omitempty"`
 }
 
 // session is a running peer session.
@@ -33,7 +37,7 @@ type session struct {
 }
 
 func (g *groupState) clone() *groupState {
-	c := &groupState{Members: slices.Clone(g.Members)}
+	c := &groupState{Members: slices.Clone(g.Members), Offset: g.Offset}
 	if g.Session != nil {
 		s := *g.Session
 		c.Session = &s
@@ -202,6 +206,8 @@ func (s *Service) updateGroup(ctx context.Context, n int, change changeFunc) (*g
 			}
 			continue
 		}
+		next.Offset = st.Offset + 1
+		ev.event.Offset = next.Offset
 		newSeq, dup, err := s.appendGroupEvent(ctx, n, *ev, next, seq, msgID)
 		if bus.IsWrongLastSequence(err) {
 			// Another node changed the group first.

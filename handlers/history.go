@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"time"
@@ -26,10 +27,13 @@ type storedEvent struct {
 	data json.RawMessage
 }
 
-// history handles POST /history {"limit":20}: the last limit events of the
-// caller's group (by group number, so across restarts) and of the directs
-// sent to or by the caller, merged by the time they were stored, oldest
-// first.
+// history handles POST /history {"limit":20} or {"after":57,"limit":20}.
+//
+// With limit alone: the last limit events of the caller's group (by group
+// number, so across restarts) and of the directs sent to or by the caller,
+// merged by the time they were stored, oldest first.
+//
+// With after: see historyAfter.
 func (s *Service) history(ctx context.Context, r *request) (any, error) {
 	f, err := decodeBody(r.Body)
 	if err != nil {
@@ -43,62 +47,208 @@ func (s *Service) history(ctx context.Context, r *request) (any, error) {
 				`"limit" must be an integer from 1 to %d`, MaxHistory)
 		}
 	}
+	if _, present := f["after"]; present {
+		after, ok := f.integer("after", 0, math.MaxInt)
+		if !ok {
+			return nil, campbus.Errorf(http.StatusBadRequest, campbus.CodeBadAfter,
+				`"after" must be an integer of 0 or more: the offset of the last group event seen`)
+		}
+		return s.historyAfter(ctx, r, uint64(after), limit)
+	}
 	var all []storedEvent
-	// Read apart: a direct to oneself matches both direct filters, and
-	// JetStream refuses overlapping filters on one consumer.
-	for _, q := range []struct {
-		stream  jetstream.Stream
-		subject string
-	}{
-		{s.groups, bus.LogGroupSubject(r.Group)},
-		{s.directs, bus.LogDirectSubject(r.CampID, "*")},
-		{s.directs, bus.LogDirectSubject("*", r.CampID)},
-	} {
+	for _, q := range s.historySubjects(r) {
 		evs, err := s.tail(ctx, q.stream, q.subject, limit)
 		if err != nil {
 			return nil, fmt.Errorf("history of %s: %w", r.CampID, err)
 		}
 		all = append(all, evs...)
 	}
-	slices.SortStableFunc(all, func(a, b storedEvent) int { return a.at.Compare(b.at) })
-	// A direct to oneself was read twice: drop the second copy.
-	all = slices.CompactFunc(all, func(a, b storedEvent) bool { return a.at.Equal(b.at) && string(a.data) == string(b.data) })
+	all = mergeByTime(all)
 	if len(all) > limit {
 		all = all[len(all)-limit:]
 	}
-	resp := campbus.HistoryResponse{Events: make([]json.RawMessage, len(all))}
-	for i, ev := range all {
-		resp.Events[i] = ev.data
+	return campbus.HistoryResponse{Events: rawEvents(all)}, nil
+}
+
+// logSubject is one subject of a stream that history reads.
+type logSubject struct {
+	stream  jetstream.Stream
+	subject string
+}
+
+// historySubjects are the caller's group log, then the directs it sent and
+// those sent to it. They are read apart: a direct to oneself matches both
+// direct filters, and JetStream refuses overlapping filters on one
+// consumer.
+func (s *Service) historySubjects(r *request) []logSubject {
+	return []logSubject{
+		{s.groups, bus.LogGroupSubject(r.Group)},
+		{s.directs, bus.LogDirectSubject(r.CampID, "*")},
+		{s.directs, bus.LogDirectSubject("*", r.CampID)},
 	}
+}
+
+// historyAfter answers history {"after": N}: the caller's group's events
+// with offset > N, oldest first, at most limit; the directs to or by the
+// caller stored since the group's event N was (all those kept when N is 0
+// or no longer kept, at most limit of the latest), up to the last group event returned when more
+// remain (so that paging with next repeats none); next, the offset to ask
+// after next; and trimmed when retention dropped events after N.
+//
+// After an offset past the group's last, nothing is returned and next is
+// the group's last offset: the log the caller saw is not this one (a
+// server started on a new data dir), and asking after next from there
+// misses nothing.
+func (s *Service) historyAfter(ctx context.Context, r *request, after uint64, limit int) (any, error) {
+	subjects := s.historySubjects(r)
+	var (
+		events      []storedEvent
+		since       time.Time // when event N was stored; zero: from the start
+		first, last uint64    // offsets of the first and last events kept
+		more        bool      // events after the last one returned remain
+	)
+	err := s.scan(ctx, subjects[0].stream, subjects[0].subject, time.Time{}, func(ev storedEvent) bool {
+		var o struct {
+			Offset uint64 `json:"offset"`
+		}
+		if json.Unmarshal(ev.data, &o) != nil || o.Offset == 0 {
+			return true // kept before events had offsets
+		}
+		if first == 0 {
+			first = o.Offset
+		}
+		last = o.Offset
+		switch {
+		case o.Offset == after:
+			since = ev.at
+		case o.Offset > after && len(events) == limit:
+			more = true
+			return false
+		case o.Offset > after:
+			events = append(events, ev)
+		}
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("history of %s: %w", r.CampID, err)
+	}
+	resp := campbus.HistoryResponse{Next: &after, Trimmed: after+1 < first}
+	if after > last && !more {
+		resp.Next = &last
+		return resp, nil
+	}
+	var until time.Time // zero: up to now
+	if more {
+		until = events[len(events)-1].at
+	}
+	var directs []storedEvent
+	for _, q := range subjects[1:] {
+		err := s.scan(ctx, q.stream, q.subject, since, func(ev storedEvent) bool {
+			if !until.IsZero() && ev.at.After(until) {
+				return false
+			}
+			if ev.at.After(since) || since.IsZero() {
+				directs = append(directs, ev)
+			}
+			return true
+		})
+		if err != nil {
+			return nil, fmt.Errorf("history of %s: %w", r.CampID, err)
+		}
+	}
+	directs = mergeByTime(directs)
+	if len(directs) > limit {
+		directs = directs[len(directs)-limit:]
+	}
+	if len(events) > 0 {
+		next := last
+		if more {
+			next = offsetOf(events[len(events)-1])
+		}
+		resp.Next = &next
+	}
+	resp.Events = rawEvents(mergeByTime(append(events, directs...)))
 	return resp, nil
 }
 
+// offsetOf returns a group event's offset (0 if it has none).
+func offsetOf(ev storedEvent) uint64 {
+	var o struct {
+		Offset uint64 `json:"offset"`
+	}
+	_ = json.Unmarshal(ev.data, &o)
+	return o.Offset
+}
+
+// mergeByTime sorts events by the time they were stored, oldest first, and
+// drops the second copy of a direct to oneself (read under both filters).
+func mergeByTime(evs []storedEvent) []storedEvent {
+	slices.SortStableFunc(evs, func(a, b storedEvent) int { return a.at.Compare(b.at) })
+	return slices.CompactFunc(evs, func(a, b storedEvent) bool { return a.at.Equal(b.at) && string(a.data) == string(b.data) })
+}
+
+func rawEvents(evs []storedEvent) []json.RawMessage {
+	raw := make([]json.RawMessage, len(evs))
+	for i, ev := range evs {
+		raw[i] = ev.data
+	}
+	return raw
+}
+
 // tail returns the last limit events stored in stream under subject (which
-// may hold wildcards), oldest first. It reads the subject's events from the
-// oldest kept: GROUPS keeps at most bus.DefaultGroupEvents per group, and
-// DIRECTS's age and size limits bound the rest. The consumer it reads with
-// lives in memory and is deleted at once.
+// may hold wildcards), oldest first. GROUPS keeps at most
+// bus.DefaultGroupEvents per group, and DIRECTS's age and size limits bound
+// the rest.
 func (s *Service) tail(ctx context.Context, stream jetstream.Stream, subject string, limit int) ([]storedEvent, error) {
-	info, err := stream.Info(ctx, jetstream.WithSubjectFilter(subject))
+	// A ring of the last limit events: once full, next is the oldest slot.
+	var ring []storedEvent
+	next := 0
+	err := s.scan(ctx, stream, subject, time.Time{}, func(ev storedEvent) bool {
+		if len(ring) < limit {
+			ring = append(ring, ev)
+		} else {
+			ring[next] = ev
+			next = (next + 1) % limit
+		}
+		return true
+	})
 	if err != nil {
 		return nil, err
+	}
+	return append(ring[next:], ring[:next]...), nil
+}
+
+// scan reads the events stored in stream under subject (which may hold
+// wildcards) from the oldest kept, or from the first stored at or after
+// since when it is not zero, and calls visit with each in order until
+// visit returns false. The consumer it reads with lives in memory and is
+// deleted at once.
+func (s *Service) scan(ctx context.Context, stream jetstream.Stream, subject string, since time.Time, visit func(storedEvent) bool) error {
+	info, err := stream.Info(ctx, jetstream.WithSubjectFilter(subject))
+	if err != nil {
+		return err
 	}
 	var total uint64
 	for _, n := range info.State.Subjects {
 		total += n
 	}
 	if total == 0 {
-		return nil, nil
+		return nil
 	}
-	cons, err := stream.CreateConsumer(ctx, jetstream.ConsumerConfig{
+	cfg := jetstream.ConsumerConfig{
 		FilterSubject:     subject,
 		DeliverPolicy:     jetstream.DeliverAllPolicy,
 		AckPolicy:         jetstream.AckNonePolicy,
 		MemoryStorage:     true,
 		InactiveThreshold: time.Minute, // in case the delete below is lost
-	})
+	}
+	if !since.IsZero() {
+		cfg.DeliverPolicy = jetstream.DeliverByStartTimePolicy
+		cfg.OptStartTime = &since
+	}
+	cons, err := stream.CreateConsumer(ctx, cfg)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.Timeout)
@@ -107,37 +257,31 @@ func (s *Service) tail(ctx context.Context, stream jetstream.Stream, subject str
 			s.log.Warn("history: delete consumer", "err", err)
 		}
 	}()
-	// A ring of the last limit events: once full, next is the oldest slot.
-	ring := make([]storedEvent, 0, min(uint64(limit), total))
-	next := 0
 	for read := uint64(0); read < total; {
 		batch, err := cons.Fetch(int(min(total-read, 256)), jetstream.FetchMaxWait(2*time.Second))
 		if err != nil {
-			return nil, err
+			return err
 		}
-		got, last := 0, false
+		got, last, stop := 0, false, false
 		for m := range batch.Messages() {
 			got++
+			if stop {
+				continue // drain the batch
+			}
 			md, err := m.Metadata()
 			if err != nil {
-				return nil, err
+				return err
 			}
-			ev := storedEvent{at: md.Timestamp, data: json.RawMessage(m.Data())}
-			if len(ring) < limit {
-				ring = append(ring, ev)
-			} else {
-				ring[next] = ev
-				next = (next + 1) % limit
-			}
+			stop = !visit(storedEvent{at: md.Timestamp, data: json.RawMessage(m.Data())})
 			last = md.NumPending == 0
 		}
 		if err := batch.Error(); err != nil {
-			return nil, err
+			return err
 		}
 		read += uint64(got)
-		if got == 0 || last {
-			break // retention removed some while we read; nothing more
+		if stop || got == 0 || last {
+			break // done, or retention removed some while we read
 		}
 	}
-	return append(ring[next:], ring[:next]...), nil
+	return nil
 }

@@ -35,7 +35,7 @@ func hintFor(command string, body any, e *campbus.Error) string {
 		return "the session ends when its host completes it or leaves"
 	case campbus.CodeTargetNotCheckedIn:
 		return "directs reach only campers who are checked in; try again when they are"
-	case campbus.CodeBadDay, campbus.CodeBadMaxCount, campbus.CodeBadLimit:
+	case campbus.CodeBadDay, campbus.CodeBadMaxCount, campbus.CodeBadLimit, campbus.CodeBadAfter:
 		return "for example: " + lookupHelp(command).Example
 	case campbus.CodeNoMission:
 		return "try another day, e.g. mission 4"

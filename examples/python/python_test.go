@@ -194,7 +194,7 @@ func TestPythonClientChatsWithAGoCamperInTheSameGroup(t *testing.T) {
 	assert.Equal(t, "J004", session.Host)
 	assert.Equal(t, 2, session.MaxCount)
 	msg := expectEvent(t, goCamper, campbus.EventMessage)
-	assert.Equal(t, campbus.Event{Type: "message", Group: joined.Group, From: "J004", Text: "hello from Python 🐍", Seq: 1, Remaining: intp(1)}, msg)
+	assert.Equal(t, campbus.Event{Type: "message", Group: joined.Group, From: "J004", Text: "hello from Python 🐍", Seq: 1, Remaining: intp(1), Offset: 4}, msg)
 	direct := expectEvent(t, goCamper, campbus.EventDirect)
 	assert.Equal(t, "J004", direct.From)
 	assert.Equal(t, "hi, this is Python", direct.Text)
@@ -264,9 +264,9 @@ func TestPythonClientChatsWithAGoCamperInTheSameGroup(t *testing.T) {
 	// The join comes first (the script waits for it); the other camper's
 	// message and direct travel on different subjects, in either order.
 	require.Len(t, events, 3, "events seen by the Python camper: %+v", events)
-	assert.Equal(t, campbus.Event{Type: "join", Group: joined.Group, CampID: "J005", Members: []string{"J004", "J005"}}, events[0])
+	assert.Equal(t, campbus.Event{Type: "join", Group: joined.Group, CampID: "J005", Members: []string{"J004", "J005"}, Offset: 2}, events[0])
 	assert.ElementsMatch(t, []campbus.Event{
-		{Type: "message", Group: joined.Group, From: "J005", Text: "hello from Go 🐹", Seq: 2, Remaining: intp(0)},
+		{Type: "message", Group: joined.Group, From: "J005", Text: "hello from Go 🐹", Seq: 2, Remaining: intp(0), Offset: 5},
 		{Type: "direct", From: "J005", To: "J004", Text: "hi Python, Go here"},
 	}, events[1:])
 }

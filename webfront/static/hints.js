@@ -46,6 +46,7 @@ export function hintFor(command, body, code) {
     case 'bad-day':
     case 'bad-max-count':
     case 'bad-limit':
+    case 'bad-after':
       return 'for example: ' + (examples[command] ?? command);
     case 'no-mission':
       return 'try another day, e.g. mission 4';
