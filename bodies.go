@@ -43,6 +43,9 @@ type CheckinResponse struct {
 	CampID  string   `json:"campId"`
 	Group   int      `json:"group"`
 	Members []string `json:"members"`
+	// Offset is the offset of the camper's join event in its group's log
+	// (PROTOCOL.md §5): the place to ask history after once reconnected.
+	Offset uint64 `json:"offset,omitempty"`
 }
 
 // CheckoutResponse answers checkout; ActiveMs counts milliseconds since checkin.

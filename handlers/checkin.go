@@ -69,7 +69,7 @@ func (s *Service) checkin(ctx context.Context, r *request) (any, error) {
 		return nil, err
 	}
 	r.seated = &bus.Reply{CampID: id, Group: n}
-	return campbus.CheckinResponse{CampID: id, Group: n, Members: st.Members}, nil
+	return campbus.CheckinResponse{CampID: id, Group: n, Members: st.Members, Offset: st.Offset}, nil
 }
 
 // claim creates id's key in the campers bucket. If the id's holder is

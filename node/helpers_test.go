@@ -227,6 +227,12 @@ func (c *camper) expect(typ string) campbus.Event {
 	return ev
 }
 
+// noOffset returns ev without its offset, for a test about the rest.
+func noOffset(ev campbus.Event) campbus.Event {
+	ev.Offset = 0
+	return ev
+}
+
 // closed waits until the server closes the connection.
 func (c *camper) closed() {
 	c.t.Helper()

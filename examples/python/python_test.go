@@ -246,7 +246,7 @@ func TestPythonClientChatsWithAGoCamperInTheSameGroup(t *testing.T) {
 
 	var checkin campbus.CheckinResponse
 	require.NoError(t, json.Unmarshal(steps["checkin"].Body, &checkin))
-	assert.Equal(t, campbus.CheckinResponse{CampID: "J004", Group: joined.Group, Members: []string{"J004"}}, checkin)
+	assert.Equal(t, campbus.CheckinResponse{CampID: "J004", Group: joined.Group, Members: []string{"J004"}, Offset: 1}, checkin)
 	var mission campbus.MissionResponse
 	require.NoError(t, json.Unmarshal(steps["mission"].Body, &mission))
 	assert.Equal(t, campbus.MissionResponse{Day: 4, Keywords: "Heap, Stack"}, mission)
@@ -287,7 +287,7 @@ func TestPythonClientTakesCommandsFromStdinWhenNotScripted(t *testing.T) {
 	require.NoError(t, err, "stderr:\n%s", stderr.String())
 
 	for _, want := range []string{
-		`{"campId": "J007", "group": 1, "members": ["J007"]}`,
+		`{"campId": "J007", "group": 1, "members": ["J007"], "offset": 1}`,
 		`{"day": 4, "keywords": "Heap, Stack"}`,
 		"error: 404 no-mission: ",
 		"unknown command 'dance'",
