@@ -14,7 +14,7 @@ import (
 	"github.com/campbus/campbus/client"
 )
 
-const connectUsage = `Usage: campbus connect [--addr host:port] [--json] [--trace] [campId]
+const connectUsage = `Usage: campbus connect [--addr host:port] [--json] [--trace] [--no-reconnect] [campId]
 
 Connects to a campbus server and checks in with campId (asked for when it is
 not given), then reads commands, one per line; type "help" for the list.
@@ -36,6 +36,17 @@ prompts and no echo:
   {"kind":"response","command":"mission","status":200,"body":{"day":4,"keywords":"Heap, Stack"}}
   {"kind":"event","type":"join","body":{"group":1,"campId":"J005","members":["J004","J005"]}}
   {"kind":"error","error":"usage: mission <day>, e.g. mission 4"}   (a line not sent)
+
+When the connection drops or the server shuts down, the client connects
+again by itself, waiting 0.5 s, then twice as long each time up to 30 s
+(less a random part), checks in again as the same camper and shows what
+the group did meanwhile, each line marked "(missed)", then
+"reconnected after 4.2s; 3 missed events". A line typed meanwhile runs once
+it is back; Ctrl-D (or Ctrl-C on a terminal) stops trying. Scripts and
+--json do the same: a script goes on with its next line, and --json writes
+{"kind":"connection","state":"lost"|"retry"|"reconnected"|"stopped",...}
+and the missed events with "missed":true. --no-reconnect ends the client
+instead (with an error, or quietly after a shutdown).
 
 --trace shows each frame as it crosses the wire, ">>" sent and "<<"
 received, line ends written as \r\n: a way to learn the protocol. With
@@ -65,10 +76,11 @@ const (
 
 // connectOptions are the flags and argument of connect.
 type connectOptions struct {
-	addr   string
-	campID string
-	json   bool
-	trace  bool
+	addr        string
+	campID      string
+	json        bool
+	trace       bool
+	noReconnect bool
 }
 
 // runConnect is `campbus connect`: the interactive client of MISSION-SPEC §3.
@@ -100,6 +112,7 @@ func parseConnectFlags(args []string, stderr io.Writer) (connectOptions, error) 
 	fs.StringVar(&opts.addr, "addr", defaultConnectAddr, "`host:port` of the campbus server")
 	fs.BoolVar(&opts.json, "json", false, "write one JSON object per line (responses, events) for programs")
 	fs.BoolVar(&opts.trace, "trace", false, "show the raw frames sent (>>) and received (<<)")
+	fs.BoolVar(&opts.noReconnect, "no-reconnect", false, "end when the connection drops instead of connecting again and catching up")
 	setUsage(fs, stderr, connectUsage)
 	if err := parseFlags(fs, args); err != nil { // flags not given come from CAMPBUS_ADDR, CAMPBUS_JSON...
 		return opts, err
@@ -119,8 +132,18 @@ func connectAndRun(ctx context.Context, opts connectOptions, con console, v view
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	return newSession(c, opts.addr, con, v).run(ctx, opts.campID)
+	return startSession(c, opts, con, v, traceTo, pal).run(ctx, opts.campID)
+}
+
+// startSession makes the session of a connected client; unless told not
+// to, it dials again as the first connection did when the connection
+// drops.
+func startSession(c *client.Client, opts connectOptions, con console, v view, traceTo console, pal palette) *session {
+	s := newSession(c, opts.addr, con, v)
+	if !opts.noReconnect {
+		s.redial = func(ctx context.Context) (*client.Client, error) { return dialServer(ctx, opts, traceTo, pal) }
+	}
+	return s
 }
 
 // dialServer connects to the server, and says what to do when it cannot.

@@ -92,6 +92,7 @@ func (s *session) doCheckin(ctx context.Context, campID string) (bool, error) {
 		return false, err
 	}
 	s.checkedInAt = s.clock()
+	s.place.checkedIn(body)
 	s.view.result(campbus.CmdCheckin, resp, resultLines(checkinLine(body))...)
 	return true, nil
 }
@@ -189,6 +190,7 @@ func (s *session) checkout(ctx context.Context) error {
 		return err
 	}
 	s.view.result(campbus.CmdCheckout, resp, resultLines(checkoutLines(s.clock().Sub(s.checkedInAt))...)...)
+	s.place = place{}
 	return errQuit
 }
 

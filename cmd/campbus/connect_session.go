@@ -26,6 +26,14 @@ type session struct {
 	checkedInAt time.Time // when the last checkin succeeded, by clock
 	shutdown    bool      // a shutdown event was shown
 	reading     bool      // a line was requested and not yet received
+	pending     *string   // a line read while reconnecting, to run next
+
+	// Reconnecting (connect_reconnect.go): redial is nil with
+	// --no-reconnect.
+	redial  func(context.Context) (*client.Client, error)
+	backoff backoff
+	place   place // where the camper is, to check in again and catch up
+	lostIn  string
 }
 
 // Outcomes that end a session without an error.
@@ -35,7 +43,8 @@ var (
 )
 
 func newSession(c *client.Client, addr string, con console, v view) *session {
-	return &session{client: c, addr: addr, con: con, view: v, events: c.Events(), clock: time.Now}
+	return &session{client: c, addr: addr, con: con, view: v, events: c.Events(), clock: time.Now,
+		backoff: backoff{reconnectMin, reconnectMax}}
 }
 
 // run checks in and then runs commands until checkout, quit, the end of the
@@ -44,17 +53,27 @@ func newSession(c *client.Client, addr string, con console, v view) *session {
 func (s *session) run(ctx context.Context, campID string) error {
 	s.lines = startLineReader(s.con)
 	defer close(s.lines.stop)
+	defer func() { s.client.Close() }() // the last of them, after reconnects
 
 	err := s.checkin(ctx, campID)
-	for err == nil {
-		var line string
-		line, err = s.readLine(ctx, promptCommand)
-		if err == nil {
-			s.view.echo(promptCommand, line, true)
-			err = s.execute(ctx, line)
+	for {
+		for err == nil {
+			var line string
+			line, err = s.readLine(ctx, promptCommand)
+			if err == nil {
+				s.view.echo(promptCommand, line, true)
+				err = s.execute(ctx, line)
+			}
+			if err == nil && s.shutdown {
+				err = errShutdown
+			}
 		}
-		if err == nil && s.shutdown {
-			err = errShutdown
+		if !s.mayReconnect(ctx, err) {
+			break
+		}
+		err = s.reconnect(ctx, err)
+		if err == nil && s.place.campID == "" {
+			err = s.checkin(ctx, "") // it was not checked in yet
 		}
 	}
 	switch {
@@ -108,6 +127,11 @@ func (s *session) checkin(ctx context.Context, campID string) error {
 // input, errShutdown after a shutdown event and an error when the connection
 // ends.
 func (s *session) readLine(ctx context.Context, prompt string) (string, error) {
+	if s.pending != nil {
+		line := *s.pending
+		s.pending = nil
+		return line, nil
+	}
 	if !s.reading {
 		s.lines.prompts <- prompt
 		s.reading = true
@@ -153,6 +177,7 @@ func (s *session) do(ctx context.Context, command string, body any) (*client.Res
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
 				}
+				s.lostIn = command
 				return nil, s.connectionEnded()
 			}
 			if r.resp.Err != nil {
@@ -204,12 +229,22 @@ func (s *session) connectionEnded() error {
 	if s.shutdown {
 		return errShutdown
 	}
-	return fmt.Errorf("connection to %s ended: %w", s.addr, s.client.Err())
+	return &lostError{addr: s.addr, cause: s.client.Err()}
 }
+
+// lostError says that the connection ended, and why.
+type lostError struct {
+	addr  string
+	cause error
+}
+
+func (e *lostError) Error() string { return fmt.Sprintf("connection to %s ended: %v", e.addr, e.cause) }
+func (e *lostError) Unwrap() error { return e.cause }
 
 func (s *session) showEvent(ev client.Event) {
 	if ev.Type == campbus.EventShutdown {
 		s.shutdown = true
 	}
+	s.place.saw(ev)
 	s.view.event(ev)
 }

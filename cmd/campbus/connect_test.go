@@ -319,7 +319,7 @@ func TestConnectShowsEventsWhileWaitingForInputAndExitsOnShutdown(t *testing.T) 
 	var stdout syncBuffer
 	result := make(chan error, 1)
 	go func() {
-		result <- runConnect(context.Background(), []string{"--addr", srv.addr()}, stdinReader, &stdout, io.Discard)
+		result <- runConnect(context.Background(), []string{"--addr", srv.addr(), "--no-reconnect"}, stdinReader, &stdout, io.Discard)
 	}()
 
 	// The script console shows no prompt before reading (it echoes the line
@@ -354,7 +354,7 @@ func TestConnectReportsALostConnectionAsAnError(t *testing.T) {
 	})
 
 	var stdout bytes.Buffer
-	err := runConnectForTest(t, []string{"--addr", srv.addr(), "J004"}, strings.NewReader("mission 4\nmission 6\n"), &stdout)
+	err := runConnectForTest(t, []string{"--addr", srv.addr(), "--no-reconnect", "J004"}, strings.NewReader("mission 4\nmission 6\n"), &stdout)
 	require.Error(t, err, "output:\n%s", stdout.String())
 	assert.ErrorIs(t, err, io.EOF)
 	assert.Contains(t, err.Error(), "connection to "+srv.addr()+" ended")
@@ -366,7 +366,7 @@ func TestConnectFlags(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		err := runConnect(context.Background(), []string{"--help"}, strings.NewReader(""), &stdout, &stderr)
 		require.ErrorIs(t, err, flag.ErrHelp)
-		assert.Contains(t, stderr.String(), "Usage: campbus connect [--addr host:port] [--json] [--trace] [campId]")
+		assert.Contains(t, stderr.String(), "Usage: campbus connect [--addr host:port] [--json] [--trace] [--no-reconnect] [campId]")
 		assert.Contains(t, stderr.String(), "campbus connect J004")
 		assert.Contains(t, stderr.String(), "-addr")
 		assert.Empty(t, stdout.String())

@@ -37,11 +37,10 @@ func runTerminal(ctx context.Context, opts connectOptions, in, out *os.File, pal
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-
 	fd := int(in.Fd())
 	saved, err := term.MakeRaw(fd)
 	if err != nil {
+		c.Close()
 		return fmt.Errorf("connect: put the terminal in raw mode: %w", err)
 	}
 	defer func() {
@@ -50,5 +49,5 @@ func runTerminal(ctx context.Context, opts connectOptions, in, out *os.File, pal
 			err = fmt.Errorf("connect: restore the terminal: %w", restoreErr)
 		}
 	}()
-	return newSession(c, opts.addr, ed, &humanView{con: ed, pal: pal, keys: true}).run(ctx, opts.campID)
+	return startSession(c, opts, ed, &humanView{con: ed, pal: pal, keys: true}, ed, pal).run(ctx, opts.campID)
 }

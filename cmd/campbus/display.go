@@ -67,14 +67,18 @@ func historyLines(events []json.RawMessage) []string {
 	lines = append(lines, fmt.Sprintf("< history (%d %s)", len(events), noun))
 	for _, raw := range events {
 		ev := client.Event{Raw: raw}
-		// The stored JSON carries its own "type"; a body that does not
-		// decode is shown raw, as an unknown live event would be.
-		if err := json.Unmarshal(raw, &ev.Event); err != nil || ev.Type == "" {
-			ev.Type = "unknown"
+		if !decodeStored(raw, &ev) {
+			ev.Type = "unknown" // shown raw, as an unknown live event would be
 		}
 		lines = append(lines, "<   "+describeEvent(ev, true))
 	}
 	return lines
+}
+
+// decodeStored decodes an event of a history response, which carries its
+// own "type", and reports whether it could.
+func decodeStored(raw []byte, ev *client.Event) bool {
+	return json.Unmarshal(raw, &ev.Event) == nil && ev.Type != ""
 }
 
 // describeEvent returns what an event line says after its "< ". withTo names

@@ -23,9 +23,10 @@ type (
 		Body    json.RawMessage `json:"body"`
 	}
 	jsonEvent struct {
-		Kind string          `json:"kind"` // "event"
-		Type string          `json:"type"`
-		Body json.RawMessage `json:"body"`
+		Kind   string          `json:"kind"` // "event"
+		Type   string          `json:"type"`
+		Body   json.RawMessage `json:"body"`
+		Missed bool            `json:"missed,omitempty"` // it happened while the client was away
 	}
 	jsonMistake struct {
 		Kind  string `json:"kind"` // "error": the line was not sent
@@ -50,6 +51,15 @@ func (j *jsonView) failure(command string, resp *client.Response, _ string) {
 
 func (j *jsonView) event(ev client.Event) {
 	j.emit(jsonEvent{Kind: "event", Type: ev.Type, Body: jsonBody(ev.Raw)})
+}
+
+func (j *jsonView) connection(note connectionNote) {
+	note.Kind = "connection"
+	j.emit(note)
+}
+
+func (j *jsonView) missed(ev client.Event) {
+	j.emit(jsonEvent{Kind: "event", Type: ev.Type, Body: jsonBody(ev.Raw), Missed: true})
 }
 
 func (j *jsonView) mistake(text, _ string) {

@@ -22,6 +22,10 @@ type view interface {
 	mistake(text, hint string)
 	// help shows intro and the commands.
 	help(intro string, commands []commandHelp)
+	// connection tells what became of the connection (lost, back...).
+	connection(note connectionNote)
+	// missed shows an event that happened while the camper was away.
+	missed(ev client.Event)
 }
 
 // textLine is one line of human output and its style.
@@ -77,6 +81,21 @@ func (h *humanView) event(ev client.Event) {
 }
 
 func (h *humanView) mistake(text, hint string) { h.withHint("< "+text, hint) }
+
+func (h *humanView) connection(note connectionNote) {
+	st := styleHint
+	switch note.State {
+	case "lost", "stopped":
+		st = styleError
+	case "reconnected":
+		st = styleResult
+	}
+	h.con.Print(h.pal.paint(st, "< "+note.Text))
+}
+
+func (h *humanView) missed(ev client.Event) {
+	h.con.Print(h.pal.paint(styleEvent, "< (missed) "+describeEvent(ev, false)))
+}
 
 func (h *humanView) withHint(line, hint string) {
 	lines := []string{h.pal.paint(styleError, line)}
