@@ -257,3 +257,55 @@ func lineWith(lines []string, want string) string {
 	}
 	return ""
 }
+
+// waitForCursor waits until the cursor is in column col.
+func (s *tmuxScreen) waitForCursor(col int) {
+	s.t.Helper()
+	s.waitFor(fmt.Sprintf("the cursor in column %d", col), func([]string) bool {
+		c, _ := s.cursor()
+		return c == col
+	})
+}
+
+func TestConnectInTmuxEditsEmojiAndJoinedSequencesWithTheCursorInPlace(t *testing.T) {
+	n := startE2ENode(t)
+	bin := buildCampbus(t)
+	scr := startTmux(t, nil, bin, "connect", "--addr", n.Addr().String(), "J004")
+	scr.waitForLastLine("> ", "< checkin success to group#1 (members: J004)")
+	j005, _ := dialCamper(t, n, "J005")
+	doOK(t, j005, campbus.CmdPeerSession, campbus.PeerSessionRequest{MaxCount: 5})
+	scr.waitForLastLine("> ", "< peersession started by J005 (maxCount=5)")
+
+	// Emoji two columns wide, a family of three joined by zero-width
+	// joiners, a flag (two regional indicators) and an e with a combining
+	// accent: each drawn as one, and the cursor after them all.
+	const family, flag, accented = "👨\u200d👩\u200d👧", "🇰🇷", "e\u0301"
+	start := "> message 🚀✅☕⭐ "
+	scr.typeText(start[2:] + family + " " + flag + " " + accented + "!")
+	typed := start + family + " " + flag + " " + accented + "!"
+	scr.waitForLastLine(typed)
+	scr.waitForCursor(textWidth(typed))
+
+	// Left four times: over "!", the accented e, the space, the flag.
+	scr.press("Left", "Left", "Left", "Left")
+	scr.waitForCursor(textWidth(start + family + " "))
+	// Twice more, over the space and the whole family; Delete takes the
+	// family whole.
+	scr.press("Left", "Left", "DC")
+	scr.waitForLastLine(start + " " + flag + " " + accented + "!")
+	scr.waitForCursor(textWidth(start))
+	// Backspace twice: the space, then the star.
+	scr.press("BSpace", "BSpace")
+	edited := "> message 🚀✅☕ " + flag + " " + accented + "!"
+	scr.waitForLastLine(edited)
+	scr.waitForCursor(textWidth("> message 🚀✅☕"))
+
+	// An event printed above leaves the line and the cursor where they were.
+	doOK(t, j005, campbus.CmdMessage, campbus.MessageRequest{Text: "👍🏽"})
+	scr.waitForLastLine(edited, `< message from J005, "👍🏽"`)
+	scr.waitForCursor(textWidth("> message 🚀✅☕"))
+
+	scr.press("Enter")
+	got := expectEvent(t, j005, campbus.EventMessage)
+	assert.Equal(t, "🚀✅☕ "+flag+" "+accented+"!", got.Text)
+}

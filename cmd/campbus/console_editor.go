@@ -10,8 +10,9 @@ import (
 // mode. The line being typed stays at the bottom; everything printed goes
 // above it and the prompt and line are drawn again below, so an event that
 // arrives mid-word leaves the word intact. It redraws the whole line on each
-// change, placing the cursor by the width of each character (Hangul takes
-// two columns). Up and Down recall earlier lines; Tab completes a command.
+// change, placing the cursor by the width of each character (Hangul and
+// emoji take two columns), and moves and deletes whole grapheme clusters (a
+// flag, an emoji family, a letter and its accent) as one. Up and Down recall earlier lines; Tab completes a command.
 type lineEditor struct {
 	in       io.Reader
 	out      io.Writer
@@ -127,14 +128,14 @@ func (e *lineEditor) press(k key) (line string, done bool, err error) {
 			return "", true, io.EOF
 		}
 		if k.code == keyEOF {
-			e.deleteRange(e.pos, e.pos+1)
+			e.deleteRange(e.pos, nextBoundary(e.line, e.pos))
 		} else {
 			e.cancelLine()
 		}
 	case keyBackspace:
-		e.deleteRange(e.pos-1, e.pos)
+		e.deleteRange(prevBoundary(e.line, e.pos), e.pos)
 	case keyDelete:
-		e.deleteRange(e.pos, e.pos+1)
+		e.deleteRange(e.pos, nextBoundary(e.line, e.pos))
 	case keyKillWord:
 		e.deleteRange(e.wordLeft(), e.pos)
 	case keyKillToStart:
@@ -160,9 +161,9 @@ func (e *lineEditor) press(k key) (line string, done bool, err error) {
 func (e *lineEditor) moved(code keyCode) int {
 	switch code {
 	case keyLeft:
-		return max(e.pos-1, 0)
+		return prevBoundary(e.line, e.pos)
 	case keyRight:
-		return min(e.pos+1, len(e.line))
+		return nextBoundary(e.line, e.pos)
 	case keyHome:
 		return 0
 	case keyEnd:

@@ -133,16 +133,43 @@ func TestLineEditorPrintsAboveTheLineAndDrawsItAgain(t *testing.T) {
 	assert.True(t, strings.HasSuffix(out.String(), "> abc\r\n< after\r\n"), "no prompt between lines; output %q", out.String())
 }
 
-func TestRuneWidth(t *testing.T) {
+func TestWidthsAreThoseTerminalsDraw(t *testing.T) {
 	for _, tc := range []struct {
-		r    rune
+		s    string
 		want int
 	}{
-		{'a', 1}, {'é', 1}, {'\u0301', 0}, {'\u200d', 0}, {'안', 2}, {'ㅎ', 2}, {'中', 2}, {'Ａ', 2}, {'😀', 2}, {'→', 1},
+		{"a", 1}, {"é", 1}, {"e\u0301", 1}, {"\u200d", 0}, {"안", 2}, {"ㅎ", 2}, {"中", 2}, {"Ａ", 2}, {"😀", 2}, {"→", 1},
+		{"🚀", 2}, {"✅", 2}, {"☕", 2}, {"⭐", 2}, {"🇰🇷", 2}, {"👨\u200d👩\u200d👧", 2}, {"👍🏽", 2},
 	} {
-		assert.Equal(t, tc.want, runeWidth(tc.r), "width of %q", tc.r)
+		assert.Equal(t, tc.want, textWidth(tc.s), "width of %q", tc.s)
 	}
 	assert.Equal(t, 14, textWidth("> message 안녕"))
+}
+
+func TestClustersKeepFlagsFamiliesAndAccentsWhole(t *testing.T) {
+	line := []rune("a🇰🇷e\u0301👨\u200d👩\u200d👧b")
+	var got []string
+	for _, c := range clusters(line) {
+		got = append(got, string(line[c.start:c.end]))
+	}
+	assert.Equal(t, []string{"a", "🇰🇷", "e\u0301", "👨\u200d👩\u200d👧", "b"}, got)
+	assert.Equal(t, 1, nextBoundary(line, 0))
+	assert.Equal(t, 3, nextBoundary(line, 1), "a flag is two runes")
+	assert.Equal(t, 10, nextBoundary(line, 5), "a family is five")
+	assert.Equal(t, 5, prevBoundary(line, 10))
+	assert.Equal(t, 0, prevBoundary(line, 1))
+	assert.Equal(t, 0, prevBoundary(line, 0))
+	assert.Equal(t, len(line), nextBoundary(line, len(line)))
+}
+
+func TestLineEditorMovesAndDeletesWholeClusters(t *testing.T) {
+	// Type a, a family, b; go left twice (over b, then the whole family);
+	// delete the family with Delete; Enter.
+	assert.Equal(t, []string{"ab"}, readLines(t, "a👨\u200d👩\u200d👧b\x1b[D\x1b[D\x1b[3~\r"))
+	// Backspace after a flag takes the whole flag.
+	assert.Equal(t, []string{"x"}, readLines(t, "x🇰🇷\x7f\r"))
+	// An accent typed after a letter joins it; Left goes over both.
+	assert.Equal(t, []string{"[e\u0301]"}, readLines(t, "e\u0301]\x1b[D\x1b[D[\r"))
 }
 
 func TestLayoutWrapsAsTerminalsDo(t *testing.T) {
@@ -158,6 +185,8 @@ func TestLayoutWrapsAsTerminalsDo(t *testing.T) {
 		{"a wide character that does not fit moves down whole", "abcdefg가", 8, screenPos{1, 2}, screenPos{1, 2}},
 		{"the cursor on that character is on the next row", "abcdefg가", 7, screenPos{1, 0}, screenPos{1, 2}},
 		{"Hangul takes two columns", "안녕하세요", 5, screenPos{1, 2}, screenPos{1, 2}},
+		{"so do emoji", "ab🚀✅☕", 5, screenPos{1, 0}, screenPos{0, 10}},
+		{"a family is one cluster two wide", "👨\u200d👩\u200d👧x", 5, screenPos{0, 4}, screenPos{0, 5}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cursor, end := layout([]rune("> "), []rune(tc.line), tc.pos, 10)

@@ -1,74 +1,75 @@
 package main
 
-import "unicode"
+import (
+	"unicode/utf8"
+
+	"github.com/rivo/uniseg"
+)
 
 // The line editor places the cursor itself, so it must know how many
-// terminal columns each character takes. Campers type Hangul, which takes
-// two; x/term's editor counts one and so mangled the line when an event was
-// printed above it.
+// terminal columns each character takes, and which characters make one:
+// Hangul and CJK take two columns, so do emoji (🚀, ✅, ☕), a flag is two
+// regional indicators drawn as one, a family is several emoji joined by
+// zero-width joiners and drawn as one, and an accent combines with the
+// letter before it. Unicode's rules for both (UAX #29 grapheme clusters,
+// UAX #11 and emoji presentation for widths) come from rivo/uniseg, which
+// keeps up with each Unicode version; a table of our own fell behind.
 
-// wideRanges are the East Asian wide and fullwidth characters (Unicode
-// UAX #11, the ranges terminals agree on) and the emoji most terminals draw
-// two columns wide.
-var wideRanges = [][2]rune{
-	{0x1100, 0x115F},   // Hangul Jamo initial consonants
-	{0x2E80, 0x303E},   // CJK radicals, Kangxi radicals, CJK symbols and punctuation
-	{0x3041, 0x33FF},   // kana, Bopomofo, Hangul compatibility Jamo, CJK compatibility
-	{0x3400, 0x4DBF},   // CJK unified ideographs extension A
-	{0x4E00, 0x9FFF},   // CJK unified ideographs
-	{0xA000, 0xA4CF},   // Yi
-	{0xA960, 0xA97F},   // Hangul Jamo extended-A
-	{0xAC00, 0xD7A3},   // Hangul syllables
-	{0xF900, 0xFAFF},   // CJK compatibility ideographs
-	{0xFE10, 0xFE19},   // vertical forms
-	{0xFE30, 0xFE6F},   // CJK compatibility forms, small form variants
-	{0xFF00, 0xFF60},   // fullwidth forms
-	{0xFFE0, 0xFFE6},   // fullwidth signs
-	{0x1F300, 0x1F64F}, // pictographs, emoticons
-	{0x1F900, 0x1F9FF}, // supplemental pictographs
-	{0x20000, 0x3FFFD}, // CJK extensions B and later
+// cluster is one grapheme cluster of a line: the runes line[start:end],
+// which the terminal draws width columns wide. The editor moves and
+// deletes by clusters, so none is ever cut in two.
+type cluster struct{ start, end, width int }
+
+// clusters splits line into its grapheme clusters.
+func clusters(line []rune) []cluster {
+	var out []cluster
+	rest, state, at := string(line), -1, 0
+	for rest != "" {
+		var c string
+		var width int
+		c, rest, width, state = uniseg.FirstGraphemeClusterInString(rest, state)
+		n := utf8.RuneCountInString(c)
+		out = append(out, cluster{at, at + n, width})
+		at += n
+	}
+	return out
 }
 
-// runeWidth returns how many columns r takes on a terminal: 2 for wide
-// characters, 0 for combining marks and zero-width characters, 1 otherwise.
-func runeWidth(r rune) int {
-	switch {
-	case r < 0x300:
-		return 1 // Latin: the common case, decided at once
-	case r >= 0x1160 && r <= 0x11FF:
-		return 0 // Hangul Jamo vowels and finals join the initial before them
-	case r == 0x200B, r == 0x200C, r == 0x200D, r == 0x2060, r == 0xFEFF:
-		return 0
-	case unicode.In(r, unicode.Mn, unicode.Me):
-		return 0
+// prevBoundary returns the start of the cluster before pos.
+func prevBoundary(line []rune, pos int) int {
+	prev := 0
+	for _, c := range clusters(line) {
+		if c.start >= pos {
+			break
+		}
+		prev = c.start
 	}
-	for _, wide := range wideRanges {
-		if r >= wide[0] && r <= wide[1] {
-			return 2
+	return prev
+}
+
+// nextBoundary returns the end of the cluster at pos.
+func nextBoundary(line []rune, pos int) int {
+	for _, c := range clusters(line) {
+		if c.end > pos {
+			return c.end
 		}
 	}
-	return 1
+	return len(line)
 }
 
 // textWidth returns how many columns s takes on one line.
-func textWidth(s string) int {
-	n := 0
-	for _, r := range s {
-		n += runeWidth(r)
-	}
-	return n
-}
+func textWidth(s string) int { return uniseg.StringWidth(s) }
 
 // screenPos is a position on the screen relative to the start of the
 // prompt: row 0 is the prompt's row.
 type screenPos struct{ row, col int }
 
-// advance returns where the cursor goes after r is written at p on a
-// terminal width columns wide. A wide character that does not fit on the
-// row moves to the next one, as terminals do. The column may reach width:
-// the terminal then waits to wrap until the next character.
-func (p screenPos) advance(r rune, width int) screenPos {
-	w := runeWidth(r)
+// advance returns where the cursor goes after a cluster w columns wide is
+// written at p on a terminal width columns wide. A wide cluster that does
+// not fit on the row moves to the next one, as terminals do. The column
+// may reach width: the terminal then waits to wrap until the next
+// character.
+func (p screenPos) advance(w, width int) screenPos {
 	if p.col >= width || (w > 0 && p.col+w > width) {
 		p.row, p.col = p.row+1, 0
 	}
@@ -78,24 +79,25 @@ func (p screenPos) advance(r rune, width int) screenPos {
 
 // layout returns where the cursor is after prompt and line[:pos], and after
 // the whole of prompt and line, on a terminal width columns wide. The cursor
-// position is where line[pos] will be drawn.
+// position is where the cluster at pos will be drawn.
 func layout(prompt []rune, line []rune, pos, width int) (cursor, end screenPos) {
 	var p screenPos
-	for _, r := range prompt {
-		p = p.advance(r, width)
+	for _, c := range clusters(prompt) {
+		p = p.advance(c.width, width)
 	}
-	for i, r := range line {
-		if i == pos {
-			cursor = p
+	under := -1 // the width of the cluster under the cursor, if any
+	for _, c := range clusters(line) {
+		if under < 0 && c.start >= pos {
+			cursor, under = p, c.width
 		}
-		p = p.advance(r, width)
+		p = p.advance(c.width, width)
 	}
 	end = p
-	if pos >= len(line) {
+	if under < 0 {
 		cursor = end
 	}
 	// The cursor sits on the cell where the next character goes.
-	if cursor.col >= width || (pos < len(line) && cursor.col+runeWidth(line[pos]) > width) {
+	if cursor.col >= width || (under > 0 && cursor.col+under > width) {
 		cursor = screenPos{cursor.row + 1, 0}
 	}
 	return cursor, end

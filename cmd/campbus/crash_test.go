@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,12 +39,12 @@ func buildCampbus(t *testing.T) string {
 	return bin
 }
 
-// startServe starts `campbus serve` on a random port and waits for its
-// "campbus serving" line.
-func startServe(t *testing.T, bin, dataDir string) *serverProcess {
+// startServe starts `campbus serve` on a random port (unless flags give
+// one) and waits for its "campbus serving" line.
+func startServe(t *testing.T, bin, dataDir string, flags ...string) *serverProcess {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--nats-addr", "", "--monitor-addr", "", "--web-addr", "",
-		"--data-dir", dataDir, "--rate", "0")
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--nats-addr", "", "--monitor-addr", "", "--web-addr", "",
+		"--data-dir", dataDir, "--rate", "0"}, flags...)...)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
@@ -158,4 +159,49 @@ func readGroupLog(t *testing.T, dir string, n int) (texts, checkouts []string) {
 		}
 	}
 	return texts, checkouts
+}
+
+func TestConnectInTmuxReconnectsToAKilledAndRestartedServerAndShowsWhatItMissed(t *testing.T) {
+	bin := buildCampbus(t)
+	dir := t.TempDir()
+	srv := startServe(t, bin, dir)
+	scr := startTmux(t, nil, bin, "connect", "--addr", srv.addr, "J004")
+	scr.waitForLastLine("> ", "< checkin success to group#1 (members: J004)")
+	j005 := checkedInClient(t, srv.addr, "J005")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	resp, err := j005.Do(ctx, campbus.CmdPeerSession, campbus.PeerSessionRequest{MaxCount: 5})
+	require.NoError(t, err)
+	require.Equal(t, 200, resp.Status)
+	scr.waitForLastLine("> ", "< J005 joined group#1 (members: J004, J005)", "< peersession started by J005 (maxCount=5)")
+
+	// kill -9, and a line typed while the server is away.
+	require.NoError(t, srv.cmd.Process.Kill())
+	_ = srv.cmd.Wait()
+	scr.waitForLastLine("> ", "< the connection to "+srv.addr+" ended; reconnecting (Ctrl-D stops)")
+	scr.typeText("mission 4")
+	scr.press("Enter")
+	scr.waitForLastLine("< nothing listens on "+srv.addr+" yet; trying again", "> mission 4")
+
+	// The server comes back on its data dir: it checks out the campers of
+	// before, and the client, back, shows that as what it missed, then
+	// runs the line typed meanwhile.
+	srv = startServe(t, bin, dir, "--addr", srv.addr)
+	lines := scr.waitForLastLine("> ",
+		"< (missed) peersession ended, host J005 left (0 messages)",
+		"< (missed) J005 left group#1 (disconnected)",
+		`< keywords are "Heap, Stack"`)
+	t.Logf("the screen after reconnecting:\n%s", strings.Join(lines, "\n"))
+	reconnected := lineWith(lines, "< reconnected after ")
+	assert.Regexp(t, `^< reconnected after [0-9.]+m?s; 2 missed events$`, reconnected)
+	assert.Equal(t, 2, strings.Count(strings.Join(lines, "\n"), "(missed)"), "its own leaving and joining are not news")
+
+	// Live again: J005 comes back, and it is shown as it happens.
+	again := checkedInClient(t, srv.addr, "J005")
+	resp, err = again.Do(ctx, campbus.CmdMessage, campbus.MessageRequest{Text: "다시 왔어요"})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusConflict, resp.Status, "the session ended at the restart")
+	scr.waitForLastLine("> ", "< J005 joined group#1 (members: J004, J005)")
+	scr.press("C-d")
+	assert.Equal(t, "0", scr.exitStatus())
 }
