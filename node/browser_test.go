@@ -237,9 +237,30 @@ func TestAPageReconnectsByItselfAfterADrop(t *testing.T) {
 	require.True(t, n.hub.Evict(busID, "J002"))
 	left := tcp.expect(campbus.EventCheckout)
 	assert.Equal(t, "J002", left.CampID)
-	// The page connects and checks in again as J002, with nobody's help.
+	// Until the test lets it, the page cannot check in again: another
+	// connection holds J002. Meanwhile the group goes on.
+	holder := dial(t, n)
+	holder.checkin("J002")
+	assert.Equal(t, "J002", tcp.expect(campbus.EventJoin).CampID)
+	tcp.ok(campbus.CmdPeerSession, map[string]int{"maxCount": 5}, nil)
+	tcp.ok(campbus.CmdMessage, map[string]string{"text": "while you were away"}, nil)
+	tcp.ok(campbus.CmdDirect, campbus.DirectRequest{CampID: "J002", Text: "a direct kept for you"}, nil)
+	holder.conn.Close()
+	assert.Equal(t, "J002", tcp.expect(campbus.EventCheckout).CampID)
+
+	// The page connects and checks in again as J002, with nobody's help,
+	// and shows what it missed, once.
 	back := tcp.expect(campbus.EventJoin)
 	assert.Equal(t, "J002", back.CampID)
 	p.waitText("#status", "Connected")
 	p.waitText("#me-id", "J002")
+	p.waitText("#feed", "reconnected after")
+	p.waitText("#feed", "a direct kept for you")
+	feed := p.textNow("#feed")
+	assert.Contains(t, strings.ToLower(feed), "missed while away: 3 events", "its own leaving and joining are not news")
+	for _, missed := range []string{"peersession started by J001", "while you were away", "a direct kept for you"} {
+		assert.Equal(t, 1, strings.Count(feed, missed), "%q once in the feed:\n%s", missed, feed)
+	}
+	tcp.ok(campbus.CmdMessage, map[string]string{"text": "live again"}, nil)
+	p.waitText("#feed", "live again")
 }

@@ -82,6 +82,7 @@ const state = {
   lastOffset: null, // the last group-log offset seen, for catching up (PROTOCOL §5)
   lastKey: '', // eventKey of the last group event seen, for catching up without offsets
   directsSince: [], // directs seen since the last group event: a catch-up sends them again
+  arriving: null, // while catching up: {offsets, directs} shown live meanwhile
   droppedAt: 0, // when a checked-in camper's socket closed
   closeWhy: '', // why the last socket closed, in words
   closeNote: '', // why the open socket is about to close, when the page knows first
@@ -228,15 +229,19 @@ async function checkIn(campId, token, { again }) {
 
 function enterCamp(body, campId, again) {
   const sameGroup = again && body.group === state.group;
+  const after = sameGroup ? state.lastOffset : null; // catch up from here
   state.campId = body.campId ?? campId;
   state.inCamp = true;
   state.group = body.group;
   state.members = Array.isArray(body.members) ? body.members : [state.campId];
   if (!sameGroup) {
     state.session = null;
-    state.lastOffset = null;
+    // The offset of the camper's own join, which it gets no event for.
+    state.lastOffset = typeof body.offset === 'number' ? body.offset : null;
     state.lastKey = '';
   }
+  // What arrives live while the missed events are fetched, not to show twice.
+  state.arriving = sameGroup ? { offsets: new Set(), directs: [] } : null;
   conn.healthy();
   remember(state.campId);
 
@@ -257,35 +262,38 @@ function enterCamp(body, campId, again) {
   if (!sameGroup) feed.add({ kind: 'result', text: words.checkinLine(body) });
   showMembers();
   showSession();
-  loadHistory(sameGroup, now);
+  loadHistory(sameGroup, after, now);
   if (!again) ui.messageText.focus();
 }
 
 /**
  * loadHistory shows the stored events before the `now` mark. On opening,
  * the last HISTORY_LIMIT. After a drop in the same group, the ones missed:
- * those after the last offset seen when the server numbers its events, or
- * else those after the last group event seen among the last HISTORY_LIMIT.
+ * those after offset `after` when the server numbers its events (page by
+ * page, PROTOCOL §5), or else those after the last group event seen among
+ * the last HISTORY_LIMIT.
  */
-async function loadHistory(catchUp, now) {
-  const byOffset = catchUp && state.lastOffset !== null;
-  const body = byOffset ? { after: state.lastOffset } : { limit: HISTORY_LIMIT };
-  let resp;
+async function loadHistory(catchUp, after, now) {
+  const byOffset = catchUp && after !== null;
+  let events = [];
+  let trimmed = false;
   try {
-    resp = await conn.request('history', body);
-  } catch {
-    return; // the drop is shown by the close listener
+    if (byOffset) {
+      ({ events, trimmed } = await missedSince(after));
+    } else {
+      events = await storedEvents({ limit: HISTORY_LIMIT });
+    }
+  } catch (err) {
+    if (err instanceof HistoryRefused) {
+      feed.add({ kind: 'error', text: words.failedLine('history', err.message), meta: err.hint && 'hint: ' + err.hint, before: now });
+    }
+    state.arriving = null;
+    return; // a drop is shown by the close listener
   }
-  if (resp.status !== 200) {
-    const { code = '', error = '' } = resp.body;
-    const hint = hintFor('history', body, code);
-    feed.add({ kind: 'error', text: words.failedLine('history', error), meta: hint && 'hint: ' + hint, before: now });
-    return;
-  }
-  let events = Array.isArray(resp.body.events) ? resp.body.events : [];
   if (catchUp) {
     if (byOffset) {
-      events = events.filter((ev) => !(typeof ev.offset === 'number' && ev.offset <= state.lastOffset));
+      const live = state.arriving?.offsets ?? new Set();
+      events = events.filter((ev) => !(typeof ev.offset === 'number' && (ev.offset <= after || live.has(ev.offset))));
     } else if (state.lastKey !== '') {
       const last = events.findLastIndex((ev) => eventKey(ev.type, ev) === state.lastKey);
       if (last >= 0) events = events.slice(last + 1);
@@ -293,6 +301,7 @@ async function loadHistory(catchUp, now) {
     events = events.filter((ev) => !shownAlready(ev));
   }
   state.directsSince = [];
+  state.arriving = null;
   if (events.length === 0) {
     if (catchUp) now.remove();
     else feed.mark('no earlier events', now);
@@ -307,11 +316,53 @@ async function loadHistory(catchUp, now) {
     }
     ui.feed.setAttribute('aria-busy', 'false');
   }
-  if (resp.body.trimmed) {
+  if (trimmed) {
     feed.add({ kind: 'system', text: 'some events are no longer stored and are not shown', before: now });
   }
   showMembers();
   showSession();
+}
+
+/** The most history pages read to catch up, of MAX_HISTORY events each. */
+const CATCH_UP_PAGES = 10;
+const MAX_HISTORY = 1000;
+
+/** HistoryRefused is a history request the server answered with an error. */
+class HistoryRefused extends Error {
+  constructor(body, request) {
+    super(body.error ?? '');
+    this.hint = hintFor('history', request, body.code ?? '');
+  }
+}
+
+/** storedEvents asks history with body and returns its events. */
+async function storedEvents(body) {
+  return (await historyPage(body)).events;
+}
+
+async function historyPage(body) {
+  const resp = await conn.request('history', body);
+  if (resp.status !== 200) throw new HistoryRefused(resp.body, body);
+  return {
+    events: Array.isArray(resp.body.events) ? resp.body.events : [],
+    next: resp.body.next,
+    trimmed: resp.body.trimmed === true,
+  };
+}
+
+/** missedSince reads the group's events after offset `after`, page by page, and the directs since. */
+async function missedSince(after) {
+  let events = [];
+  let trimmed = false;
+  for (let page = 0, from = after; page < CATCH_UP_PAGES; page++) {
+    const got = await historyPage({ after: from, limit: MAX_HISTORY });
+    events = events.concat(got.events);
+    trimmed ||= got.trimmed;
+    const groupEvents = got.events.filter((ev) => ev.type !== 'direct').length;
+    if (groupEvents < MAX_HISTORY || typeof got.next !== 'number' || got.next <= from) break;
+    from = got.next;
+  }
+  return { events, trimmed };
 }
 
 const GROUP_EVENTS = new Set(['join', 'checkout', 'peersession', 'message', 'complete']);
@@ -345,10 +396,16 @@ function shownAlready(ev) {
     case 'message':
       return ev.from === me;
     case 'direct': {
-      const i = state.directsSince.findIndex((d) => d.from === ev.from && d.text === ev.text);
-      if (i < 0) return false;
-      state.directsSince.splice(i, 1);
-      return true;
+      if (ev.from === me) return true;
+      // Seen before the drop, or arriving live since.
+      for (const seen of [state.directsSince, state.arriving?.directs ?? []]) {
+        const i = seen.findIndex((d) => d.from === ev.from && d.text === ev.text);
+        if (i >= 0) {
+          seen.splice(i, 1);
+          return true;
+        }
+      }
+      return false;
     }
   }
   return false;
@@ -538,6 +595,7 @@ function track(type, body, { live = true } = {}) {
   }
   if (typeof body.offset === 'number' && (body.group === undefined || body.group === state.group)) {
     state.lastOffset = Math.max(state.lastOffset ?? 0, body.offset);
+    if (live) state.arriving?.offsets.add(body.offset);
   }
   switch (type) {
     case 'join':
@@ -559,6 +617,7 @@ function track(type, body, { live = true } = {}) {
       break;
     case 'direct':
       if (live) rememberDirect(body.from, body.text);
+      if (live) state.arriving?.directs.push({ from: body.from, text: body.text });
       break;
   }
 }
