@@ -13,6 +13,7 @@ const (
 	CodeBadDay             = "bad-day"
 	CodeBadMaxCount        = "bad-max-count"
 	CodeBadLimit           = "bad-limit"
+	CodeBadToken           = "bad-token"
 	CodeNotCheckedIn       = "not-checked-in"
 	CodeNotHost            = "not-host"
 	CodeUnknownCommand     = "unknown-command"
@@ -56,6 +57,12 @@ func FatalErrorf(status int, code, format string, args ...any) *Error {
 	e := Errorf(status, code, format, args...)
 	e.Fatal = true
 	return e
+}
+
+// BadToken is the 401 for a checkin whose token does not admit its campId
+// (PROTOCOL.md §9); why says what is wrong with the token, never what it is.
+func BadToken(why string) *Error {
+	return Errorf(http.StatusUnauthorized, CodeBadToken, "%s", why)
 }
 
 // StatusText returns the reason phrase for an HTTP status code used by the
