@@ -37,6 +37,11 @@ prompts and no echo:
   {"kind":"event","type":"join","body":{"group":1,"campId":"J005","members":["J004","J005"]}}
   {"kind":"error","error":"usage: mission <day>, e.g. mission 4"}   (a line not sent)
 
+A camp whose server runs with a secret checks in only campers who show their
+own token (handed out by whoever runs it): give it as --token or, kept out of
+the shell's history, CAMPBUS_TOKEN. Without one, on a terminal, the client asks
+for it when the server refuses the checkin, and what is typed is not shown.
+
 --trace shows each frame as it crosses the wire, ">>" sent and "<<"
 received, line ends written as \r\n: a way to learn the protocol. With
 --json the trace goes to stderr.
@@ -45,6 +50,7 @@ Examples:
   campbus connect J004
   campbus connect --addr 10.0.0.5:2022
   campbus connect --trace J004
+  CAMPBUS_TOKEN="$(cat my.token)" campbus connect J004
   printf 'mission 4\ncheckout\n' | campbus connect J004
   printf 'mission 4\n' | campbus connect --json J004
 
@@ -69,6 +75,7 @@ type connectOptions struct {
 	campID string
 	json   bool
 	trace  bool
+	token  string // shown at checkin (see connect_token.go)
 }
 
 // runConnect is `campbus connect`: the interactive client of MISSION-SPEC §3.
@@ -100,6 +107,7 @@ func parseConnectFlags(args []string, stderr io.Writer) (connectOptions, error) 
 	fs.StringVar(&opts.addr, "addr", defaultConnectAddr, "`host:port` of the campbus server")
 	fs.BoolVar(&opts.json, "json", false, "write one JSON object per line (responses, events) for programs")
 	fs.BoolVar(&opts.trace, "trace", false, "show the raw frames sent (>>) and received (<<)")
+	fs.StringVar(&opts.token, "token", "", "your token, for a camp that needs one; best given as CAMPBUS_TOKEN")
 	setUsage(fs, stderr, connectUsage)
 	if err := parseFlags(fs, args); err != nil { // flags not given come from CAMPBUS_ADDR, CAMPBUS_JSON...
 		return opts, err
@@ -120,7 +128,7 @@ func connectAndRun(ctx context.Context, opts connectOptions, con console, v view
 		return err
 	}
 	defer c.Close()
-	return newSession(c, opts.addr, con, v).run(ctx, opts.campID)
+	return newSession(c, opts.addr, con, v).withToken(opts.token).run(ctx, opts.campID)
 }
 
 // dialServer connects to the server, and says what to do when it cannot.

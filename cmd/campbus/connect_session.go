@@ -26,6 +26,7 @@ type session struct {
 	checkedInAt time.Time // when the last checkin succeeded, by clock
 	shutdown    bool      // a shutdown event was shown
 	reading     bool      // a line was requested and not yet received
+	token       campToken // shown at checkin
 }
 
 // Outcomes that end a session without an error.
@@ -157,6 +158,7 @@ func (s *session) do(ctx context.Context, command string, body any) (*client.Res
 			}
 			if r.resp.Err != nil {
 				s.view.failure(command, r.resp, hintFor(command, body, r.resp.Err))
+				s.token.refused = r.resp.Err.Code == campbus.CodeBadToken
 				return nil, nil
 			}
 			return r.resp, nil

@@ -50,5 +50,5 @@ func runTerminal(ctx context.Context, opts connectOptions, in, out *os.File, pal
 			err = fmt.Errorf("connect: restore the terminal: %w", restoreErr)
 		}
 	}()
-	return newSession(c, opts.addr, ed, &humanView{con: ed, pal: pal, keys: true}).run(ctx, opts.campID)
+	return newSession(c, opts.addr, ed, &humanView{con: ed, pal: pal, keys: true}).withToken(opts.token).run(ctx, opts.campID)
 }
