@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/assert"
@@ -245,4 +247,29 @@ func TestATokenMintedOnceIsTakenByEveryNodeOfACluster(t *testing.T) {
 		c.ok(campbus.CmdCheckout, nil, nil)
 		c.closed()
 	}
+}
+
+func TestAPageAsksForTheTokenWhenTheCampNeedsOne(t *testing.T) {
+	browser := openBrowser(t)
+	n := webNode(t, Options{AuthSecret: campSecret})
+	p := newPage(t, browser, n)
+	p.run(
+		clearField("#camp-id"),
+		chromedp.SendKeys(chromedp.ID("camp-id"), "J004"),
+		chromedp.Click(chromedp.ID("checkin-button")),
+	)
+	p.waitText("#checkin-msg", "needs a token")
+	p.waitText("#checkin-msg", `paste your token under "I was given a token"`)
+	ctx, cancel := context.WithTimeout(p.ctx, waitFor)
+	defer cancel()
+	ready, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("token-box").open && document.activeElement.id === "token"`))
+	require.NoError(t, err)
+	assert.True(t, ready, "the token field is open, the cursor in it")
+
+	p.run(
+		chromedp.SendKeys(chromedp.ID("token"), mintFor(t, "J004")),
+		chromedp.Click(chromedp.ID("checkin-button")),
+		chromedp.WaitVisible(chromedp.ID("camp-view")),
+	)
+	p.waitText("#me-id", "J004")
 }
