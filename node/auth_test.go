@@ -138,7 +138,7 @@ func TestWithASecretObserversSeeTheGroupsAloneAndTheOperatorEverything(t *testin
 	groups, err := obs.SubscribeSync("group.>")
 	require.NoError(t, err)
 	hidden := map[string]*nats.Subscription{}
-	for _, subject := range []string{"camper.>", "req.>", "log.>", "$JS.>", "$KV.>", ">"} {
+	for _, subject := range []string{"camper.>", "req.>", "node.>", "log.>", "$JS.>", "$KV.>", ">"} {
 		sub, err := obs.SubscribeSync(subject)
 		require.NoError(t, err) // refused asynchronously
 		hidden[subject] = sub
