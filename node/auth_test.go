@@ -1,13 +1,11 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -187,26 +185,8 @@ func TestWithASecretObserversSeeTheGroupsAloneAndTheOperatorEverything(t *testin
 	}
 }
 
-// lockedBuffer is a log destination the test reads while the node writes.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestNeitherTheSecretNorATokenIsLogged(t *testing.T) {
-	var log lockedBuffer
+	var log logBuffer
 	n := startNode(t, Options{AuthSecret: campSecret, Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	good, other := mintFor(t, "J001"), mintFor(t, "J002")
 	c := dial(t, n)
@@ -214,9 +194,9 @@ func TestNeitherTheSecretNorATokenIsLogged(t *testing.T) {
 	c.ok(campbus.CmdCheckin, campbus.CheckinRequest{CampID: "J001", Token: good}, nil)
 	c.ok(campbus.CmdCheckout, nil, nil)
 	c.closed()
-	require.Contains(t, log.String(), "outcome=bad-token", "the refusal is logged")
+	require.Contains(t, log.text(), "outcome=bad-token", "the refusal is logged")
 	for _, secret := range []string{campSecret, good, other, strings.Split(good, ".")[2]} {
-		assert.NotContains(t, log.String(), secret)
+		assert.NotContains(t, log.text(), secret)
 	}
 }
 
