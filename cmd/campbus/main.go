@@ -28,7 +28,7 @@ Usage:
   campbus echo    [flags]            run a plain TCP echo server
   campbus connect [flags] [campId]   connect to a server with the interactive client
   campbus bench   [flags]            load a server with campers and measure it
-  campbus token   campId [--ttl 168h]  mint a camper's token (the server's --auth-secret)
+  campbus token   [flags] campId     mint a camper's token, for a server with --auth-secret
   campbus version                    print the version of campbus and of NATS
 
 Run "campbus <command> --help" for the flags of a command. Every flag can also

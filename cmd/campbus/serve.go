@@ -34,8 +34,7 @@ Examples:
   campbus serve --nats-addr "" --data-dir /var/lib/campbus
   campbus serve --node-name n1 --cluster-addr 127.0.0.1:6222 \
       --routes nats://127.0.0.1:6223,nats://127.0.0.1:6224
-  CAMPBUS_AUTH_SECRET="$(cat camp.secret)" campbus serve   # campers need tokens:
-      # hand them out with campbus token (see campbus token --help)
+  CAMPBUS_AUTH_SECRET="$(cat camp.secret)" campbus serve   # campers need tokens: campbus token
 
 Flags:
 `
