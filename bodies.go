@@ -5,9 +5,11 @@ import "encoding/json"
 // Request bodies (PROTOCOL.md §2). Fields are decoded and validated by the
 // handlers; these types document the shapes and serve the Go client.
 
-// CheckinRequest is the body of POST /checkin.
+// CheckinRequest is the body of POST /checkin. Token is needed when the
+// server runs with a secret (PROTOCOL.md §9).
 type CheckinRequest struct {
 	CampID string `json:"campId"`
+	Token  string `json:"token,omitempty"`
 }
 
 // MissionRequest is the body of POST /mission.

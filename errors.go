@@ -14,6 +14,7 @@ const (
 	CodeBadMaxCount        = "bad-max-count"
 	CodeBadLimit           = "bad-limit"
 	CodeBadAfter           = "bad-after"
+	CodeBadToken           = "bad-token"
 	CodeNotCheckedIn       = "not-checked-in"
 	CodeNotHost            = "not-host"
 	CodeUnknownCommand     = "unknown-command"
@@ -57,6 +58,12 @@ func FatalErrorf(status int, code, format string, args ...any) *Error {
 	e := Errorf(status, code, format, args...)
 	e.Fatal = true
 	return e
+}
+
+// BadToken is the 401 for a checkin whose token does not admit its campId
+// (PROTOCOL.md §9); why says what is wrong with the token, never what it is.
+func BadToken(why string) *Error {
+	return Errorf(http.StatusUnauthorized, CodeBadToken, "%s", why)
 }
 
 // StatusText returns the reason phrase for an HTTP status code used by the

@@ -4,9 +4,10 @@
 // The app (handlers and TCP front-ends) connects in-process with a password
 // made fresh at every start. Observers connect to the client port
 // (Options.ListenAddr) without credentials: they may subscribe to anything
-// but publish nothing and join no queue group, so they can watch but never
-// inject an event or steal a request. An operator (Options.OperatorPassword)
-// has full rights, for `nats stream view` and the like.
+// (to group.> alone with Options.WatchGroupsOnly) but publish nothing and
+// join no queue group, so they can watch but never inject an event or steal
+// a request. An operator (Options.OperatorPassword) has full rights, for
+// `nats stream view` and the like.
 package bus
 
 import (
@@ -53,6 +54,10 @@ type Options struct {
 	MaxStore int64
 	// OperatorPassword, when set, admits user "operator" with full rights.
 	OperatorPassword string
+	// WatchGroupsOnly lets observers subscribe to group.> alone: a camp
+	// whose campers prove who they are keeps their directs (camper.>,
+	// req.direct, the log and JetStream's API) from anonymous eyes.
+	WatchGroupsOnly bool
 	// Logger receives the NATS server's warnings and errors.
 	Logger *slog.Logger
 	// ReadyTimeout bounds the wait for the server to accept connections.
@@ -113,18 +118,7 @@ func Start(opts Options) (*Bus, error) {
 		NoSigs:            true, // campbus handles SIGINT/SIGTERM itself
 		Users: []*server.User{
 			{Username: AppUser, Password: appPass},
-			{
-				Username: ObserverUser,
-				Permissions: &server.Permissions{
-					Publish: &server.SubjectPermission{Deny: []string{">"}},
-					Subscribe: &server.SubjectPermission{
-						Allow: []string{">"},
-						// A queue subscription on req.> would take requests
-						// away from the handlers.
-						Deny: []string{"> *"},
-					},
-				},
-			},
+			{Username: ObserverUser, Permissions: observerPermissions(opts.WatchGroupsOnly)},
 		},
 		NoAuthUser: ObserverUser,
 	}
@@ -194,6 +188,24 @@ func Start(opts Options) (*Bus, error) {
 		}
 	}
 	return b, nil
+}
+
+// observerPermissions lets observers subscribe, to everything or to the
+// group events alone, and never publish.
+func observerPermissions(groupsOnly bool) *server.Permissions {
+	watch := ">"
+	if groupsOnly {
+		watch = GroupPrefix + ">"
+	}
+	return &server.Permissions{
+		Publish: &server.SubjectPermission{Deny: []string{">"}},
+		Subscribe: &server.SubjectPermission{
+			Allow: []string{watch},
+			// A queue subscription on req.> would take requests away from
+			// the handlers.
+			Deny: []string{"> *"},
+		},
+	}
 }
 
 // hostPort splits host:port; port 0 becomes NATS's "pick a free port".

@@ -27,8 +27,25 @@ type Request struct {
 	// Deadline is when the front-end stops waiting for the reply; zero for
 	// none. A handler drops a request whose deadline has passed.
 	Deadline time.Time
-	Body     []byte
+	// Token is the front-end's verdict on a checkin's token when the
+	// server needs one; the token itself never travels on the bus.
+	Token TokenVerdict
+	Body  []byte
 }
+
+// TokenVerdict is what a front-end found of the token a checkin showed
+// (PROTOCOL.md §9). The zero value means the server needs no token. The
+// handler judges the campId first, then refuses the checkin with 401
+// bad-token unless the token admits that campId.
+type TokenVerdict struct {
+	// For is the campId a good token admits; "" when it was refused.
+	For string
+	// Refused says why the token admits nobody, a sentence for the camper.
+	Refused string
+}
+
+// Needed reports whether the server needs a token: the front-end judged one.
+func (v TokenVerdict) Needed() bool { return v.For != "" || v.Refused != "" }
 
 // Msg returns the request as a bus message.
 func (r *Request) Msg() *nats.Msg {
@@ -45,6 +62,12 @@ func (r *Request) Msg() *nats.Msg {
 	if !r.Deadline.IsZero() {
 		m.Header.Set(HdrDeadline, strconv.FormatInt(r.Deadline.UnixMilli(), 10))
 	}
+	if r.Token.For != "" {
+		m.Header.Set(HdrTokenFor, r.Token.For)
+	}
+	if r.Token.Refused != "" {
+		m.Header.Set(HdrTokenRefused, r.Token.Refused)
+	}
 	return m
 }
 
@@ -55,6 +78,7 @@ func ParseRequest(m *nats.Msg) *Request {
 		Conn:    m.Header.Get(HdrConn),
 		CampID:  m.Header.Get(HdrCampID),
 		Reason:  m.Header.Get(HdrReason),
+		Token:   TokenVerdict{For: m.Header.Get(HdrTokenFor), Refused: m.Header.Get(HdrTokenRefused)},
 		Body:    m.Data,
 	}
 	r.Group, _ = strconv.Atoi(m.Header.Get(HdrGroup))

@@ -21,6 +21,13 @@ func TestTheEnvelopeTravelsWhole(t *testing.T) {
 		in := &Request{Command: "checkout", Conn: "n1.ab12.7", CampID: "J004", Reason: "disconnect"}
 		assert.Equal(t, in, ParseRequest(in.Msg()))
 	})
+	t.Run("a checkin's token verdict, never its token", func(t *testing.T) {
+		for _, v := range []TokenVerdict{{For: "J004"}, {Refused: "the token has expired; ask for a new one"}, {}} {
+			in := &Request{Command: "checkin", Conn: "n1.ab12.9", Token: v, Body: []byte(`{"campId":"J004"}`)}
+			assert.Equal(t, in, ParseRequest(in.Msg()))
+			assert.Equal(t, v.For != "" || v.Refused != "", in.Token.Needed())
+		}
+	})
 	t.Run("a request before checkin carries no camper", func(t *testing.T) {
 		m := (&Request{Command: "checkin", Conn: "n1.ab12.8"}).Msg()
 		assert.Empty(t, m.Header.Get(HdrCampID))

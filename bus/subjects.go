@@ -91,4 +91,7 @@ const (
 	// HdrDeadline is when the front-end stops waiting for the answer to a
 	// request, in Unix milliseconds.
 	HdrDeadline = "Campbus-Deadline"
+	// HdrTokenFor and HdrTokenRefused carry a checkin's TokenVerdict.
+	HdrTokenFor     = "Campbus-Token-For"
+	HdrTokenRefused = "Campbus-Token-Refused"
 )

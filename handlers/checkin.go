@@ -33,7 +33,9 @@ const (
 // errGroupFull tells checkin to try the next group.
 var errGroupFull = errors.New("group full")
 
-// checkin handles POST /checkin {"campId":"J004"}.
+// checkin handles POST /checkin {"campId":"J004"}; with a token when the
+// server needs one (PROTOCOL.md §9), which the front-end judged and took out
+// of the body (see tokenAdmits).
 //
 // It claims the campId in the campers bucket (create fails if anyone holds
 // it), then joins the lowest-numbered group with a free seat: the join is
@@ -47,6 +49,9 @@ func (s *Service) checkin(ctx context.Context, r *request) (any, error) {
 	}
 	id, err := f.campID(s.opts.CampIDs)
 	if err != nil {
+		return nil, err
+	}
+	if err := tokenAdmits(r.Token, id); err != nil {
 		return nil, err
 	}
 	done, err := s.roomToGrow(ctx, r.Command, eventBytes, true)
@@ -70,6 +75,28 @@ func (s *Service) checkin(ctx context.Context, r *request) (any, error) {
 	}
 	r.seated = &bus.Reply{CampID: id, Group: n}
 	return campbus.CheckinResponse{CampID: id, Group: n, Members: st.Members, Offset: st.Offset}, nil
+}
+
+// tokenAdmits refuses, with 401 bad-token, a checkin as id whose token the
+// front-end refused or found made for another campId; it admits any checkin
+// when the server needs no token.
+//
+// The front-end that holds the secret checks the token (signature, algorithm,
+// expiry) before the request goes on the bus, and sends the verdict instead
+// of the token: no token is ever on the bus for an observer to read. The
+// verdict is applied here, after the body's and the campId's errors, so that
+// §3's order of errors is kept in one place; and the campId compared is the
+// one this checkin will claim, as this handler decoded it.
+func tokenAdmits(v bus.TokenVerdict, id string) error {
+	switch {
+	case !v.Needed():
+		return nil
+	case v.Refused != "":
+		return campbus.BadToken(v.Refused)
+	case v.For != id:
+		return campbus.BadToken(fmt.Sprintf("the token is for %s, not %s", v.For, id))
+	}
+	return nil
 }
 
 // claim creates id's key in the campers bucket. If the id's holder is

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/campbus/campbus"
+	"github.com/campbus/campbus/bus"
 )
 
 // requireProtocolError requires err to be a non-fatal *campbus.Error with
@@ -205,4 +206,31 @@ func TestFieldsRefuseNullAndHugeNumbers(t *testing.T) {
 		e := requireProtocolError(t, err, campbus.CodeBadCampID)
 		assert.Contains(t, e.Message, `"campId" must be a string`)
 	})
+}
+
+func TestATokenVerdictAdmitsOnlyTheCampIdItIsFor(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		verdict bus.TokenVerdict
+		id      string
+		refused string // "" when admitted
+	}{
+		{"no token needed admits anyone", bus.TokenVerdict{}, "J004", ""},
+		{"a token for the campId admits it", bus.TokenVerdict{For: "J004"}, "J004", ""},
+		{"a token for another campId is refused", bus.TokenVerdict{For: "J005"}, "J004", "the token is for J005, not J004"},
+		{"a refused token is refused with its reason", bus.TokenVerdict{Refused: "the token has expired"}, "J004", "the token has expired"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tokenAdmits(tc.verdict, tc.id)
+			if tc.refused == "" {
+				assert.NoError(t, err)
+				return
+			}
+			var perr *campbus.Error
+			require.ErrorAs(t, err, &perr)
+			assert.Equal(t, http.StatusUnauthorized, perr.Status)
+			assert.Equal(t, campbus.CodeBadToken, perr.Code)
+			assert.Equal(t, tc.refused, perr.Message)
+		})
+	}
 }

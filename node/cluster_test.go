@@ -20,6 +20,12 @@ import (
 // free loopback ports, with streams replicated min(3, size) times.
 func startCluster(t *testing.T, size int) []*Node {
 	t.Helper()
+	return startClusterWith(t, size, Options{})
+}
+
+// startClusterWith is startCluster with every node's options made from base.
+func startClusterWith(t *testing.T, size int, base Options) []*Node {
+	t.Helper()
 	addrs := make([]string, size)
 	for i := range addrs {
 		// Reserve a free port for each route listener, so that every node
@@ -40,10 +46,9 @@ func startCluster(t *testing.T, size int) []*Node {
 				routes = append(routes, "nats://"+a)
 			}
 		}
-		opts := Options{
-			Name: fmt.Sprintf("n%d", i+1), Addr: "127.0.0.1:0", DataDir: t.TempDir(),
-			ClusterAddr: addrs[i], Routes: routes, Logger: quietLogger(),
-		}
+		opts := base
+		opts.Name, opts.Addr, opts.DataDir = fmt.Sprintf("n%d", i+1), "127.0.0.1:0", t.TempDir()
+		opts.ClusterAddr, opts.Routes, opts.Logger = addrs[i], routes, quietLogger()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

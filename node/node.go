@@ -22,6 +22,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/campbus/campbus"
+	"github.com/campbus/campbus/auth"
 	"github.com/campbus/campbus/bus"
 	"github.com/campbus/campbus/handlers"
 	"github.com/campbus/campbus/liveness"
@@ -43,6 +44,10 @@ type Options struct {
 	DataDir string
 	// OperatorPassword admits user "operator" on the NATS port with full rights.
 	OperatorPassword string
+	// AuthSecret, when set, makes campers prove who they are: a checkin
+	// needs a token signed with it (PROTOCOL.md §9), and observers on the
+	// NATS port see group.> alone. Every node of a cluster needs the same.
+	AuthSecret string
 
 	// ClusterAddr makes the node one of a cluster (host:port of its NATS
 	// route listener; port 0 picks one); Routes are the other nodes' route
@@ -182,6 +187,11 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.AuthSecret != "" {
+		if opts.Sessions.Tokens, err = auth.NewSecret(opts.AuthSecret); err != nil {
+			return nil, fmt.Errorf("--auth-secret: %w", err)
+		}
+	}
 	started := &Node{opts: opts, log: opts.Logger, served: make(chan error, 1),
 		self:   bus.Instance{Node: opts.Name, Run: run},
 		budget: budget{maxStore: opts.Log.MaxStore, followDisk: followDisk}}
@@ -201,6 +211,7 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 		DataDir:          opts.DataDir,
 		MaxStore:         opts.Log.MaxStore,
 		OperatorPassword: opts.OperatorPassword,
+		WatchGroupsOnly:  opts.AuthSecret != "",
 		ClusterAddr:      opts.ClusterAddr,
 		ClusterAdvertise: opts.ClusterAdvertise,
 		Routes:           opts.Routes,

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/campbus/campbus"
+	"github.com/campbus/campbus/auth"
 	"github.com/campbus/campbus/bus"
 )
 
@@ -40,6 +41,9 @@ type Options struct {
 	// rate-limited. Rate 0 means no limit.
 	Rate  float64
 	Burst int
+	// Tokens, when set, is the camp's secret: a checkin needs a token it
+	// signed (PROTOCOL.md §9, and token.go for where it is checked).
+	Tokens *auth.Secret
 	// Observer, if set, is told of every request answered and every event
 	// delivered (metrics).
 	Observer Observer
@@ -86,16 +90,18 @@ type Stats struct {
 	RateLimited     uint64 // requests refused with 429
 	Panics          uint64 // camper goroutines that panicked
 	Evicted         uint64 // closed: the camp released the checkin (see Evict)
+	BadTokens       uint64 // checkins refused with 401 bad-token
+	TokenThrottled  uint64 // checkins refused with 429: too many bad tokens
 }
 
 // dropReasons is the one list of Stats' reasons, as metrics label them.
 var dropReasons = []string{"too-many-connections", "slow-consumer", "write-timeout", "checkin-timeout",
-	"frame-timeout", "frame-error", "rate-limited", "panic", "evicted"}
+	"frame-timeout", "frame-error", "rate-limited", "panic", "evicted", "bad-token", "token-throttled"}
 
 // ByReason returns the counters of refusals and cuts keyed by reason.
 func (st Stats) ByReason() map[string]uint64 {
 	values := []uint64{st.TooManyConns, st.SlowConsumers, st.WriteTimeouts, st.CheckinTimeouts,
-		st.FrameTimeouts, st.FrameErrors, st.RateLimited, st.Panics, st.Evicted}
+		st.FrameTimeouts, st.FrameErrors, st.RateLimited, st.Panics, st.Evicted, st.BadTokens, st.TokenThrottled}
 	if len(values) != len(dropReasons) {
 		panic("session: drop reasons out of sync with Stats")
 	}
@@ -109,7 +115,7 @@ func (st Stats) ByReason() map[string]uint64 {
 // counters are the live Stats.
 type counters struct {
 	accepted, tooManyConns, slowConsumers, writeTimeouts, checkinTimeouts,
-	frameTimeouts, frameErrors, rateLimited, panics, evicted atomic.Uint64
+	frameTimeouts, frameErrors, rateLimited, panics, evicted, badTokens, tokenThrottled atomic.Uint64
 }
 
 // Hub holds a node's campers, whatever their transport.
@@ -268,6 +274,8 @@ func (h *Hub) Stats() Stats {
 		RateLimited:     h.stats.rateLimited.Load(),
 		Panics:          h.stats.panics.Load(),
 		Evicted:         h.stats.evicted.Load(),
+		BadTokens:       h.stats.badTokens.Load(),
+		TokenThrottled:  h.stats.tokenThrottled.Load(),
 	}
 }
 

@@ -77,6 +77,10 @@ type Session struct {
 	opened  time.Time
 	frameAt time.Time    // when the request in hand was read
 	limiter *tokenBucket // nil: no rate limit
+	// badTokens counts the checkins refused for their token; until
+	// tokenWaitUntil a checkin is refused unread (see tokenDelay).
+	badTokens      int
+	tokenWaitUntil time.Time
 }
 
 func newSession(h *Hub, id uint64, t Transport) *Session {
@@ -207,13 +211,20 @@ func (s *Session) handle(req *Request) bool {
 // held, with every event, until the response is queued), so none sent
 // right after the camper's join is lost.
 func (s *Session) checkin(req *Request) {
-	claimed := checkinID(req.Body)
+	if perr := s.tokenThrottled(); perr != nil {
+		s.respond(req.ID, perr)
+		s.logRequest(campbus.CmdCheckin, perr.Status, perr.Code)
+		return
+	}
+	body, verdict := s.judgeToken(req.Body)
+	claimed := checkinID(body)
 	s.state = CheckingIn
 	s.hold()
 	if claimed != "" {
 		s.h.reg.claim(s, claimed)
 	}
-	reply := s.request(&bus.Request{Command: campbus.CmdCheckin, Conn: s.busID, Body: req.Body})
+	reply := s.request(&bus.Request{Command: campbus.CmdCheckin, Conn: s.busID, Token: verdict, Body: body})
+	s.noteTokenOutcome(reply.Code)
 	switch {
 	case reply.Status == http.StatusOK:
 		s.state, s.campID, s.group = CheckedIn, reply.CampID, reply.Group

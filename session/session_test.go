@@ -185,6 +185,10 @@ func (c *fakeCamp) answer(m *nats.Msg) {
 	switch r.Command {
 	case campbus.CmdCheckin:
 		id := checkinID(r.Body)
+		if r.Token.Needed() && r.Token.For != id { // as the handler's tokenAdmits
+			fail(http.StatusUnauthorized, campbus.CodeBadToken)
+			break
+		}
 		if c.holder[id] != "" {
 			fail(http.StatusConflict, campbus.CodeCampIDInUse)
 			break

@@ -48,6 +48,11 @@ it is back; Ctrl-D (or Ctrl-C on a terminal) stops trying. Scripts and
 and the missed events with "missed":true. --no-reconnect ends the client
 instead (with an error, or quietly after a shutdown).
 
+A camp whose server runs with a secret checks in only campers who show their
+own token (handed out by whoever runs it): give it as --token or, kept out of
+the shell's history, CAMPBUS_TOKEN. Without one, on a terminal, the client asks
+for it when the server refuses the checkin, and what is typed is not shown.
+
 --trace shows each frame as it crosses the wire, ">>" sent and "<<"
 received, line ends written as \r\n: a way to learn the protocol. With
 --json the trace goes to stderr.
@@ -56,6 +61,7 @@ Examples:
   campbus connect J004
   campbus connect --addr 10.0.0.5:2022
   campbus connect --trace J004
+  CAMPBUS_TOKEN="$(cat my.token)" campbus connect J004
   printf 'mission 4\ncheckout\n' | campbus connect J004
   printf 'mission 4\n' | campbus connect --json J004
 
@@ -81,6 +87,7 @@ type connectOptions struct {
 	json        bool
 	trace       bool
 	noReconnect bool
+	token       string // shown at checkin (see connect_token.go)
 }
 
 // runConnect is `campbus connect`: the interactive client of MISSION-SPEC §3.
@@ -113,6 +120,7 @@ func parseConnectFlags(args []string, stderr io.Writer) (connectOptions, error) 
 	fs.BoolVar(&opts.json, "json", false, "write one JSON object per line (responses, events) for programs")
 	fs.BoolVar(&opts.trace, "trace", false, "show the raw frames sent (>>) and received (<<)")
 	fs.BoolVar(&opts.noReconnect, "no-reconnect", false, "end when the connection drops instead of connecting again and catching up")
+	fs.StringVar(&opts.token, "token", "", "your token, for a camp that needs one; best given as CAMPBUS_TOKEN")
 	setUsage(fs, stderr, connectUsage)
 	if err := parseFlags(fs, args); err != nil { // flags not given come from CAMPBUS_ADDR, CAMPBUS_JSON...
 		return opts, err
@@ -139,7 +147,7 @@ func connectAndRun(ctx context.Context, opts connectOptions, con console, v view
 // to, it dials again as the first connection did when the connection
 // drops.
 func startSession(c *client.Client, opts connectOptions, con console, v view, traceTo console, pal palette) *session {
-	s := newSession(c, opts.addr, con, v)
+	s := newSession(c, opts.addr, con, v).withToken(opts.token)
 	if !opts.noReconnect {
 		s.redial = func(ctx context.Context) (*client.Client, error) { return dialServer(ctx, opts, traceTo, pal) }
 	}

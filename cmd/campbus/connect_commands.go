@@ -81,9 +81,18 @@ func (s *session) usage(command string) error {
 	return nil
 }
 
-// doCheckin sends checkin and reports whether it succeeded.
+// doCheckin sends checkin, with the token if there is one, and reports
+// whether it succeeded. Refused for its token, it asks for one and tries
+// again where a person can type it unseen (see askToken).
 func (s *session) doCheckin(ctx context.Context, campID string) (bool, error) {
-	resp, err := s.do(ctx, campbus.CmdCheckin, campbus.CheckinRequest{CampID: campID})
+	resp, err := s.do(ctx, campbus.CmdCheckin, campbus.CheckinRequest{CampID: campID, Token: s.token.value})
+	for resp == nil && err == nil {
+		var again bool
+		if again, err = s.askToken(ctx); !again {
+			return false, err
+		}
+		resp, err = s.do(ctx, campbus.CmdCheckin, campbus.CheckinRequest{CampID: campID, Token: s.token.value})
+	}
 	if resp == nil {
 		return false, err
 	}

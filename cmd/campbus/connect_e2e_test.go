@@ -29,13 +29,16 @@ const e2eTimeout = 10 * time.Second
 // dir and shuts it down when the test ends.
 func startE2ENode(t *testing.T) *node.Node {
 	t.Helper()
+	return startE2ENodeWith(t, node.Options{})
+}
+
+// startE2ENodeWith is startE2ENode with more options.
+func startE2ENodeWith(t *testing.T, opts node.Options) *node.Node {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), e2eTimeout)
 	defer cancel()
-	n, err := node.Start(ctx, node.Options{
-		Addr:    "127.0.0.1:0",
-		DataDir: t.TempDir(),
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	opts.Addr, opts.DataDir, opts.Logger = "127.0.0.1:0", t.TempDir(), slog.New(slog.NewTextHandler(io.Discard, nil))
+	n, err := node.Start(ctx, opts)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), e2eTimeout)

@@ -205,7 +205,7 @@ func (s *session) rejoin(ctx context.Context, began time.Time) (done bool, faile
 		return true, "", nil
 	}
 	id := s.place.campID
-	resp, live, err := s.collect(ctx, campbus.CmdCheckin, campbus.CheckinRequest{CampID: id})
+	resp, live, err := s.collect(ctx, campbus.CmdCheckin, campbus.CheckinRequest{CampID: id, Token: s.token.value})
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return true, "", ctx.Err()

@@ -34,6 +34,7 @@ type session struct {
 	backoff backoff
 	place   place // where the camper is, to check in again and catch up
 	lostIn  string
+	token   campToken // shown at checkin
 }
 
 // Outcomes that end a session without an error.
@@ -182,6 +183,7 @@ func (s *session) do(ctx context.Context, command string, body any) (*client.Res
 			}
 			if r.resp.Err != nil {
 				s.view.failure(command, r.resp, hintFor(command, body, r.resp.Err))
+				s.token.refused = r.resp.Err.Code == campbus.CodeBadToken
 				return nil, nil
 			}
 			return r.resp, nil

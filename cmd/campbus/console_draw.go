@@ -25,9 +25,10 @@ func (e *lineEditor) draw(b []byte) []byte {
 	if width <= 0 {
 		width = defaultColumn
 	}
+	line, pos := e.visible()
 	b = append(b, string(e.prompt)...)
-	b = append(b, string(e.line)...)
-	cursor, end := layout(e.prompt, e.line, e.pos, width)
+	b = append(b, string(line)...)
+	cursor, end := layout(e.prompt, line, pos, width)
 	if end.col >= width {
 		// The terminal holds the cursor on the last column until the next
 		// character; move it down now so the rows counted are the rows used.

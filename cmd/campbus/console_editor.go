@@ -34,6 +34,9 @@ type lineEditor struct {
 	browsing  int    // 0 on a new line, n while showing history[len(history)-n]
 	draft     []rune // the new line, kept while browsing
 	err       error  // the first output error
+	// hidden: the line being typed is a secret (a token), never shown
+	// nor kept in the history; hideNext asks it of the next ReadLine.
+	hidden, hideNext bool
 }
 
 // Limits of the editor.
@@ -53,7 +56,8 @@ func (e *lineEditor) ReadLine(prompt string) (string, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.prompt, e.line, e.pos, e.browsing, e.draft, e.active = []rune(prompt), nil, 0, 0, nil, true
-	defer func() { e.active = false }()
+	e.hidden, e.hideNext = e.hideNext, false
+	defer func() { e.active, e.hidden = false, false }()
 	buf := make([]byte, 1024)
 	var readErr error
 	for {
@@ -78,6 +82,22 @@ func (e *lineEditor) ReadLine(prompt string) (string, error) {
 		e.input = append(e.input, buf[:n]...)
 		readErr = err
 	}
+}
+
+// hideNextLine makes the next ReadLine take a secret: nothing typed is
+// shown, and the line is not kept in the history.
+func (e *lineEditor) hideNextLine() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.hideNext = true
+}
+
+// visible returns the line as the screen shows it, and the cursor in it.
+func (e *lineEditor) visible() ([]rune, int) {
+	if e.hidden {
+		return nil, 0
+	}
+	return e.line, e.pos
 }
 
 // Print shows lines above the line being edited.
@@ -114,6 +134,9 @@ func (e *lineEditor) close() {
 func (e *lineEditor) press(k key) (line string, done bool, err error) {
 	afterCR := e.afterCR
 	e.afterCR = false
+	if e.hidden && (k.code == keyUp || k.code == keyDown || k.code == keyTab) {
+		return "", false, nil // a secret recalls and completes nothing
+	}
 	switch k.code {
 	case keyRune:
 		e.insert(k.r)
@@ -218,11 +241,12 @@ func (e *lineEditor) deleteRange(from, to int) {
 // end, and goes into the history.
 func (e *lineEditor) enter() string {
 	line := string(e.line)
+	shown, _ := e.visible()
 	b := e.clearArea(nil)
 	b = append(b, string(e.prompt)...)
-	b = append(b, line...)
+	b = append(b, string(shown)...)
 	e.write(append(b, "\r\n"...))
-	if strings.TrimSpace(line) != "" && (len(e.history) == 0 || e.history[len(e.history)-1] != line) {
+	if !e.hidden && strings.TrimSpace(line) != "" && (len(e.history) == 0 || e.history[len(e.history)-1] != line) {
 		e.history = append(e.history, line)
 		if len(e.history) > maxHistory {
 			e.history = append([]string(nil), e.history[1:]...)
@@ -234,9 +258,10 @@ func (e *lineEditor) enter() string {
 // cancelLine leaves the line on screen marked ^C and starts a new one, as
 // shells do.
 func (e *lineEditor) cancelLine() {
+	shown, _ := e.visible()
 	b := e.clearArea(nil)
 	b = append(b, string(e.prompt)...)
-	b = append(b, string(e.line)...)
+	b = append(b, string(shown)...)
 	e.write(append(b, "^C\r\n"...))
 	e.line, e.pos, e.browsing, e.draft = nil, 0, 0, nil
 }

@@ -133,6 +133,25 @@ func TestLineEditorPrintsAboveTheLineAndDrawsItAgain(t *testing.T) {
 	assert.True(t, strings.HasSuffix(out.String(), "> abc\r\n< after\r\n"), "no prompt between lines; output %q", out.String())
 }
 
+func TestLineEditorTakesASecretUnseenAndForgetsIt(t *testing.T) {
+	var out syncBuffer
+	ed := newLineEditor(&chunkReader{chunks: []string{"mission 4\r", "eyJ.se\tcret", keysUp, "\r", keysUp + "\r"}},
+		&out, func() int { return 40 }, completions)
+	line, err := ed.ReadLine("> ")
+	require.NoError(t, err)
+	assert.Equal(t, "mission 4", line)
+	ed.hideNextLine()
+	secret, err := ed.ReadLine("token? ")
+	require.NoError(t, err)
+	assert.Equal(t, "eyJ.secret", secret, "Tab and Up do nothing to a secret")
+	line, err = ed.ReadLine("> ")
+	require.NoError(t, err)
+	assert.Equal(t, "mission 4", line, "the history holds no secret")
+	assert.NotContains(t, out.String(), "eyJ")
+	assert.NotContains(t, out.String(), "cret")
+	assert.Contains(t, out.String(), "token? \r\n", "the prompt stays, with nothing after it")
+}
+
 func TestWidthsAreThoseTerminalsDraw(t *testing.T) {
 	for _, tc := range []struct {
 		s    string

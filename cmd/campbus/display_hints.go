@@ -39,6 +39,8 @@ func hintFor(command string, body any, e *campbus.Error) string {
 		return "for example: " + lookupHelp(command).Example
 	case campbus.CodeNoMission:
 		return "try another day, e.g. mission 4"
+	case campbus.CodeBadToken:
+		return "give your token with --token or CAMPBUS_TOKEN (whoever runs the camp hands them out)"
 	case campbus.CodeRateLimited:
 		return "wait a moment, then try again"
 	case campbus.CodeStorageFull:

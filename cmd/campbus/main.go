@@ -5,6 +5,7 @@
 //	campbus echo    [flags]   run a plain TCP echo server
 //	campbus connect [flags] [campId]   the interactive client
 //	campbus bench   [flags]   a load generator speaking the wire protocol
+//	campbus token   [flags] campId   a camper's token, for a camp with a secret
 //
 // Run `campbus <command> --help` for the flags of each.
 package main
@@ -27,6 +28,7 @@ Usage:
   campbus echo    [flags]            run a plain TCP echo server
   campbus connect [flags] [campId]   connect to a server with the interactive client
   campbus bench   [flags]            load a server with campers and measure it
+  campbus token   [flags] campId     mint a camper's token, for a server with --auth-secret
   campbus version                    print the version of campbus and of NATS
 
 Run "campbus <command> --help" for the flags of a command. Every flag can also
@@ -62,6 +64,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runConnect(ctx, args[1:], stdin, stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
+	case "token":
+		return runToken(args[1:], stdout, stderr)
 	case "version":
 		return runVersion(stdout)
 	case "help", "-h", "--help", "-help":

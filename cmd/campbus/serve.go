@@ -34,6 +34,7 @@ Examples:
   campbus serve --nats-addr "" --data-dir /var/lib/campbus
   campbus serve --node-name n1 --cluster-addr 127.0.0.1:6222 \
       --routes nats://127.0.0.1:6223,nats://127.0.0.1:6224
+  CAMPBUS_AUTH_SECRET="$(cat camp.secret)" campbus serve   # campers need tokens: campbus token
 
 Flags:
 `
@@ -67,6 +68,8 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.IntVar(&opts.Log.Replicas, "replicas", 0, "replicas of the event log and state (0: 3 in a cluster of 3 or more nodes, else as many nodes as there are)")
 	fs.StringVar(&opts.OperatorPassword, "operator-password", "",
 		`password of NATS users "operator" (app streams, publishing) and "sys" (system account); best given as CAMPBUS_OPERATOR_PASSWORD`)
+	fs.StringVar(&opts.AuthSecret, "auth-secret", "",
+		"secret (16 bytes or more) that signs campers' tokens: checkin then needs one, minted by campbus token, and NATS observers see group.> alone; the same on every node; best given as CAMPBUS_AUTH_SECRET")
 	front, sess := &opts.Front, &opts.Sessions
 	fs.IntVar(&front.Limits.MaxHeaderBytes, "max-header-bytes", wire.DefaultMaxHeaderBytes, "limit on a request's start line and fields")
 	fs.IntVar(&front.Limits.MaxBodyBytes, "max-body-bytes", wire.DefaultMaxBodyBytes, "limit on a request's body")

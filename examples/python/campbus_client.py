@@ -12,6 +12,7 @@ As a library:
 
     c = Client.connect("127.0.0.1:2022")
     c.checkin("J004")                  # {'campId': 'J004', 'group': 1, ...}
+    c.checkin("J004", token)           # a camp with a secret needs the camper's token
     c.mission(4)                       # {'day': 4, 'keywords': 'Heap, Stack'}
     event = c.next_event(timeout=5)    # {'type': 'join', ...} or None
     c.checkout()
@@ -22,6 +23,7 @@ From the command line:
 
     python3 campbus_client.py --camp-id J004            # type commands
     python3 campbus_client.py --camp-id J004 --script   # the demo scenario
+    CAMPBUS_TOKEN=eyJ... python3 campbus_client.py --camp-id J004   # or --token
 
 The demo prints one JSON object per line: each request with its response,
 and each event it waited for.
@@ -30,6 +32,7 @@ and each event it waited for.
 import argparse
 import collections
 import json
+import os
 import queue
 import socket
 import sys
@@ -77,8 +80,12 @@ class Client:
 
     # --- the commands (docs/PROTOCOL.md §2 and §5) ---
 
-    def checkin(self, camp_id):
-        return self.request("checkin", {"campId": camp_id})
+    def checkin(self, camp_id, token=None):
+        """A camp whose server has a secret needs the camper's token (PROTOCOL §9)."""
+        body = {"campId": camp_id}
+        if token:
+            body["token"] = token
+        return self.request("checkin", body)
 
     def mission(self, day):
         return self.request("mission", {"day": day})
@@ -234,7 +241,7 @@ class Client:
 # --- the demo scenario (--script) ---
 
 
-def run_script(c, camp_id, wait):
+def run_script(c, camp_id, wait, token=None):
     """Runs a fixed scenario; another camper must join the group meanwhile."""
 
     def emit(obj):
@@ -261,7 +268,7 @@ def run_script(c, camp_id, wait):
 
     step("mission-before-checkin", c.mission, 4)  # 403 not-checked-in
     step("checkin-bad-id", c.checkin, "nobody")  # 400 bad-camp-id
-    if not step("checkin", c.checkin, camp_id):
+    if not step("checkin", c.checkin, camp_id, token):
         return 1
     step("mission", c.mission, 4)
     step("mission-bad-day", c.mission, 0)  # 400 bad-day
@@ -292,7 +299,7 @@ def run_script(c, camp_id, wait):
 # --- interactive use ---
 
 
-def run_interactive(c, camp_id):
+def run_interactive(c, camp_id, token=None):
     """Reads commands such as `message hi` from stdin; prints events as they come."""
 
     def show_events():
@@ -304,7 +311,7 @@ def run_interactive(c, camp_id):
             print("*", json.dumps(event, ensure_ascii=False), flush=True)
 
     threading.Thread(target=show_events, daemon=True).start()
-    print(json.dumps(c.checkin(camp_id), ensure_ascii=False))
+    print(json.dumps(c.checkin(camp_id, token), ensure_ascii=False))
     print("commands: mission N | peersession N | complete | message TEXT |")
     print("          direct CAMPID TEXT | history [N] | checkout")
     for line in sys.stdin:
@@ -341,6 +348,8 @@ def main():
     p.add_argument("--camp-id", required=True, help="campId to check in with, e.g. J004")
     p.add_argument("--script", action="store_true", help="run the demo scenario, print JSON lines")
     p.add_argument("--wait", type=float, default=60, help="seconds to wait for each event in --script")
+    p.add_argument("--token", default=os.environ.get("CAMPBUS_TOKEN"),
+                   help="your token, for a camp that needs one (default: $CAMPBUS_TOKEN, which keeps it out of ps)")
     args = p.parse_args()
     try:
         c = Client.connect(args.addr)
@@ -349,8 +358,8 @@ def main():
         return 1
     try:
         if args.script:
-            return run_script(c, args.camp_id, args.wait)
-        return run_interactive(c, args.camp_id)
+            return run_script(c, args.camp_id, args.wait, args.token)
+        return run_interactive(c, args.camp_id, args.token)
     except (CampbusError, ConnectionEnded, OSError) as e:  # OSError: TimeoutError too
         print(f"error: {e}", file=sys.stderr)
         return 1

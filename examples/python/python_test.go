@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/campbus/campbus"
+	"github.com/campbus/campbus/auth"
 	"github.com/campbus/campbus/client"
 	"github.com/campbus/campbus/node"
 )
@@ -126,14 +128,16 @@ func (ps *pythonScript) wait() []scriptLine {
 
 func startNode(t *testing.T) *node.Node {
 	t.Helper()
+	return startNodeWith(t, node.Options{})
+}
+
+// startNodeWith is startNode with more options.
+func startNodeWith(t *testing.T, opts node.Options) *node.Node {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	n, err := node.Start(ctx, node.Options{
-		Addr:     "127.0.0.1:0",
-		NATSAddr: "",
-		DataDir:  t.TempDir(),
-		Logger:   slog.New(slog.DiscardHandler),
-	})
+	opts.Addr, opts.NATSAddr, opts.DataDir, opts.Logger = "127.0.0.1:0", "", t.TempDir(), slog.New(slog.DiscardHandler)
+	n, err := node.Start(ctx, opts)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
@@ -295,4 +299,40 @@ func TestPythonClientTakesCommandsFromStdinWhenNotScripted(t *testing.T) {
 	} {
 		assert.Contains(t, string(out), want)
 	}
+}
+
+func TestPythonClientShowsItsTokenFromTheFlagOrTheEnvironment(t *testing.T) {
+	python := lookPython(t)
+	const secret = "the camp's secret, for the Python test"
+	n := startNodeWith(t, node.Options{AuthSecret: secret})
+	key, err := auth.NewSecret(secret)
+	require.NoError(t, err)
+	token := func(id string) string {
+		tok, err := key.Mint(id, time.Hour, time.Now())
+		require.NoError(t, err)
+		return tok
+	}
+	interactive := func(env []string, args ...string) (string, string, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, python, append([]string{"campbus_client.py", "--addr", n.Addr().String()}, args...)...)
+		cmd.Env = append(os.Environ(), env...)
+		cmd.Stdin = strings.NewReader("checkout\n")
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		return stdout.String(), stderr.String(), err
+	}
+
+	out, stderr, err := interactive([]string{"CAMPBUS_TOKEN="}, "--camp-id", "J004", "--token", token("J004"))
+	require.NoError(t, err, "stderr:\n%s", stderr)
+	assert.Contains(t, out, `{"campId": "J004", "group": 1, "members": ["J004"]}`)
+
+	out, stderr, err = interactive([]string{"CAMPBUS_TOKEN=" + token("J005")}, "--camp-id", "J005")
+	require.NoError(t, err, "stderr:\n%s", stderr)
+	assert.Contains(t, out, `"campId": "J005"`)
+
+	_, stderr, err = interactive([]string{"CAMPBUS_TOKEN="}, "--camp-id", "J006")
+	require.Error(t, err, "without a token the checkin is refused")
+	assert.Contains(t, stderr, "error: 401 bad-token: ")
 }

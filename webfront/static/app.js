@@ -41,6 +41,7 @@ const ui = {
   checkinForm: $('checkin-form'),
   campId: $('camp-id'),
   campIdCheck: $('camp-id-check'),
+  tokenBox: $('token-box'),
   token: $('token'),
   checkinButton: $('checkin-button'),
   checkinMsg: $('checkin-msg'),
@@ -221,7 +222,14 @@ async function checkIn(campId, token, { again }) {
     state.campId = '';
     if (again) leaveCamp();
     note(ui.checkinMsg, words.failedLine('checkin', error), { error: true, hint: hintFor('checkin', body, code) });
-    ui.campId.focus();
+    if (code === 'bad-token') {
+      // A camp with a secret (PROTOCOL §9): the token field, open and ready.
+      ui.tokenBox.open = true;
+      ui.token.select();
+      ui.token.focus();
+    } else {
+      ui.campId.focus();
+    }
     return;
   }
   enterCamp(resp.body, campId, again);

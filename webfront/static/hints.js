@@ -50,6 +50,8 @@ export function hintFor(command, body, code) {
       return 'for example: ' + (examples[command] ?? command);
     case 'no-mission':
       return 'try another day, e.g. mission 4';
+    case 'bad-token':
+      return 'paste your token under "I was given a token" (whoever runs the camp hands them out)';
     case 'rate-limited':
       return 'wait a moment, then try again';
     case 'shutting-down':
