@@ -326,7 +326,7 @@ func TestPythonClientShowsItsTokenFromTheFlagOrTheEnvironment(t *testing.T) {
 
 	out, stderr, err := interactive([]string{"CAMPBUS_TOKEN="}, "--camp-id", "J004", "--token", token("J004"))
 	require.NoError(t, err, "stderr:\n%s", stderr)
-	assert.Contains(t, out, `{"campId": "J004", "group": 1, "members": ["J004"]}`)
+	assert.Contains(t, out, `{"campId": "J004", "group": 1, "members": ["J004"], "offset": 1}`)
 
 	out, stderr, err = interactive([]string{"CAMPBUS_TOKEN=" + token("J005")}, "--camp-id", "J005")
 	require.NoError(t, err, "stderr:\n%s", stderr)
