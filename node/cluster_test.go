@@ -17,8 +17,9 @@ import (
 )
 
 // startCluster starts size nodes (n1, n2, ...) that route to each other on
-// free loopback ports, with streams replicated min(3, size) times.
-func startCluster(t *testing.T, size int) []*Node {
+// free loopback ports, with streams replicated min(3, size) times; tune
+// changes each node's options before it starts.
+func startCluster(t *testing.T, size int, tune ...func(*Options)) []*Node {
 	t.Helper()
 	addrs := make([]string, size)
 	for i := range addrs {
@@ -43,6 +44,9 @@ func startCluster(t *testing.T, size int) []*Node {
 		opts := Options{
 			Name: fmt.Sprintf("n%d", i+1), Addr: "127.0.0.1:0", DataDir: t.TempDir(),
 			ClusterAddr: addrs[i], Routes: routes, Logger: quietLogger(),
+		}
+		for _, f := range tune {
+			f(&opts)
 		}
 		wg.Add(1)
 		go func() {
