@@ -26,16 +26,20 @@ import (
 const e2eTimeout = 10 * time.Second
 
 // startE2ENode starts a real node on a random loopback port with its own data
-// dir and shuts it down when the test ends.
-func startE2ENode(t *testing.T) *node.Node {
+// dir, with the options tune changes, and shuts it down when the test ends.
+func startE2ENode(t *testing.T, tune ...func(*node.Options)) *node.Node {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), e2eTimeout)
 	defer cancel()
-	n, err := node.Start(ctx, node.Options{
+	opts := node.Options{
 		Addr:    "127.0.0.1:0",
 		DataDir: t.TempDir(),
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	for _, f := range tune {
+		f(&opts)
+	}
+	n, err := node.Start(ctx, opts)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), e2eTimeout)
