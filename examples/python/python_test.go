@@ -20,6 +20,7 @@ import (
 
 	"github.com/campbus/campbus"
 	"github.com/campbus/campbus/client"
+	"github.com/campbus/campbus/internal/camptest"
 	"github.com/campbus/campbus/node"
 )
 
@@ -124,16 +125,20 @@ func (ps *pythonScript) wait() []scriptLine {
 	return ps.seen
 }
 
-func startNode(t *testing.T) *node.Node {
+func startNode(t *testing.T, tune ...func(*node.Options)) *node.Node {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	n, err := node.Start(ctx, node.Options{
+	opts := node.Options{
 		Addr:     "127.0.0.1:0",
 		NATSAddr: "",
 		DataDir:  t.TempDir(),
 		Logger:   slog.New(slog.DiscardHandler),
-	})
+	}
+	for _, f := range tune {
+		f(&opts)
+	}
+	n, err := node.Start(ctx, opts)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
@@ -277,14 +282,8 @@ func TestPythonClientTakesCommandsFromStdinWhenNotScripted(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 	n := startNode(t)
 
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, python, "campbus_client.py", "--addr", n.Addr().String(), "--camp-id", "J007")
-	cmd.Stdin = strings.NewReader("mission 4\nmission 99\ndance\ncheckout\n")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	require.NoError(t, err, "stderr:\n%s", stderr.String())
+	out, stderr, err := runPython(t, python, "mission 4\nmission 99\ndance\ncheckout\n", "--addr", n.Addr().String(), "--camp-id", "J007")
+	require.NoError(t, err, "stderr:\n%s", stderr)
 
 	for _, want := range []string{
 		`{"campId": "J007", "group": 1, "members": ["J007"]}`,
@@ -295,4 +294,35 @@ func TestPythonClientTakesCommandsFromStdinWhenNotScripted(t *testing.T) {
 	} {
 		assert.Contains(t, string(out), want)
 	}
+}
+
+// runPython runs campbus_client.py with args and stdin, and returns what it
+// wrote.
+func runPython(t *testing.T, python, stdin string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, python, append([]string{"campbus_client.py"}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var errBuf bytes.Buffer
+	cmd.Stderr = &errBuf
+	out, err := cmd.Output()
+	return string(out), errBuf.String(), err
+}
+
+func TestPythonClientChecksInOverTLS(t *testing.T) {
+	python := lookPython(t)
+	ca, dir := camptest.NewCA(t), t.TempDir()
+	cert, key := ca.WriteKeyPair(t, dir, "camp")
+	n := startNode(t, func(o *node.Options) { o.TLSCert, o.TLSKey = cert, key })
+	addr := n.Addr().String()
+
+	out, stderr, err := runPython(t, python, "mission 4\ncheckout\n", "--addr", addr, "--camp-id", "J007", "--tls", "--ca", ca.WriteCA(t, dir))
+	require.NoError(t, err, "stderr:\n%s", stderr)
+	assert.Contains(t, out, `{"campId": "J007", "group": 1, "members": ["J007"]}`)
+	assert.Contains(t, out, `{"day": 4, "keywords": "Heap, Stack"}`)
+
+	_, stderr, err = runPython(t, python, "", "--addr", addr, "--camp-id", "J007", "--tls")
+	require.Error(t, err, "the system's CAs do not know the test's")
+	assert.Contains(t, stderr, "CERTIFICATE_VERIFY_FAILED")
 }
