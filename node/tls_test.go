@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/coder/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -171,4 +172,20 @@ func TestARotatedCertificateIsTheOneTheNextConnectionSees(t *testing.T) {
 		waitFor, 50*time.Millisecond, "the campers' port serves the renewed certificate")
 	assert.Equal(t, "second", served(t, web, ca), "and so does the web port")
 	camper.ok(campbus.CmdMission, map[string]int{"day": 4}, nil) // the camper connected before goes on
+}
+
+func TestAPageServedOverHTTPSChatsOverWSS(t *testing.T) {
+	ca := camptest.NewCA(t)
+	n, _ := tlsNode(t, ca, Options{})
+	// The test's CA is no system's: the browser lets its certificate be. It
+	// still refuses a ws:// socket from an https:// page (mixed content), so
+	// a page that connects speaks wss://.
+	browser := openBrowser(t, chromedp.Flag("ignore-certificate-errors", true))
+	p := newPage(t, browser, n)
+	p.checkin("J001")
+	tcp := newCamper(t, dialTLS(t, n.Addr().String(), ca))
+	tcp.checkin("J002")
+	p.waitText("#members", "J002")
+	tcp.ok(campbus.CmdDirect, campbus.DirectRequest{CampID: "J001", Text: "over wss"}, nil)
+	p.waitText("#feed", "over wss")
 }
