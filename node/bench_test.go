@@ -134,8 +134,11 @@ func (c *benchCamper) checkin(id string) campbus.CheckinResponse {
 // BenchmarkMissionRoundTrip is one request at a time through the front-end,
 // the bus and a handler that needs no JetStream: the fixed cost of a request.
 func BenchmarkMissionRoundTrip(b *testing.B) {
-	n := startBenchNode(b)
-	c := dialBench(b, n)
+	missionRoundTrips(b, dialBench(b, startBenchNode(b)))
+}
+
+// missionRoundTrips checks c in, then times one mission request at a time.
+func missionRoundTrips(b *testing.B, c *benchCamper) {
 	c.checkin(benchIDs.Format(1))
 	body := []byte(`{"day":4}`)
 	b.ReportAllocs()

@@ -62,12 +62,5 @@ func BenchmarkMissionRoundTripTLS(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c := newBenchCamper(b, conn)
-	c.checkin(benchIDs.Format(1))
-	body := []byte(`{"day":4}`)
-	b.ReportAllocs()
-	for b.Loop() {
-		c.write(campbus.CmdMission, body)
-		c.response(campbus.CmdMission)
-	}
+	missionRoundTrips(b, newBenchCamper(b, conn))
 }

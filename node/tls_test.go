@@ -90,17 +90,17 @@ func TestCampersCheckInOverTLSAndOverWSS(t *testing.T) {
 	tcp.ok(campbus.CmdDirect, campbus.DirectRequest{CampID: "J002", Text: "over TLS"}, nil)
 	assert.Equal(t, "over TLS", web.event(campbus.EventDirect).Text)
 
-	// The page itself comes over HTTPS, from the same certificate.
+	// The page itself comes over HTTPS, from the same certificate, and
+	// HTTP/1.1 only: the WebSocket takes over an HTTP/1.1 connection.
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}}}
 	defer client.CloseIdleConnections()
-	resp, err := client.Get("https://" + n.WebAddr().String() + "/")
+	status, page := getWith(t, client, "https://"+n.WebAddr().String()+"/")
+	assert.Equal(t, 200, status)
+	assert.Contains(t, page, "<html")
+	conn, err := tls.Dial("tcp", n.WebAddr().String(), &tls.Config{RootCAs: ca.Pool(), NextProtos: []string{"h2", "http/1.1"}})
 	require.NoError(t, err)
-	defer resp.Body.Close()
-	page, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	assert.Equal(t, 200, resp.StatusCode)
-	assert.Contains(t, string(page), "<html")
-	assert.Equal(t, "HTTP/1.1", resp.Proto, "the WebSocket needs HTTP/1.1")
+	defer conn.Close()
+	assert.Equal(t, "http/1.1", conn.ConnectionState().NegotiatedProtocol)
 }
 
 func TestClientsThatFailTheHandshakeAreCountedClosedAndHarmNobody(t *testing.T) {

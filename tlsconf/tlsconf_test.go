@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,24 +18,6 @@ import (
 
 	"github.com/campbus/campbus/internal/camptest"
 )
-
-// syncBuffer is a log sink safe for the handshakes' goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func servedName(t *testing.T, kp *KeyPair) string {
 	t.Helper()
@@ -48,7 +29,7 @@ func servedName(t *testing.T, kp *KeyPair) string {
 func TestAKeyPairIsReadAgainWhenItsFilesChangeAndABadOneIsNotServed(t *testing.T) {
 	ca, dir := camptest.NewCA(t), t.TempDir()
 	certFile, keyFile := ca.WriteKeyPair(t, dir, "first")
-	var log syncBuffer
+	var log bytes.Buffer // written by the test's own calls only
 	kp, err := LoadKeyPair(certFile, keyFile, slog.New(slog.NewTextHandler(&log, nil)))
 	require.NoError(t, err)
 	assert.Equal(t, "first", servedName(t, kp))
