@@ -2,6 +2,7 @@ package node
 
 import (
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -182,4 +183,15 @@ func TestAClusterWithASecretAndMutualTLSServesItsCampersAndKeepsOutsidersOut(t *
 
 	assert.Contains(t, logs.text(), "campbus serving")
 	assert.NotContains(t, logs.text(), secret, "the secret is never logged")
+	// Nor shown by NATS's monitoring endpoints (the node's --monitor-addr).
+	ns1 := ns[0].bus.Server()
+	varz, err := ns1.Varz(nil)
+	require.NoError(t, err)
+	routez, err := ns1.Routez(&server.RoutezOptions{Subscriptions: true})
+	require.NoError(t, err)
+	for name, v := range map[string]any{"varz": varz, "routez": routez} {
+		shown, err := json.Marshal(v)
+		require.NoError(t, err)
+		assert.NotContains(t, string(shown), secret, name)
+	}
 }
