@@ -13,6 +13,7 @@ package bus
 import (
 	"cmp"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -37,7 +38,12 @@ const (
 	// SystemUser is the operator in the NATS system account.
 	SystemUser    = "sys"
 	SystemAccount = "SYS"
+	// ClusterUser is the user a route presents with the cluster's secret.
+	ClusterUser = "route"
 )
+
+// routeTLSTimeout bounds a route's TLS handshake.
+const routeTLSTimeout = 5 * time.Second
 
 // Options configure the embedded NATS server.
 type Options struct {
@@ -76,6 +82,12 @@ type Options struct {
 	// "" advertises ClusterAddr. Set it when the nodes reach each other
 	// through other addresses (NAT, proxies).
 	ClusterAdvertise string
+	// ClusterSecret, when set, is the password of every route, both ways:
+	// a server that routes here without it is refused and sees nothing.
+	// ClusterTLS, when set, encrypts the routes; it serves both ends, so for
+	// mutual TLS it holds a certificate for each and the CA (tlsconf.Mutual).
+	ClusterSecret string
+	ClusterTLS    *tls.Config
 }
 
 // Bus is a running embedded NATS server.
@@ -155,10 +167,20 @@ func Start(opts Options) (*Bus, error) {
 		if nopts.Cluster.Host, nopts.Cluster.Port, err = hostPort(opts.ClusterAddr); err != nil {
 			return nil, fmt.Errorf("bus: cluster address: %w", err)
 		}
+		if opts.ClusterSecret != "" {
+			nopts.Cluster.Username, nopts.Cluster.Password = ClusterUser, opts.ClusterSecret
+		}
+		if opts.ClusterTLS != nil {
+			nopts.Cluster.TLSConfig, nopts.Cluster.TLSTimeout = opts.ClusterTLS, routeTLSTimeout.Seconds()
+		}
 		for _, r := range opts.Routes {
 			u, err := url.Parse(r)
 			if err != nil || u.Host == "" {
 				return nil, fmt.Errorf("bus: route %q is not a URL such as nats://host:6222", r)
+			}
+			if opts.ClusterSecret != "" {
+				// Routes learnt from the others carry it by themselves.
+				u.User = url.UserPassword(ClusterUser, opts.ClusterSecret)
 			}
 			nopts.Routes = append(nopts.Routes, u)
 		}

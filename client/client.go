@@ -13,6 +13,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -99,7 +100,8 @@ type Client struct {
 	closing   chan struct{} // closed by end: wakes a reader waiting on a full Events channel
 	closeOnce sync.Once
 
-	trace TraceFunc // nil unless WithTrace; set before the reader starts
+	trace TraceFunc   // nil unless WithTrace; set before the reader starts
+	tls   *tls.Config // nil unless WithTLS; read by Dial only
 }
 
 // call is one request waiting for its response.
@@ -115,14 +117,31 @@ type callResult struct {
 }
 
 // Dial connects to a campbus server at addr (host:port). ctx bounds the
-// connection attempt only.
+// connection attempt only, the TLS handshake included (WithTLS).
 func Dial(ctx context.Context, addr string, opts ...Option) (*Client, error) {
-	var d net.Dialer
+	var settings Client
+	for _, opt := range opts {
+		opt(&settings)
+	}
+	var d interface {
+		DialContext(ctx context.Context, network, addr string) (net.Conn, error)
+	} = &net.Dialer{}
+	if settings.tls != nil {
+		d = &tls.Dialer{Config: settings.tls}
+	}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("dial campbus server %s: %w", addr, err)
 	}
 	return New(conn, opts...), nil
+}
+
+// WithTLS makes Dial speak TLS (PROTOCOL.md §10), checking the server's
+// certificate as config says: against config.RootCAs, or the system's roots
+// when nil; the server's name, unless config sets one, is the host of
+// Dial's addr.
+func WithTLS(config *tls.Config) Option {
+	return func(c *Client) { c.tls = config }
 }
 
 // New returns a Client speaking over conn, which it owns from now on: Close

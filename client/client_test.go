@@ -2,6 +2,8 @@ package client_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/campbus/campbus"
 	"github.com/campbus/campbus/client"
+	"github.com/campbus/campbus/internal/camptest"
 	"github.com/campbus/campbus/wire"
 )
 
@@ -439,4 +442,62 @@ func TestDoWithAnEndedContextSendsNothingAndKeepsTheConnection(t *testing.T) {
 	srv.respond(req, http.StatusOK, `{"day":2,"keywords":"Linux, Shell"}`)
 	require.NoError(t, await(t, pending).err)
 	assert.Nil(t, c.Err())
+}
+
+func TestDialWithTLSChecksTheServersCertificateAndName(t *testing.T) {
+	ca := camptest.NewCA(t)
+	certPEM, keyPEM := ca.Issue(t, "server")
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	require.NoError(t, err)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pair}})
+	require.NoError(t, err)
+	defer ln.Close()
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			// One request answered, as a campbus server would; a client that
+			// refused the handshake makes the read fail.
+			f, err := wire.NewReader(conn, wire.DefaultLimits).ReadFrame()
+			if err == nil {
+				_, _ = conn.Write(wire.AppendResponse(nil, 200, f.Get(wire.FieldRequestID), []byte(`{"day":4,"keywords":"Heap, Stack"}`)))
+			}
+			conn.Close()
+		}
+	}()
+	defer func() { ln.Close(); <-served }()
+	_, port, err := net.SplitHostPort(ln.Addr().String())
+	require.NoError(t, err)
+	dial := func(addr string, config *tls.Config) (*client.Client, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+		defer cancel()
+		return client.Dial(ctx, addr, client.WithTLS(config))
+	}
+
+	t.Run("a certificate of a trusted CA for the name dialled is accepted", func(t *testing.T) {
+		for _, host := range []string{"localhost", "127.0.0.1"} {
+			c, err := dial(net.JoinHostPort(host, port), &tls.Config{RootCAs: ca.Pool()})
+			require.NoError(t, err, host)
+			ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+			resp, err := c.Do(ctx, campbus.CmdMission, map[string]int{"day": 4})
+			cancel()
+			require.NoError(t, err)
+			assert.Equal(t, 200, resp.Status)
+			require.NoError(t, c.Close())
+		}
+	})
+	t.Run("a certificate of an unknown CA is refused", func(t *testing.T) {
+		_, err := dial(ln.Addr().String(), &tls.Config{})
+		var unknown x509.UnknownAuthorityError
+		assert.ErrorAs(t, err, &unknown)
+	})
+	t.Run("a certificate for another name is refused", func(t *testing.T) {
+		_, err := dial(ln.Addr().String(), &tls.Config{RootCAs: ca.Pool(), ServerName: "camp.example"})
+		var wrongName x509.HostnameError
+		assert.ErrorAs(t, err, &wrongName)
+	})
 }

@@ -3,10 +3,13 @@ package monitor
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/campbus/campbus/tlsconf"
 )
 
 // Metrics are the node's Prometheus metrics. The session hub reports
@@ -17,6 +20,8 @@ type Metrics struct {
 	requests  *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
 	delivered *prometheus.CounterVec
+	// tlsFailures counts failed handshakes by transport and reason.
+	tlsFailures *prometheus.CounterVec
 }
 
 // NewMetrics makes the metrics, with Go and process collectors.
@@ -36,8 +41,13 @@ func NewMetrics() *Metrics {
 			Name: "campbus_events_delivered_total",
 			Help: "Events queued for campers, by event type (one per receiving camper).",
 		}, []string{"type"}),
+		tlsFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "campbus_tls_handshake_failures_total",
+			Help: "TLS handshakes that failed on the campers' ports, by transport (tcp, web) and reason (" +
+				strings.Join(reasonNames(), ", ") + ").",
+		}, []string{"transport", "reason"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.delivered,
+	m.reg.MustRegister(m.requests, m.latency, m.delivered, m.tlsFailures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -53,6 +63,23 @@ func (m *Metrics) Delivered(eventType string, n int) {
 	if n > 0 {
 		m.delivered.WithLabelValues(eventType).Add(float64(n))
 	}
+}
+
+// HandshakeFailures returns the function that counts the failed TLS
+// handshakes of transport by reason; until then each reason shows 0.
+func (m *Metrics) HandshakeFailures(transport string) func(tlsconf.FailureReason) {
+	for _, r := range tlsconf.FailureReasons {
+		m.tlsFailures.WithLabelValues(transport, string(r))
+	}
+	return func(r tlsconf.FailureReason) { m.tlsFailures.WithLabelValues(transport, string(r)).Inc() }
+}
+
+func reasonNames() []string {
+	names := make([]string, len(tlsconf.FailureReasons))
+	for i, r := range tlsconf.FailureReasons {
+		names[i] = string(r)
+	}
+	return names
 }
 
 // register adds the gauges read from the node.

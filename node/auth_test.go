@@ -218,7 +218,7 @@ func TestABrowserShowsItsTokenInTheCheckinBodyToo(t *testing.T) {
 }
 
 func TestATokenMintedOnceIsTakenByEveryNodeOfACluster(t *testing.T) {
-	ns := startClusterWith(t, 2, Options{AuthSecret: campSecret})
+	ns := startCluster(t, 2, func(o *Options) { o.AuthSecret = campSecret })
 	token := mintFor(t, "J001")
 	for _, n := range ns {
 		c := dial(t, n)

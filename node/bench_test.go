@@ -25,17 +25,21 @@ import (
 // benchIDs admits enough five-digit ids for parallel benchmarks.
 var benchIDs = campbus.MustParseIDRange("J00001-J20000")
 
-func startBenchNode(b *testing.B) *node.Node {
+func startBenchNode(b *testing.B, tune ...func(*node.Options)) *node.Node {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	n, err := node.Start(ctx, node.Options{
+	opts := node.Options{
 		Addr:     "127.0.0.1:0",
 		DataDir:  b.TempDir(),
 		CampIDs:  benchIDs,
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 		NATSAddr: "",
-	})
+	}
+	for _, f := range tune {
+		f(&opts)
+	}
+	n, err := node.Start(ctx, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -62,6 +66,11 @@ func dialBench(b *testing.B, n *node.Node) *benchCamper {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return newBenchCamper(b, conn)
+}
+
+// newBenchCamper speaks on conn, which it closes when the benchmark ends.
+func newBenchCamper(b *testing.B, conn net.Conn) *benchCamper {
 	b.Cleanup(func() { conn.Close() })
 	return &benchCamper{b: b, conn: conn, r: wire.NewReader(conn, wire.Limits{MaxBodyBytes: 1 << 20})}
 }
@@ -125,8 +134,11 @@ func (c *benchCamper) checkin(id string) campbus.CheckinResponse {
 // BenchmarkMissionRoundTrip is one request at a time through the front-end,
 // the bus and a handler that needs no JetStream: the fixed cost of a request.
 func BenchmarkMissionRoundTrip(b *testing.B) {
-	n := startBenchNode(b)
-	c := dialBench(b, n)
+	missionRoundTrips(b, dialBench(b, startBenchNode(b)))
+}
+
+// missionRoundTrips checks c in, then times one mission request at a time.
+func missionRoundTrips(b *testing.B, c *benchCamper) {
 	c.checkin(benchIDs.Format(1))
 	body := []byte(`{"day":4}`)
 	b.ReportAllocs()

@@ -40,8 +40,9 @@ type page struct {
 	ctx context.Context
 }
 
-// openBrowser starts a headless Chromium; each newPage is a tab of it.
-func openBrowser(t *testing.T) context.Context {
+// openBrowser starts a headless Chromium, with the flags given besides its
+// own; each newPage is a tab of it.
+func openBrowser(t *testing.T, flags ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)),
@@ -49,6 +50,7 @@ func openBrowser(t *testing.T) context.Context {
 		chromedp.WindowSize(1200, 860),
 		chromedp.Flag("lang", "en-US"),
 	)
+	opts = append(opts, flags...)
 	alloc, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
 	browser, cancelBrowser := chromedp.NewContext(alloc)
@@ -75,7 +77,11 @@ func newPage(t *testing.T, browser context.Context, n *Node) *page {
 			}
 		})
 	}
-	p.run(chromedp.Navigate("http://"+n.WebAddr().String()+"/"), chromedp.WaitVisible(chromedp.ID("camp-id")))
+	scheme := "http://"
+	if n.opts.TLSCert != "" {
+		scheme = "https://"
+	}
+	p.run(chromedp.Navigate(scheme+n.WebAddr().String()+"/"), chromedp.WaitVisible(chromedp.ID("camp-id")))
 	// Connected, the page has also filled in the campId it remembers.
 	p.waitText("#status", "Connected")
 	return p

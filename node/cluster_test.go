@@ -17,14 +17,9 @@ import (
 )
 
 // startCluster starts size nodes (n1, n2, ...) that route to each other on
-// free loopback ports, with streams replicated min(3, size) times.
-func startCluster(t *testing.T, size int) []*Node {
-	t.Helper()
-	return startClusterWith(t, size, Options{})
-}
-
-// startClusterWith is startCluster with every node's options made from base.
-func startClusterWith(t *testing.T, size int, base Options) []*Node {
+// free loopback ports, with streams replicated min(3, size) times; tune
+// changes each node's options before it starts.
+func startCluster(t *testing.T, size int, tune ...func(*Options)) []*Node {
 	t.Helper()
 	addrs := make([]string, size)
 	for i := range addrs {
@@ -46,9 +41,13 @@ func startClusterWith(t *testing.T, size int, base Options) []*Node {
 				routes = append(routes, "nats://"+a)
 			}
 		}
-		opts := base
-		opts.Name, opts.Addr, opts.DataDir = fmt.Sprintf("n%d", i+1), "127.0.0.1:0", t.TempDir()
-		opts.ClusterAddr, opts.Routes, opts.Logger = addrs[i], routes, quietLogger()
+		opts := Options{
+			Name: fmt.Sprintf("n%d", i+1), Addr: "127.0.0.1:0", DataDir: t.TempDir(),
+			ClusterAddr: addrs[i], Routes: routes, Logger: quietLogger(),
+		}
+		for _, f := range tune {
+			f(&opts)
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

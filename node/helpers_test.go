@@ -72,6 +72,13 @@ func dial(t *testing.T, n *Node) *camper {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", n.Addr().String(), waitFor)
 	require.NoError(t, err)
+	return newCamper(t, conn)
+}
+
+// newCamper reads the frames that come on conn, which it closes when the
+// test ends.
+func newCamper(t *testing.T, conn net.Conn) *camper {
+	t.Helper()
 	c := &camper{
 		t:         t,
 		conn:      conn,

@@ -77,6 +77,15 @@ type Options struct {
 	// endpoints; "" turns it off.
 	MonitorAddr string
 
+	// TLSCert and TLSKey (PEM files, both or neither) make the campers'
+	// port speak TLS and the web port HTTPS, with one certificate read
+	// again when its files change (PROTOCOL.md §10). ClusterSecret
+	// authenticates the routes; ClusterTLSCert, ClusterTLSKey and
+	// ClusterTLSCA (all three or none) make them mutual TLS.
+	TLSCert, TLSKey                             string
+	ClusterSecret                               string
+	ClusterTLSCert, ClusterTLSKey, ClusterTLSCA string
+
 	CampIDs   campbus.IDRange
 	GroupSize int
 	// Sessions configures every camper's session, whatever its transport:
@@ -175,6 +184,10 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 	if err := checkFree("cluster address", "--cluster-addr", opts.ClusterAddr); err != nil {
 		return nil, err
 	}
+	trust, err := loadTrust(opts)
+	if err != nil {
+		return nil, err
+	}
 	followDisk := opts.Log.MaxStore <= 0
 	diskFree, err := resolveBudget(&opts)
 	if err != nil {
@@ -215,6 +228,8 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 		ClusterAddr:      opts.ClusterAddr,
 		ClusterAdvertise: opts.ClusterAdvertise,
 		Routes:           opts.Routes,
+		ClusterSecret:    opts.ClusterSecret,
+		ClusterTLS:       trust.routes,
 		Logger:           opts.Logger,
 	})
 	if err != nil {
@@ -291,6 +306,7 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 		metrics = monitor.NewMetrics()
 		sessions.Observer = metrics
 	}
+	front.TLS, front.HandshakeFailed = trust.campers, trust.failures(metrics, "tcp")
 	n.hub = session.NewHub(n.frontNC, sessions)
 	if err := n.hub.Start(); err != nil {
 		return nil, err
@@ -318,6 +334,7 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 		}
 		web := opts.Web
 		web.Origins, web.Logger = opts.WebOrigins, opts.Logger
+		web.TLS, web.HandshakeFailed = trust.campers, trust.failures(metrics, "web")
 		if web.MaxBodyBytes == 0 {
 			web.MaxBodyBytes = opts.Front.Limits.MaxBodyBytes
 		}
@@ -348,6 +365,9 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 	webURL := ""
 	if n.webLn != nil {
 		webURL = "http://" + n.webLn.Addr().String() + "/"
+		if trust.campers != nil {
+			webURL = "https://" + n.webLn.Addr().String() + "/"
+		}
 	}
 	n.log.Info("campbus serving", "node", opts.Name, "run", n.self.Run, "addr", n.ln.Addr().String(), "web", webURL,
 		"nats", n.bus.ClientURL(), "data", opts.DataDir, "campIds", opts.CampIDs.String(), "groupSize", opts.GroupSize,

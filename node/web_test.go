@@ -44,9 +44,15 @@ func webNode(t *testing.T, opts Options) *Node {
 
 func dialWeb(t *testing.T, n *Node, header http.Header) *browser {
 	t.Helper()
+	return dialWebURL(t, "ws://"+n.WebAddr().String()+"/ws", &websocket.DialOptions{HTTPHeader: header})
+}
+
+// dialWebURL opens the WebSocket at url (ws:// or wss://).
+func dialWebURL(t *testing.T, url string, opts *websocket.DialOptions) *browser {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
-	ws, _, err := websocket.Dial(ctx, "ws://"+n.WebAddr().String()+"/ws", &websocket.DialOptions{HTTPHeader: header})
+	ws, _, err := websocket.Dial(ctx, url, opts)
 	require.NoError(t, err)
 	b := &browser{t: t, ws: ws, responses: make(chan wsMessage, 256), events: make(chan wsMessage, 256), done: make(chan struct{})}
 	go func() {

@@ -7,6 +7,7 @@ package tcpfront
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/campbus/campbus/session"
+	"github.com/campbus/campbus/tlsconf"
 	"github.com/campbus/campbus/wire"
 )
 
@@ -27,14 +29,23 @@ type Options struct {
 	// KeepAlive is the TCP keepalive period, which finds peers that vanished
 	// without a word.
 	KeepAlive time.Duration
-	Logger    *slog.Logger
+	// TLS, when set, makes the port speak TLS: each connection's handshake
+	// runs first, on its own goroutine, and must end within HandshakeTimeout
+	// for its session to start. HandshakeFailed, when set, counts those
+	// that fail.
+	TLS              *tls.Config
+	HandshakeTimeout time.Duration
+	HandshakeFailed  func(tlsconf.FailureReason)
+	Logger           *slog.Logger
 }
 
 // Defaults for Options.
 const (
 	DefaultFrameTimeout = 10 * time.Second
 	DefaultKeepAlive    = 30 * time.Second
-	writeBufferSize     = 16 << 10
+	// DefaultHandshakeTimeout bounds a TLS handshake, as FrameTimeout a frame.
+	DefaultHandshakeTimeout = 10 * time.Second
+	writeBufferSize         = 16 << 10
 )
 
 // Server is the campers' TCP front-end.
@@ -49,8 +60,11 @@ type Server struct {
 
 	stopOnce      sync.Once
 	stopAccepting chan struct{}
-	mu            sync.Mutex
-	listeners     map[net.Listener]struct{}
+	// stopped ends the handshakes under way when the server stops accepting.
+	stopped   context.Context
+	stop      context.CancelFunc
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
 }
 
 // New returns a front-end that serves its campers through hub.
@@ -61,10 +75,16 @@ func New(hub *session.Hub, opts Options) *Server {
 	if opts.KeepAlive <= 0 {
 		opts.KeepAlive = DefaultKeepAlive
 	}
+	if opts.HandshakeTimeout <= 0 {
+		opts.HandshakeTimeout = DefaultHandshakeTimeout
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	stopped, stop := context.WithCancel(context.Background())
 	s := &Server{
+		stopped:       stopped,
+		stop:          stop,
 		opts:          opts,
 		hub:           hub,
 		log:           opts.Logger,
@@ -101,6 +121,12 @@ func (s *Server) Serve(ln net.Listener) error {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
+			if s.opts.TLS != nil {
+				var ok bool
+				if nc, ok = s.handshake(nc); !ok {
+					return
+				}
+			}
 			s.hub.Serve(newTransport(nc, s))
 		}()
 		return true
@@ -110,7 +136,10 @@ func (s *Server) Serve(ln net.Listener) error {
 // StopAccepting closes the listeners: no new campers. Those connected stay
 // until the hub ends their sessions.
 func (s *Server) StopAccepting() {
-	s.stopOnce.Do(func() { close(s.stopAccepting) })
+	s.stopOnce.Do(func() {
+		close(s.stopAccepting)
+		s.stop()
+	})
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for ln := range s.listeners {

@@ -7,10 +7,12 @@ package webfront
 
 import (
 	"context"
+	"crypto/tls"
 	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -20,6 +22,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/campbus/campbus/session"
+	"github.com/campbus/campbus/tlsconf"
 	"github.com/campbus/campbus/wire"
 )
 
@@ -49,7 +52,12 @@ type Options struct {
 	// not answered for PongTimeout is closed (and its camper checked out).
 	PingInterval time.Duration
 	PongTimeout  time.Duration
-	Logger       *slog.Logger
+	// TLS, when set, serves HTTPS (and so wss://), HTTP/1.1 only: the
+	// WebSocket takes over an HTTP/1.1 connection. HandshakeFailed, when
+	// set, counts the handshakes that fail.
+	TLS             *tls.Config
+	HandshakeFailed func(tlsconf.FailureReason)
+	Logger          *slog.Logger
 }
 
 // Server is the browsers' front-end.
@@ -90,7 +98,7 @@ func New(hub *session.Hub, opts Options) *Server {
 	s.http = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
+		ErrorLog:          log.New(&errorLog{log: opts.Logger, failed: opts.HandshakeFailed}, "", 0),
 	}
 	return s
 }
@@ -105,8 +113,15 @@ func securityHeaders(h http.Handler) http.Handler {
 	})
 }
 
-// Serve serves HTTP on ln until StopAccepting.
+// Serve serves HTTP (HTTPS with Options.TLS) on ln until StopAccepting.
 func (s *Server) Serve(ln net.Listener) error {
+	if s.opts.TLS != nil {
+		cfg := s.opts.TLS.Clone()
+		cfg.NextProtos = []string{"http/1.1"}
+		// net/http runs each handshake on the connection's own goroutine,
+		// within ReadHeaderTimeout.
+		ln = tls.NewListener(ln, cfg)
+	}
 	err := s.http.Serve(ln)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil

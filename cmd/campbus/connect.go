@@ -62,6 +62,7 @@ Examples:
   campbus connect --addr 10.0.0.5:2022
   campbus connect --trace J004
   CAMPBUS_TOKEN="$(cat my.token)" campbus connect J004
+  campbus connect --tls --ca camp-ca.pem --addr camp.example:2022 J004
   printf 'mission 4\ncheckout\n' | campbus connect J004
   printf 'mission 4\n' | campbus connect --json J004
 
@@ -88,6 +89,7 @@ type connectOptions struct {
 	trace       bool
 	noReconnect bool
 	token       string // shown at checkin (see connect_token.go)
+	tls         connectTLS
 }
 
 // runConnect is `campbus connect`: the interactive client of MISSION-SPEC §3.
@@ -121,6 +123,8 @@ func parseConnectFlags(args []string, stderr io.Writer) (connectOptions, error) 
 	fs.BoolVar(&opts.trace, "trace", false, "show the raw frames sent (>>) and received (<<)")
 	fs.BoolVar(&opts.noReconnect, "no-reconnect", false, "end when the connection drops instead of connecting again and catching up")
 	fs.StringVar(&opts.token, "token", "", "your token, for a camp that needs one; best given as CAMPBUS_TOKEN")
+	fs.BoolVar(&opts.tls.on, "tls", false, "connect over TLS, checking the server's certificate against the system's CAs or --ca")
+	fs.StringVar(&opts.tls.ca, "ca", "", "PEM `file` of the CA(s) that signed the server's certificate, trusted instead of the system's (with --tls)")
 	setUsage(fs, stderr, connectUsage)
 	if err := parseFlags(fs, args); err != nil { // flags not given come from CAMPBUS_ADDR, CAMPBUS_JSON...
 		return opts, err
@@ -160,11 +164,18 @@ func dialServer(ctx context.Context, opts connectOptions, traceTo console, pal p
 	if opts.trace {
 		clientOpts = append(clientOpts, client.WithTrace(tracer(traceTo, pal)))
 	}
+	tlsOpts, err := opts.tls.clientOptions()
+	if err != nil {
+		return nil, err
+	}
 	dialCtx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
-	c, err := client.Dial(dialCtx, opts.addr, clientOpts...)
+	c, err := client.Dial(dialCtx, opts.addr, append(clientOpts, tlsOpts...)...)
 	if err == nil {
 		return c, nil
+	}
+	if tlsErr := tlsDialError(err, opts.addr); tlsErr != nil {
+		return nil, tlsErr
 	}
 	var dnsErr *net.DNSError
 	switch {

@@ -26,18 +26,19 @@ import (
 const e2eTimeout = 10 * time.Second
 
 // startE2ENode starts a real node on a random loopback port with its own data
-// dir and shuts it down when the test ends.
-func startE2ENode(t *testing.T) *node.Node {
-	t.Helper()
-	return startE2ENodeWith(t, node.Options{})
-}
-
-// startE2ENodeWith is startE2ENode with more options.
-func startE2ENodeWith(t *testing.T, opts node.Options) *node.Node {
+// dir, with the options tune changes, and shuts it down when the test ends.
+func startE2ENode(t *testing.T, tune ...func(*node.Options)) *node.Node {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), e2eTimeout)
 	defer cancel()
-	opts.Addr, opts.DataDir, opts.Logger = "127.0.0.1:0", t.TempDir(), slog.New(slog.NewTextHandler(io.Discard, nil))
+	opts := node.Options{
+		Addr:    "127.0.0.1:0",
+		DataDir: t.TempDir(),
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	for _, f := range tune {
+		f(&opts)
+	}
 	n, err := node.Start(ctx, opts)
 	require.NoError(t, err)
 	t.Cleanup(func() {

@@ -19,7 +19,7 @@ const campSecret = "the camp's secret, kept by its operator"
 // startSecretCamp starts a node that needs tokens.
 func startSecretCamp(t *testing.T) *node.Node {
 	t.Helper()
-	return startE2ENodeWith(t, node.Options{AuthSecret: campSecret})
+	return startE2ENode(t, func(o *node.Options) { o.AuthSecret = campSecret })
 }
 
 // mintToken runs `campbus token args...` in-process and returns what it

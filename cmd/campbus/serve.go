@@ -35,6 +35,10 @@ Examples:
   campbus serve --node-name n1 --cluster-addr 127.0.0.1:6222 \
       --routes nats://127.0.0.1:6223,nats://127.0.0.1:6224
   CAMPBUS_AUTH_SECRET="$(cat camp.secret)" campbus serve   # campers need tokens: campbus token
+  campbus serve --tls-cert cert.pem --tls-key key.pem
+  CAMPBUS_CLUSTER_SECRET=... campbus serve --node-name n1 --cluster-addr 10.0.0.1:6222 \
+      --routes nats://10.0.0.2:6222,nats://10.0.0.3:6222 \
+      --cluster-tls-cert n1.pem --cluster-tls-key n1-key.pem --cluster-tls-ca ca.pem
 
 Flags:
 `
@@ -70,6 +74,12 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		`password of NATS users "operator" (app streams, publishing) and "sys" (system account); best given as CAMPBUS_OPERATOR_PASSWORD`)
 	fs.StringVar(&opts.AuthSecret, "auth-secret", "",
 		"secret (16 bytes or more) that signs campers' tokens: checkin then needs one, minted by campbus token, and NATS observers see group.> alone; the same on every node; best given as CAMPBUS_AUTH_SECRET")
+	fs.StringVar(&opts.TLSCert, "tls-cert", "", "PEM certificate (chain) of the campers' port and the web port, which then speak TLS and HTTPS (with --tls-key); read again when the file changes")
+	fs.StringVar(&opts.TLSKey, "tls-key", "", "PEM private key of --tls-cert")
+	fs.StringVar(&opts.ClusterSecret, "cluster-secret", "", "secret every route between nodes must carry, the same on every node: a server without it is refused; best given as CAMPBUS_CLUSTER_SECRET")
+	fs.StringVar(&opts.ClusterTLSCert, "cluster-tls-cert", "", "PEM certificate this node shows on its routes, both ways: mutual TLS (with --cluster-tls-key and --cluster-tls-ca)")
+	fs.StringVar(&opts.ClusterTLSKey, "cluster-tls-key", "", "PEM private key of --cluster-tls-cert")
+	fs.StringVar(&opts.ClusterTLSCA, "cluster-tls-ca", "", "PEM CA certificate(s): a route is let in only with a certificate it signed")
 	front, sess := &opts.Front, &opts.Sessions
 	fs.IntVar(&front.Limits.MaxHeaderBytes, "max-header-bytes", wire.DefaultMaxHeaderBytes, "limit on a request's start line and fields")
 	fs.IntVar(&front.Limits.MaxBodyBytes, "max-body-bytes", wire.DefaultMaxBodyBytes, "limit on a request's body")

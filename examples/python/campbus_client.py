@@ -24,6 +24,7 @@ From the command line:
     python3 campbus_client.py --camp-id J004            # type commands
     python3 campbus_client.py --camp-id J004 --script   # the demo scenario
     CAMPBUS_TOKEN=eyJ... python3 campbus_client.py --camp-id J004   # or --token
+    python3 campbus_client.py --camp-id J004 --tls --ca ca.pem   # over TLS
 
 The demo prints one JSON object per line: each request with its response,
 and each event it waited for.
@@ -35,6 +36,7 @@ import json
 import os
 import queue
 import socket
+import ssl
 import sys
 import threading
 
@@ -72,9 +74,21 @@ class Client:
         self._reader.start()
 
     @classmethod
-    def connect(cls, addr, timeout=10):
+    def connect(cls, addr, timeout=10, tls=False, ca=None):
+        """Connects to host:port; with tls, over TLS (docs/PROTOCOL.md §10),
+        checking the server's certificate against the CAs in the PEM file ca,
+        or the system's, for the host of addr."""
         host, _, port = addr.rpartition(":")
-        sock = socket.create_connection((host.strip("[]"), int(port)), timeout=timeout)
+        host = host.strip("[]")
+        sock = socket.create_connection((host, int(port)), timeout=timeout)
+        if tls:
+            context = ssl.create_default_context(cafile=ca)
+            context.minimum_version = ssl.TLSVersion.TLSv1_2
+            try:
+                sock = context.wrap_socket(sock, server_hostname=host)
+            except OSError:
+                sock.close()
+                raise
         sock.settimeout(None)  # the reader blocks until a frame comes
         return cls(sock)
 
@@ -350,9 +364,13 @@ def main():
     p.add_argument("--wait", type=float, default=60, help="seconds to wait for each event in --script")
     p.add_argument("--token", default=os.environ.get("CAMPBUS_TOKEN"),
                    help="your token, for a camp that needs one (default: $CAMPBUS_TOKEN, which keeps it out of ps)")
+    p.add_argument("--tls", action="store_true", help="connect over TLS, checking the server's certificate")
+    p.add_argument("--ca", help="PEM file of the CA(s) that signed the server's certificate (with --tls)")
     args = p.parse_args()
+    if args.ca and not args.tls:
+        p.error("--ca checks a TLS server's certificate: add --tls")
     try:
-        c = Client.connect(args.addr)
+        c = Client.connect(args.addr, tls=args.tls, ca=args.ca)
     except OSError as e:
         print(f"cannot connect to {args.addr}: {e}", file=sys.stderr)
         return 1

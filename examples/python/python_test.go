@@ -22,6 +22,7 @@ import (
 	"github.com/campbus/campbus"
 	"github.com/campbus/campbus/auth"
 	"github.com/campbus/campbus/client"
+	"github.com/campbus/campbus/internal/camptest"
 	"github.com/campbus/campbus/node"
 )
 
@@ -126,17 +127,19 @@ func (ps *pythonScript) wait() []scriptLine {
 	return ps.seen
 }
 
-func startNode(t *testing.T) *node.Node {
-	t.Helper()
-	return startNodeWith(t, node.Options{})
-}
-
-// startNodeWith is startNode with more options.
-func startNodeWith(t *testing.T, opts node.Options) *node.Node {
+func startNode(t *testing.T, tune ...func(*node.Options)) *node.Node {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	opts.Addr, opts.NATSAddr, opts.DataDir, opts.Logger = "127.0.0.1:0", "", t.TempDir(), slog.New(slog.DiscardHandler)
+	opts := node.Options{
+		Addr:     "127.0.0.1:0",
+		NATSAddr: "",
+		DataDir:  t.TempDir(),
+		Logger:   slog.New(slog.DiscardHandler),
+	}
+	for _, f := range tune {
+		f(&opts)
+	}
 	n, err := node.Start(ctx, opts)
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -281,14 +284,8 @@ func TestPythonClientTakesCommandsFromStdinWhenNotScripted(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 	n := startNode(t)
 
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, python, "campbus_client.py", "--addr", n.Addr().String(), "--camp-id", "J007")
-	cmd.Stdin = strings.NewReader("mission 4\nmission 99\ndance\ncheckout\n")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	require.NoError(t, err, "stderr:\n%s", stderr.String())
+	out, stderr, err := runPython(t, python, "mission 4\nmission 99\ndance\ncheckout\n", "--addr", n.Addr().String(), "--camp-id", "J007")
+	require.NoError(t, err, "stderr:\n%s", stderr)
 
 	for _, want := range []string{
 		`{"campId": "J007", "group": 1, "members": ["J007"], "offset": 1}`,
@@ -304,7 +301,7 @@ func TestPythonClientTakesCommandsFromStdinWhenNotScripted(t *testing.T) {
 func TestPythonClientShowsItsTokenFromTheFlagOrTheEnvironment(t *testing.T) {
 	python := lookPython(t)
 	const secret = "the camp's secret, for the Python test"
-	n := startNodeWith(t, node.Options{AuthSecret: secret})
+	n := startNode(t, func(o *node.Options) { o.AuthSecret = secret })
 	key, err := auth.NewSecret(secret)
 	require.NoError(t, err)
 	token := func(id string) string {
@@ -335,4 +332,35 @@ func TestPythonClientShowsItsTokenFromTheFlagOrTheEnvironment(t *testing.T) {
 	_, stderr, err = interactive([]string{"CAMPBUS_TOKEN="}, "--camp-id", "J006")
 	require.Error(t, err, "without a token the checkin is refused")
 	assert.Contains(t, stderr, "error: 401 bad-token: ")
+}
+
+// runPython runs campbus_client.py with args and stdin, and returns what it
+// wrote.
+func runPython(t *testing.T, python, stdin string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, python, append([]string{"campbus_client.py"}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var errBuf bytes.Buffer
+	cmd.Stderr = &errBuf
+	out, err := cmd.Output()
+	return string(out), errBuf.String(), err
+}
+
+func TestPythonClientChecksInOverTLS(t *testing.T) {
+	python := lookPython(t)
+	ca, dir := camptest.NewCA(t), t.TempDir()
+	cert, key := ca.WriteKeyPair(t, dir, "camp")
+	n := startNode(t, func(o *node.Options) { o.TLSCert, o.TLSKey = cert, key })
+	addr := n.Addr().String()
+
+	out, stderr, err := runPython(t, python, "mission 4\ncheckout\n", "--addr", addr, "--camp-id", "J007", "--tls", "--ca", ca.WriteCA(t, dir))
+	require.NoError(t, err, "stderr:\n%s", stderr)
+	assert.Contains(t, out, `{"campId": "J007", "group": 1, "members": ["J007"], "offset": 1}`)
+	assert.Contains(t, out, `{"day": 4, "keywords": "Heap, Stack"}`)
+
+	_, stderr, err = runPython(t, python, "", "--addr", addr, "--camp-id", "J007", "--tls")
+	require.Error(t, err, "the system's CAs do not know the test's")
+	assert.Contains(t, stderr, "CERTIFICATE_VERIFY_FAILED")
 }
