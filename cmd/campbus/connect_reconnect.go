@@ -30,6 +30,8 @@ const (
 	catchUpPages = 10
 	// directsKept bounds the directs remembered since the last group event.
 	directsKept = 256
+	// historyTries bounds the history requests asked again after a 500.
+	historyTries = 3
 )
 
 // backoff gives the pause before each attempt: min doubled per attempt up
@@ -240,6 +242,8 @@ func (s *session) rejoin(ctx context.Context, began time.Time) (done bool, faile
 			body.Group, before.group, before.group)
 	case before.offset == 0:
 		text += " (this server gives no offsets: what was missed cannot be shown)"
+	case s.refused:
+		text += " shown (history failed)"
 	case trimmed:
 		text += "; some were no longer kept"
 	}
@@ -261,16 +265,27 @@ func (s *session) catchUp(ctx context.Context, before place, live []client.Event
 	if before.group != s.place.group || before.offset == 0 {
 		return nil, live, false, nil
 	}
+	s.refused = false
 	var stored []client.Event
-	after := before.offset
+	after, tries := before.offset, 0
 	for page := 0; page < catchUpPages; page++ {
 		resp, more, err := s.collect(ctx, campbus.CmdHistory, map[string]any{"after": after, "limit": handlers.MaxHistory})
 		live = append(live, more...)
 		if err != nil {
 			return nil, nil, false, err
 		}
+		if resp.Err != nil && resp.Err.Code == campbus.CodeInternal && tries < historyTries {
+			// A server busy electing a leader: ask again in a moment.
+			tries++
+			page--
+			if err := s.pause(ctx, s.backoff.wait(0)); err != nil {
+				return nil, nil, false, err
+			}
+			continue
+		}
 		if resp.Err != nil {
-			s.view.failure(campbus.CmdHistory, resp, "")
+			s.view.failure(campbus.CmdHistory, resp, "what was missed cannot be shown; history shows the latest events")
+			s.refused = true
 			break
 		}
 		var body campbus.HistoryResponse

@@ -34,6 +34,7 @@ type session struct {
 	backoff backoff
 	place   place // where the camper is, to check in again and catch up
 	lostIn  string
+	refused bool      // the last catch-up's history was refused
 	token   campToken // shown at checkin
 }
 
