@@ -24,7 +24,8 @@
 // GroupSize members, no session accepted more than maxCount messages, each
 // seq was given once. A Probe, when set, samples the server's memory and
 // goroutines before checkin, with everyone checked in, and after everyone
-// left.
+// left, and (a server in another process) the CPU time the server used from
+// the first send until the last delivery.
 package bench
 
 import (
@@ -216,11 +217,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	defer stopProgress()
 
 	if cfg.Probe != nil {
-		fp, err := cfg.Probe.Sample()
-		if err != nil {
-			return nil, fmt.Errorf("bench: probe: %w", err)
+		res.Footprint = &Footprint{Scope: cfg.Probe.Scope()}
+		if err := sampleInto(cfg.Probe, &res.Footprint.Idle); err != nil {
+			return nil, err
 		}
-		res.Footprint = &Footprint{Scope: cfg.Probe.Scope(), Idle: fp}
 	}
 
 	r.phase.Store("checkin")
@@ -232,11 +232,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r.formGroups()
 	res.Groups = len(r.groups)
 	if cfg.Probe != nil {
-		fp, err := cfg.Probe.Sample()
-		if err != nil {
-			return nil, fmt.Errorf("bench: probe: %w", err)
+		if err := sampleInto(cfg.Probe, &res.Footprint.CheckedIn); err != nil {
+			return nil, err
 		}
-		res.Footprint.CheckedIn = fp
 	}
 	if cfg.CheckedIn != nil {
 		cfg.CheckedIn()
@@ -245,14 +243,28 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r.phase.Store("session")
 	res.Sessions = r.startSessions(ctx)
 
+	// The server's CPU is measured from the first send until the last
+	// delivery: all the work the messages made, and nothing else.
 	r.phase.Store("send")
+	cpu, err := startCPUWindow(cfg.Probe)
+	if err != nil {
+		return nil, err
+	}
 	res.Send = r.sendAll(ctx)
-
-	r.phase.Store("limit")
-	res.LimitProbes = r.probeLimits(ctx)
-
 	r.phase.Store("drain")
 	r.drain(ctx)
+	if res.Send.ServerCPU, err = cpu.stop(r.accepted.Load()); err != nil {
+		return nil, err
+	}
+
+	r.phase.Store("limit")
+	before := r.accepted.Load()
+	res.LimitProbes = r.probeLimits(ctx)
+	if r.accepted.Load() != before {
+		// A message past maxCount was accepted (a violation): its
+		// deliveries are due as well.
+		r.drain(ctx)
+	}
 	res.Send.finish(r)
 
 	r.phase.Store("checkout")

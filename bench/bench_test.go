@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -79,6 +80,7 @@ func TestRunDeliversEveryMessageToEveryOtherMemberInOrder(t *testing.T) {
 	require.NotNil(t, res.Footprint)
 	assert.Equal(t, 8, res.Footprint.CheckedIn.Conns)
 	assert.Zero(t, res.Footprint.AfterLeave.Conns)
+	assert.Nil(t, res.Send.ServerCPU, "an embedded server's CPU is the bench's too: not measured")
 }
 
 func TestRunWithOneSenderPerGroupPacedAndPipelined(t *testing.T) {
@@ -327,6 +329,26 @@ func TestTagsOfDifferentDeliveriesDiffer(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A server in another process (here: this one, bench and all) has its CPU
+// measured while the messages go.
+func TestRunMeasuresTheCPUOfAServerProcess(t *testing.T) {
+	e := startTestServer(t, 4)
+	cfg := tinyConfig(e.Addr())
+	cfg.Probe = ProcessProbe{PID: os.Getpid()}
+	res := runTest(t, cfg)
+
+	assert.True(t, res.Verify.OK, "problems: %v", res.Verify.Problems)
+	cpu := res.Send.ServerCPU
+	require.NotNil(t, cpu)
+	assert.GreaterOrEqual(t, cpu.Seconds, 0.0)
+	assert.Positive(t, cpu.WallSeconds)
+	assert.InDelta(t, cpu.Seconds*1e6/40, cpu.PerAcceptedMicros, 0.001, "over the 40 messages accepted")
+	assert.Positive(t, cpu.TickMicros)
+	var table strings.Builder
+	require.NoError(t, res.WriteTable(&table))
+	assert.Contains(t, table.String(), "µs per accepted message")
 }
 
 func TestProcessProbeReadsThisProcess(t *testing.T) {

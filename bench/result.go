@@ -85,6 +85,9 @@ type Send struct {
 	Delivered       int64   `json:"delivered"`
 	DeliverySeconds float64 `json:"deliverySeconds"`
 	DeliveredPerSec float64 `json:"deliveredPerSec"`
+	// ServerCPU is what the server spent meanwhile, when it can be read
+	// (a server in another process, --server-pid).
+	ServerCPU *ServerCPU `json:"serverCpu,omitempty"`
 
 	began       time.Time
 	sendSeconds float64
@@ -245,6 +248,9 @@ func (res *Result) WriteTable(w io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(&b, "\nerrors: %s\n", formatErrors(res.Errors))
+	if cpu := res.Send.ServerCPU; cpu != nil {
+		fmt.Fprintf(&b, "server CPU (%s): %s\n", cpu.Scope, cpu.describe())
+	}
 	if fp := res.Footprint; fp != nil {
 		fmt.Fprintf(&b, "server (%s): %s\n", fp.Scope, fp.describe())
 	}

@@ -28,7 +28,9 @@ maxCount, and says so (exit status 1 if not).
 Campers are seated by the server: --campers-per-group must be the server's
 --group-size, and --camp-ids its range (the bench uses the first ids of it).
 Start the server with --rate 0, or its per-connection rate limit answers a
-fast bench with 429 rate-limited.
+fast bench with 429 rate-limited. With --server-pid the bench also reads the
+server's CPU time from /proc, from the first send until the last delivery,
+and divides it by the messages accepted.
 
 Examples:
   campbus bench --embedded
@@ -72,7 +74,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.Transport, "transport", cfg.Transport, `"raw" (frames read and handled on one goroutine per connection) or "client" (package client)`)
 	fs.BoolVar(&asJSON, "json", false, "print the result as JSON instead of a table")
 	fs.DurationVar(&progress, "progress", time.Second, "print a progress line to stderr this often (0: never)")
-	fs.IntVar(&serverPID, "server-pid", 0, "read the server's memory from /proc/`PID`/status before checkin, checked in and after leaving")
+	fs.IntVar(&serverPID, "server-pid", 0, "read the server's memory from /proc/`PID`/status before checkin, checked in and after leaving, and its CPU time from /proc/PID/stat while the messages go")
 	fs.DurationVar(&cfg.Settle, "settle", 0, "after everyone left, wait at least this long before the last memory sample")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process to `file` (with --embedded it covers the server)")
 	fs.StringVar(&memProfile, "memprofile", "", "write a heap profile of this process to `file` once every camper is checked in, and to file.left once all left (file.N and file.N.left in round N)")
