@@ -84,16 +84,23 @@ func TestRunDeliversEveryMessageToEveryOtherMemberInOrder(t *testing.T) {
 }
 
 func TestRunWithOneSenderPerGroupPacedAndPipelined(t *testing.T) {
-	e := startTestServer(t, 4)
-	cfg := tinyConfig(e.Addr())
-	cfg.Senders, cfg.Messages, cfg.InFlight, cfg.Rate = 1, 10, 3, 400
-	res := runTest(t, cfg)
+	for name, config := range map[string]func(t *testing.T) Config{
+		"campbus":            func(t *testing.T) Config { return tinyConfig(startTestServer(t, 4).Addr()) },
+		"jetstream baseline": func(t *testing.T) Config { return baselineConfig(startNATSServer(t), BaselineJetStream) },
+		"core baseline":      func(t *testing.T) Config { return baselineConfig(startNATSServer(t), BaselineCore) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := config(t)
+			cfg.Senders, cfg.Messages, cfg.InFlight, cfg.Rate = 1, 10, 3, 400
+			res := runTest(t, cfg)
 
-	assert.True(t, res.Verify.OK, "problems: %v", res.Verify.Problems)
-	assert.Equal(t, 2, res.Send.Senders)
-	assert.EqualValues(t, 20, res.Send.Accepted)
-	assert.EqualValues(t, 60, res.Send.Delivered)
-	assert.GreaterOrEqual(t, res.Send.Seconds, 0.01, "10 messages at 200/s per sender take some time")
+			assert.True(t, res.Verify.OK, "problems: %v", res.Verify.Problems)
+			assert.Equal(t, 2, res.Send.Senders)
+			assert.EqualValues(t, 20, res.Send.Accepted)
+			assert.EqualValues(t, 60, res.Send.Delivered)
+			assert.GreaterOrEqual(t, res.Send.Seconds, 0.01, "10 messages at 200/s per sender take some time")
+		})
+	}
 }
 
 func TestRunStopsSendingAtTheDuration(t *testing.T) {

@@ -32,12 +32,21 @@ fast bench with 429 rate-limited. With --server-pid the bench also reads the
 server's CPU time from /proc, from the first send until the last delivery,
 and divides it by the messages accepted.
 
+--baseline makes the same load over plain NATS, against a nats-server
+(--nats-url), for comparison: "jetstream" publishes every message to a file
+stream on log.group.<n> and awaits its ack, the stream republishing it on
+group.<n>, where the group's members subscribe (the path of campbus's bus,
+without campbus); "core" publishes on group.<n> with nothing stored. The
+figures and the verification are the same as campbus's.
+
 Examples:
   campbus bench --embedded
   campbus bench --embedded --groups 16 --messages 100 --cpuprofile cpu.out
   campbus bench --embedded --camp-ids J00001-J20000 --groups 1000 --messages 2 --rounds 3
   campbus serve --addr 127.0.0.1:7000 --nats-addr "" --rate 0 --camp-ids J00001-J20000 &
   campbus bench --addr 127.0.0.1:7000 --camp-ids J00001-J20000 --groups 2500 --messages 5 --server-pid $!
+  nats-server -a 127.0.0.1 -p 4333 -js -sd /tmp/js &
+  campbus bench --baseline jetstream --nats-url nats://127.0.0.1:4333 --groups 250 --messages 200 --in-flight 8 --server-pid $!
 
 Flags:
 `
@@ -72,6 +81,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.CheckinConcurrency, "checkin-concurrency", cfg.CheckinConcurrency, "campers connecting and checking in at once (also for sessions and checkouts)")
 	fs.DurationVar(&cfg.DeliveryTimeout, "delivery-timeout", cfg.DeliveryTimeout, "wait this long at most for the last deliveries, and for each setup request")
 	fs.StringVar(&cfg.Transport, "transport", cfg.Transport, `"raw" (frames read and handled on one goroutine per connection) or "client" (package client)`)
+	fs.StringVar(&cfg.Baseline, "baseline", "", `run the same load over plain NATS instead of campbus: "jetstream" (a file stream republishing on group.<n>) or "core" (pub/sub, nothing stored), against --nats-url`)
+	fs.StringVar(&cfg.NATSURL, "nats-url", "", "the nats-server of a --baseline run: `nats://host:port`")
 	fs.BoolVar(&asJSON, "json", false, "print the result as JSON instead of a table")
 	fs.DurationVar(&progress, "progress", time.Second, "print a progress line to stderr this often (0: never)")
 	fs.IntVar(&serverPID, "server-pid", 0, "read the server's memory from /proc/`PID`/status before checkin, checked in and after leaving, and its CPU time from /proc/PID/stat while the messages go")
@@ -95,6 +106,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if embedded && serverPID != 0 {
 		return errors.New("bench: --server-pid is for a server in another process, not --embedded")
+	}
+	if embedded && cfg.Baseline != "" {
+		return errors.New("bench: a --baseline runs against a nats-server (--nats-url), not --embedded")
+	}
+	if cfg.NATSURL != "" && cfg.Baseline == "" {
+		return errors.New("bench: --nats-url is for a --baseline run")
 	}
 	if progress > 0 {
 		cfg.Progress, cfg.ProgressEvery = stderr, progress
