@@ -39,6 +39,11 @@ group.<n>, where the group's members subscribe (the path of campbus's bus,
 without campbus); "core" publishes on group.<n> with nothing stored. The
 figures and the verification are the same as campbus's.
 
+"campbus bench --cpuprofile FILE serve [serve flags]" runs "campbus serve"
+in this process and writes its CPU profile (and with --memprofile FILE2 its
+heap profile, allocations included) when it stops on SIGINT or SIGTERM: the
+server alone, profiled under a bench run from another process.
+
 Examples:
   campbus bench --embedded
   campbus bench --embedded --groups 16 --messages 100 --cpuprofile cpu.out
@@ -47,6 +52,7 @@ Examples:
   campbus bench --addr 127.0.0.1:7000 --camp-ids J00001-J20000 --groups 2500 --messages 5 --server-pid $!
   nats-server -a 127.0.0.1 -p 4333 -js -sd /tmp/js &
   campbus bench --baseline jetstream --nats-url nats://127.0.0.1:4333 --groups 250 --messages 200 --in-flight 8 --server-pid $!
+  campbus bench --cpuprofile serve.prof serve --addr 127.0.0.1:7000 --nats-addr "" --rate 0 --log-level warn &
 
 Flags:
 `
@@ -95,7 +101,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))
+		if fs.Arg(0) != "serve" {
+			return fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))
+		}
+		return profileServe(ctx, fs.Args()[1:], cpuProfile, memProfile, stderr)
 	}
 	var err error
 	if cfg.CampIDs, err = campbus.ParseIDRange(campIDs); err != nil {
@@ -143,17 +152,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		}
 	}
-	if cpuProfile != "" {
-		f, err := os.Create(cpuProfile)
-		if err != nil {
-			return fmt.Errorf("bench: --cpuprofile: %w", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("bench: --cpuprofile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 
 	results := make([]*bench.Result, 0, rounds)
 	failed := 0
@@ -218,6 +221,46 @@ func roundsSummary(results []*bench.Result) string {
 }
 
 func mibOf(b int64) float64 { return float64(b) / (1 << 20) }
+
+// profileServe runs `campbus serve` with args in this process under a CPU
+// profile (cpuProfile), and writes a heap profile (memProfile) when it stops.
+func profileServe(ctx context.Context, args []string, cpuProfile, memProfile string, stderr io.Writer) error {
+	if cpuProfile == "" && memProfile == "" {
+		return errors.New("bench: serve: give --cpuprofile or --memprofile (or run campbus serve)")
+	}
+	stopProfile, err := startCPUProfile(cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
+	err = runServe(ctx, args, stderr)
+	if memProfile != "" {
+		if herr := writeHeapProfile(memProfile); herr != nil && err == nil {
+			err = fmt.Errorf("bench: %w", herr)
+		}
+	}
+	return err
+}
+
+// startCPUProfile starts a CPU profile into path ("" for none); stop
+// writes it out.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("bench: --cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("bench: --cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}
 
 func writeHeapProfile(path string) error {
 	f, err := os.Create(path)

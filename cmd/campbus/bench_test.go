@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -73,6 +75,7 @@ func TestBenchRefusesBadFlags(t *testing.T) {
 		{"a baseline without a nats-server", []string{"--baseline", "core"}},
 		{"a baseline with an embedded server", []string{"--embedded", "--baseline", "core", "--nats-url", "nats://127.0.0.1:4222"}},
 		{"a nats-server without a baseline", []string{"--nats-url", "nats://127.0.0.1:4222"}},
+		{"serve with no profile to write", []string{"serve", "--addr", "127.0.0.1:0"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,4 +110,26 @@ func TestBenchBaselineAgainstANATSServerMeasuresItsCPU(t *testing.T) {
 	require.NoError(t, err, "stderr: %s", stderr)
 	assert.Contains(t, stdout, "baseline core (core NATS")
 	assert.Contains(t, stdout, "verified: OK: 36 of 36 deliveries to 4 receivers in 1 groups")
+}
+
+func TestBenchServeRunsTheServerUnderAProfileUntilStopped(t *testing.T) {
+	dir := t.TempDir()
+	prof, heap := filepath.Join(dir, "cpu.prof"), filepath.Join(dir, "heap.prof")
+	ctx, stop := context.WithTimeout(context.Background(), benchTestTimeout)
+	defer stop()
+	var log syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"bench", "--cpuprofile", prof, "--memprofile", heap, "serve", "--addr", "127.0.0.1:0",
+			"--nats-addr", "", "--monitor-addr", "", "--web-addr", "", "--data-dir", filepath.Join(dir, "data")},
+			nil, io.Discard, &log)
+	}()
+	waitForOutput(t, &log, "campbus serving")
+	stop() // SIGINT, as far as serve can tell
+	require.NoError(t, <-done)
+	for _, p := range []string{prof, heap} {
+		st, err := os.Stat(p)
+		require.NoError(t, err)
+		assert.Positive(t, st.Size(), p)
+	}
 }
