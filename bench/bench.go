@@ -13,10 +13,10 @@
 //     Duration). Each text starts with the send time, the sender and the
 //     message's number, so that every receiver measures send→delivery
 //     latency and knows what it got.
-//  4. limit: in every group that used its whole maxCount, the host sends one
-//     message more, which the server must refuse with limit-reached.
-//  5. drain: the bench waits until every receiver has every message
+//  4. drain: the bench waits until every receiver has every message
 //     (DeliveryTimeout at most).
+//  5. limit: in every group that used its whole maxCount, the host sends one
+//     message more, which the server must refuse with limit-reached.
 //  6. checkout: every camper checks out; the server closes the connections.
 //
 // Then it verifies: every accepted message reached every other member of
