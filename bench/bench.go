@@ -13,10 +13,10 @@
 //     Duration). Each text starts with the send time, the sender and the
 //     message's number, so that every receiver measures send→delivery
 //     latency and knows what it got.
-//  4. limit: in every group that used its whole maxCount, the host sends one
-//     message more, which the server must refuse with limit-reached.
-//  5. drain: the bench waits until every receiver has every message
+//  4. drain: the bench waits until every receiver has every message
 //     (DeliveryTimeout at most).
+//  5. limit: in every group that used its whole maxCount, the host sends one
+//     message more, which the server must refuse with limit-reached.
 //  6. checkout: every camper checks out; the server closes the connections.
 //
 // Then it verifies: every accepted message reached every other member of
@@ -24,7 +24,12 @@
 // GroupSize members, no session accepted more than maxCount messages, each
 // seq was given once. A Probe, when set, samples the server's memory and
 // goroutines before checkin, with everyone checked in, and after everyone
-// left.
+// left, and (a server in another process) the CPU time the server used from
+// the first send until the last delivery.
+//
+// A baseline run (Config.Baseline) makes the same load over plain NATS,
+// against a standalone nats-server, with no campbus in between: see
+// baseline.go.
 package bench
 
 import (
@@ -76,6 +81,11 @@ type Config struct {
 	DeliveryTimeout time.Duration
 	// Transport is TransportRaw or TransportClient.
 	Transport string
+	// Baseline, when set, runs the same workload over plain NATS instead of
+	// campbus: BaselineJetStream or BaselineCore, against the nats-server
+	// at NATSURL. Addr, CampIDs and Transport are then unused.
+	Baseline string
+	NATSURL  string
 	// Progress receives a line every ProgressEvery while the bench runs;
 	// nil prints none.
 	Progress      io.Writer
@@ -137,8 +147,6 @@ func (c *Config) Validate() error {
 		c.Transport = TransportRaw
 	}
 	switch {
-	case c.Addr == "":
-		return errors.New("bench: no server address")
 	case c.Groups <= 0:
 		return errors.New("bench: groups must be at least 1")
 	case c.GroupSize < 2:
@@ -147,14 +155,18 @@ func (c *Config) Validate() error {
 		return errors.New("bench: messages must not be negative")
 	case c.Senders < 0 || c.Senders > c.GroupSize:
 		return fmt.Errorf("bench: senders per group must be from 0 (all) to %d", c.GroupSize)
+	case c.Rate < 0:
+		return errors.New("bench: rate must not be negative")
+	case c.Baseline != "":
+		return c.validateBaseline()
+	case c.Addr == "":
+		return errors.New("bench: no server address")
 	case c.Messages*c.sendersPerGroup() > maxSessionMessages:
 		return fmt.Errorf("bench: a group's session would need maxCount %d; the protocol allows %d (lower messages per camper)",
 			c.Messages*c.sendersPerGroup(), maxSessionMessages)
 	case c.Groups*c.GroupSize > c.CampIDs.Size():
 		return fmt.Errorf("bench: %d campers need %d camp ids; the range %s has %d (use --camp-ids, the server's as well)",
 			c.Groups*c.GroupSize, c.Groups*c.GroupSize, c.CampIDs, c.CampIDs.Size())
-	case c.Rate < 0:
-		return errors.New("bench: rate must not be negative")
 	case c.Transport != TransportRaw && c.Transport != TransportClient:
 		return fmt.Errorf("bench: unknown transport %q (raw or client)", c.Transport)
 	}
@@ -201,9 +213,9 @@ func (c Config) nodeAddr(idx int) string {
 	return strings.TrimSpace(addrs[idx%len(addrs)])
 }
 
-// Run runs the bench against cfg.Addr. It returns an error only when it
-// cannot run at all; what went wrong on the server's side (errors,
-// violations) is in the Result.
+// Run runs the bench against cfg.Addr (or, for a baseline, cfg.NATSURL).
+// It returns an error only when it cannot run at all; what went wrong on
+// the server's side (errors, violations) is in the Result.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -216,53 +228,79 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	defer stopProgress()
 
 	if cfg.Probe != nil {
-		fp, err := cfg.Probe.Sample()
-		if err != nil {
-			return nil, fmt.Errorf("bench: probe: %w", err)
+		res.Footprint = &Footprint{Scope: cfg.Probe.Scope()}
+		if err := sampleInto(cfg.Probe, &res.Footprint.Idle); err != nil {
+			return nil, err
 		}
-		res.Footprint = &Footprint{Scope: cfg.Probe.Scope(), Idle: fp}
 	}
 
-	r.phase.Store("checkin")
-	res.Checkin = r.checkinAll(ctx)
 	defer r.closeAll()
-	if res.Checkin.Count == 0 {
-		return nil, fmt.Errorf("bench: no camper could check in at %s (errors: %v)", cfg.Addr, r.errorCounts())
+	if cfg.Baseline != "" {
+		r.phase.Store("connect")
+		dropStream, err := r.connectAll(ctx, res)
+		if err != nil {
+			return nil, err
+		}
+		defer dropStream()
+	} else {
+		r.phase.Store("checkin")
+		res.Checkin = r.checkinAll(ctx)
+		if res.Checkin.Count == 0 {
+			return nil, fmt.Errorf("bench: no camper could check in at %s (errors: %v)", cfg.Addr, r.errorCounts())
+		}
+		r.formGroups()
 	}
-	r.formGroups()
 	res.Groups = len(r.groups)
 	if cfg.Probe != nil {
-		fp, err := cfg.Probe.Sample()
-		if err != nil {
-			return nil, fmt.Errorf("bench: probe: %w", err)
+		if err := sampleInto(cfg.Probe, &res.Footprint.CheckedIn); err != nil {
+			return nil, err
 		}
-		res.Footprint.CheckedIn = fp
 	}
 	if cfg.CheckedIn != nil {
 		cfg.CheckedIn()
 	}
 
-	r.phase.Store("session")
-	res.Sessions = r.startSessions(ctx)
+	if cfg.Baseline == "" {
+		r.phase.Store("session")
+		res.Sessions = r.startSessions(ctx)
+	}
 
+	// The server's CPU is measured from the first send until the last
+	// delivery: all the work the messages made, and nothing else.
 	r.phase.Store("send")
+	cpu, err := startCPUWindow(cfg.Probe)
+	if err != nil {
+		return nil, err
+	}
 	res.Send = r.sendAll(ctx)
-
-	r.phase.Store("limit")
-	res.LimitProbes = r.probeLimits(ctx)
-
 	r.phase.Store("drain")
 	r.drain(ctx)
+	if res.Send.ServerCPU, err = cpu.stop(r.accepted.Load()); err != nil {
+		return nil, err
+	}
+
+	if cfg.Baseline == "" {
+		r.phase.Store("limit")
+		before := r.accepted.Load()
+		res.LimitProbes = r.probeLimits(ctx)
+		if r.accepted.Load() != before {
+			// A message past maxCount was accepted (a violation): its
+			// deliveries are due as well.
+			r.drain(ctx)
+		}
+	}
 	res.Send.finish(r)
 
-	r.phase.Store("checkout")
-	res.Checkout = r.checkoutAll(ctx)
+	if cfg.Baseline == "" {
+		r.phase.Store("checkout")
+		res.Checkout = r.checkoutAll(ctx)
+	}
 	r.closeAll()
 	res.Verify = r.verify()
 	// Let the connections' memory go before the server is sampled: in an
 	// embedded run the bench shares the heap with the server.
 	for _, c := range r.campers {
-		c.t = nil
+		c.t, c.nats = nil, nil
 	}
 
 	if cfg.Probe != nil {
@@ -272,7 +310,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, fmt.Errorf("bench: probe: %w", err)
 		}
 		res.Footprint.AfterLeave = fp
-		res.Footprint.derive(res.Checkin.Count)
+		res.Footprint.derive(max(res.Checkin.Count, res.connected()))
 	}
 	if cfg.Left != nil {
 		cfg.Left()
@@ -284,6 +322,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.Errors = r.errorCounts()
 	return res, nil
 }
+
+// sequenced reports whether the server gives every message of a group a
+// seq, in the order its members receive them: campbus and JetStream do,
+// core NATS does not (its receivers check each sender's order instead).
+func (r *run) sequenced() bool { return r.cfg.Baseline != BaselineCore }
 
 // countError counts a request that failed with code (or an I/O error).
 func (r *run) countError(command, code string) {
@@ -506,8 +549,12 @@ func (r *run) checkoutAll(ctx context.Context) Phase {
 // closeAll closes every connection still open and waits for its reader.
 func (r *run) closeAll() {
 	for _, c := range r.campers {
-		if c != nil && c.t != nil {
+		switch {
+		case c == nil:
+		case c.t != nil:
 			c.t.close()
+		case c.nats != nil:
+			c.nats.close()
 		}
 	}
 }

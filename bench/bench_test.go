@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -79,19 +80,27 @@ func TestRunDeliversEveryMessageToEveryOtherMemberInOrder(t *testing.T) {
 	require.NotNil(t, res.Footprint)
 	assert.Equal(t, 8, res.Footprint.CheckedIn.Conns)
 	assert.Zero(t, res.Footprint.AfterLeave.Conns)
+	assert.Nil(t, res.Send.ServerCPU, "an embedded server's CPU is the bench's too: not measured")
 }
 
 func TestRunWithOneSenderPerGroupPacedAndPipelined(t *testing.T) {
-	e := startTestServer(t, 4)
-	cfg := tinyConfig(e.Addr())
-	cfg.Senders, cfg.Messages, cfg.InFlight, cfg.Rate = 1, 10, 3, 400
-	res := runTest(t, cfg)
+	for name, config := range map[string]func(t *testing.T) Config{
+		"campbus":            func(t *testing.T) Config { return tinyConfig(startTestServer(t, 4).Addr()) },
+		"jetstream baseline": func(t *testing.T) Config { return baselineConfig(startNATSServer(t), BaselineJetStream) },
+		"core baseline":      func(t *testing.T) Config { return baselineConfig(startNATSServer(t), BaselineCore) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := config(t)
+			cfg.Senders, cfg.Messages, cfg.InFlight, cfg.Rate = 1, 10, 3, 400
+			res := runTest(t, cfg)
 
-	assert.True(t, res.Verify.OK, "problems: %v", res.Verify.Problems)
-	assert.Equal(t, 2, res.Send.Senders)
-	assert.EqualValues(t, 20, res.Send.Accepted)
-	assert.EqualValues(t, 60, res.Send.Delivered)
-	assert.GreaterOrEqual(t, res.Send.Seconds, 0.01, "10 messages at 200/s per sender take some time")
+			assert.True(t, res.Verify.OK, "problems: %v", res.Verify.Problems)
+			assert.Equal(t, 2, res.Send.Senders)
+			assert.EqualValues(t, 20, res.Send.Accepted)
+			assert.EqualValues(t, 60, res.Send.Delivered)
+			assert.GreaterOrEqual(t, res.Send.Seconds, 0.01, "10 messages at 200/s per sender take some time")
+		})
+	}
 }
 
 func TestRunStopsSendingAtTheDuration(t *testing.T) {
@@ -327,6 +336,26 @@ func TestTagsOfDifferentDeliveriesDiffer(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A server in another process (here: this one, bench and all) has its CPU
+// measured while the messages go.
+func TestRunMeasuresTheCPUOfAServerProcess(t *testing.T) {
+	e := startTestServer(t, 4)
+	cfg := tinyConfig(e.Addr())
+	cfg.Probe = ProcessProbe{PID: os.Getpid()}
+	res := runTest(t, cfg)
+
+	assert.True(t, res.Verify.OK, "problems: %v", res.Verify.Problems)
+	cpu := res.Send.ServerCPU
+	require.NotNil(t, cpu)
+	assert.GreaterOrEqual(t, cpu.Seconds, 0.0)
+	assert.Positive(t, cpu.WallSeconds)
+	assert.InDelta(t, cpu.Seconds*1e6/40, cpu.PerAcceptedMicros, 0.001, "over the 40 messages accepted")
+	assert.Positive(t, cpu.TickMicros)
+	var table strings.Builder
+	require.NoError(t, res.WriteTable(&table))
+	assert.Contains(t, table.String(), "µs per accepted message")
 }
 
 func TestProcessProbeReadsThisProcess(t *testing.T) {

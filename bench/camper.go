@@ -27,6 +27,9 @@ type camper struct {
 	joinedAs int // how many members the checkin response listed: 1 for a group's first
 	group    atomic.Pointer[group]
 
+	// nats is the camper's connection in a baseline run (t is then nil).
+	nats *natsCamper
+
 	// Sender side. Response callbacks write it (concurrently with the client
 	// transport), the verifier reads it after the send phase.
 	mu       sync.Mutex
@@ -54,6 +57,10 @@ type receiver struct {
 	misrouted  int // a message of another group
 	foreign    int // a message whose text is not the bench's (someone else in the group)
 	oversize   int // join events listing more members than the group size
+
+	// lastNum is, where messages have no seq (core NATS), the number of
+	// each sender's last message: they must come in the order sent.
+	lastNum map[int]int
 }
 
 // expectation is what a receiver should have got: every message its group
@@ -159,19 +166,31 @@ func (c *camper) send(ctx context.Context, first time.Time, interval time.Durati
 			break
 		}
 		inFlight <- struct{}{}
-		sentAt := time.Since(c.r.start)
-		num := i
-		c.t.call(campbus.CmdMessage, c.messageBody(sentAt, num), func(status int, body []byte, err error) {
-			c.onMessageResponse(num, sentAt, status, body, err)
-			<-inFlight
-		})
+		c.post(i, time.Since(c.r.start), func() { <-inFlight })
 	}
 	for range cap(inFlight) {
 		inFlight <- struct{}{}
 	}
 }
 
+// post sends message num, sent at sentAt; release runs once its answer is
+// in (and recorded).
+func (c *camper) post(num int, sentAt time.Duration, release func()) {
+	if c.nats != nil {
+		c.nats.publish(num, sentAt, release)
+		return
+	}
+	c.t.call(campbus.CmdMessage, c.messageBody(sentAt, num), func(status int, body []byte, err error) {
+		c.onMessageResponse(num, sentAt, status, body, err)
+		release()
+	})
+}
+
+// ended reports whether the camper's connection has ended.
 func (c *camper) ended() bool {
+	if c.nats != nil {
+		return c.nats.nc.IsClosed()
+	}
 	select {
 	case <-c.t.ended():
 		return true
@@ -185,6 +204,13 @@ func (c *camper) ended() bool {
 func (c *camper) messageBody(sentAt time.Duration, num int) []byte {
 	b := make([]byte, 0, c.r.cfg.Size+48)
 	b = append(b, `{"text":"`...)
+	b = c.appendText(b, sentAt, num)
+	return append(b, `"}`...)
+}
+
+// appendText appends the text of message num, "<sentAt>.<camper>.<num>.xxx…",
+// cfg.Size bytes long (or the header alone if it is longer), to b.
+func (c *camper) appendText(b []byte, sentAt time.Duration, num int) []byte {
 	head := len(b)
 	b = strconv.AppendInt(b, int64(sentAt), 10)
 	b = append(b, '.')
@@ -195,7 +221,7 @@ func (c *camper) messageBody(sentAt time.Duration, num int) []byte {
 	for len(b)-head < c.r.cfg.Size {
 		b = append(b, 'x')
 	}
-	return append(b, `"}`...)
+	return b
 }
 
 // parseText reads back what messageBody wrote; ok is false for any other text.
@@ -249,8 +275,13 @@ func (c *camper) recordAccepted(mr campbus.MessageResponse, num int) {
 		c.r.violation("group#%d: message from %s accepted with seq %d, remaining %d; the session's maxCount is %d",
 			g.n, c.id, mr.Seq, mr.Remaining, g.maxCount)
 	}
+	c.addAccepted(mr.Seq, num)
+}
+
+// addAccepted records that message num was accepted with seq.
+func (c *camper) addAccepted(seq, num int) {
 	c.mu.Lock()
-	c.accepted = append(c.accepted, accepted{seq: mr.Seq, num: num})
+	c.accepted = append(c.accepted, accepted{seq: seq, num: num})
 	c.mu.Unlock()
 	c.r.accepted.Add(1)
 }
@@ -325,13 +356,25 @@ func (c *camper) onMessage(ev *event) {
 	g := c.group.Load()
 	if g == nil || ev.Group != g.n {
 		rx.misrouted++
-	} else if ev.Seq > g.maxCount {
+	} else if g.maxCount > 0 && ev.Seq > g.maxCount {
 		rx.overLimit++
 	}
-	if ev.Seq <= rx.lastSeq {
-		rx.outOfOrder++
+	if c.r.sequenced() {
+		if ev.Seq <= rx.lastSeq {
+			rx.outOfOrder++
+		} else {
+			rx.lastSeq = ev.Seq
+		}
 	} else {
-		rx.lastSeq = ev.Seq
+		// No seq: every sender's messages must come in the order sent.
+		if rx.lastNum == nil {
+			rx.lastNum = map[int]int{}
+		}
+		if last, seen := rx.lastNum[from]; seen && num <= last {
+			rx.outOfOrder++
+		} else {
+			rx.lastNum[from] = num
+		}
 	}
 	c.r.delivery.record(now - sentAt)
 	rx.sum += tag(ev.Seq, from, num)
@@ -344,7 +387,7 @@ func (c *camper) onMessage(ev *event) {
 type group struct {
 	n        int
 	members  []*camper // the bench's members, first to join first
-	maxCount int
+	maxCount int       // 0: no limit (a baseline run)
 	session  bool
 }
 

@@ -3,11 +3,14 @@ package bench
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -27,6 +30,16 @@ type Probe interface {
 	Sample() (Usage, error)
 	// Scope says what the figures cover.
 	Scope() string
+}
+
+// sampleInto samples the footprint into u.
+func sampleInto(p Probe, u *Usage) error {
+	fp, err := p.Sample()
+	if err != nil {
+		return fmt.Errorf("bench: probe: %w", err)
+	}
+	*u = fp
+	return nil
 }
 
 // Footprint is the server's footprint before checkin, with every camper
@@ -123,7 +136,81 @@ func settle(ctx context.Context, p Probe, idle Usage, minWait, timeout time.Dura
 	}
 }
 
-// ProcessProbe reads another process's RSS and threads from /proc.
+// CPUMeter is a Probe that also reads how much CPU time the server has
+// used so far. Only a server in a process of its own can be measured so:
+// an embedded one shares its process with the bench.
+type CPUMeter interface {
+	CPUTime() (time.Duration, error)
+}
+
+// ServerCPU is the CPU time (user and system) the server's process used
+// from the first send of the run until its last delivery.
+type ServerCPU struct {
+	Scope       string  `json:"scope"`
+	Seconds     float64 `json:"seconds"`
+	WallSeconds float64 `json:"wallSeconds"`
+	// Cores is Seconds over WallSeconds: how many cores the server kept busy.
+	Cores float64 `json:"cores"`
+	// PerAcceptedMicros is Seconds over the messages accepted, in µs: what
+	// one message cost the server, its deliveries included.
+	PerAcceptedMicros float64 `json:"perAcceptedMicros"`
+	// TickMicros is the resolution of the figures the kernel gives, in µs.
+	TickMicros float64 `json:"tickMicros"`
+}
+
+func (c *ServerCPU) describe() string {
+	return fmt.Sprintf("%.2f s in %.2f s of sending and delivery (%.2f cores): %.1f µs per accepted message",
+		c.Seconds, c.WallSeconds, c.Cores, c.PerAcceptedMicros)
+}
+
+// cpuWindow measures a server's CPU time over part of a run.
+type cpuWindow struct {
+	m     CPUMeter
+	scope string
+	cpu   time.Duration
+	began time.Time
+}
+
+// startCPUWindow starts measuring, if p can; the window is nil otherwise.
+func startCPUWindow(p Probe) (*cpuWindow, error) {
+	m, ok := p.(CPUMeter)
+	if !ok {
+		return nil, nil
+	}
+	cpu, err := m.CPUTime()
+	if err != nil {
+		return nil, fmt.Errorf("bench: probe: %w", err)
+	}
+	return &cpuWindow{m: m, scope: p.Scope(), cpu: cpu, began: time.Now()}, nil
+}
+
+// stop ends the window: the CPU time used since it started, per accepted
+// message.
+func (w *cpuWindow) stop(accepted int64) (*ServerCPU, error) {
+	if w == nil {
+		return nil, nil
+	}
+	cpu, err := w.m.CPUTime()
+	if err != nil {
+		return nil, fmt.Errorf("bench: probe: %w", err)
+	}
+	c := &ServerCPU{
+		Scope:       w.scope,
+		Seconds:     (cpu - w.cpu).Seconds(),
+		WallSeconds: time.Since(w.began).Seconds(),
+		TickMicros:  float64(time.Second/time.Duration(clockTicks())) / float64(time.Microsecond),
+	}
+	if c.WallSeconds > 0 {
+		c.Cores = c.Seconds / c.WallSeconds
+	}
+	if accepted > 0 {
+		c.PerAcceptedMicros = c.Seconds * 1e6 / float64(accepted)
+	}
+	return c, nil
+}
+
+// ProcessProbe reads another process's RSS and threads from /proc, and its
+// CPU time.
 type ProcessProbe struct{ PID int }
 
 // Sample implements Probe.
@@ -136,6 +223,80 @@ func (p ProcessProbe) Sample() (Usage, error) {
 
 // Scope implements Probe.
 func (p ProcessProbe) Scope() string { return fmt.Sprintf("process %d", p.PID) }
+
+// CPUTime implements CPUMeter: the process's user and system time, all its
+// threads (ended ones included), from /proc/<pid>/stat.
+func (p ProcessProbe) CPUTime() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.PID))
+	if err != nil {
+		return 0, err
+	}
+	return parseStatCPU(b, clockTicks())
+}
+
+// parseStatCPU reads utime and stime, in clock ticks, from the contents of
+// /proc/<pid>/stat (proc(5): fields 14 and 15, after the command name in
+// parentheses, which may itself hold spaces and parentheses).
+func parseStatCPU(stat []byte, ticksPerSec int64) (time.Duration, error) {
+	s := string(stat)
+	end := strings.LastIndexByte(s, ')')
+	if end < 0 {
+		return 0, errors.New("/proc stat: no command name")
+	}
+	// After the name: state (field 3), ..., utime (14), stime (15).
+	fields := strings.Fields(s[end+1:])
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("/proc stat: %d fields after the command name", len(fields))
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc stat: %w", err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / time.Duration(ticksPerSec), nil
+}
+
+// atClkTck is the key of the clock-tick rate in an ELF auxiliary vector.
+const atClkTck = 17
+
+var clockTicksOnce = sync.OnceValue(func() int64 {
+	auxv, err := os.ReadFile("/proc/self/auxv")
+	if err != nil {
+		return defaultClockTicks
+	}
+	return clockTicksFromAuxv(auxv)
+})
+
+// clockTicks returns the unit of the CPU times in /proc/<pid>/stat, ticks
+// per second (USER_HZ, what `getconf CLK_TCK` prints): the kernel passes it
+// to every process in its auxiliary vector, which is where sysconf reads it.
+func clockTicks() int64 { return clockTicksOnce() }
+
+// defaultClockTicks is USER_HZ on every Linux that Go runs on.
+const defaultClockTicks = 100
+
+// clockTicksFromAuxv finds AT_CLKTCK among the (key, value) pairs of native
+// words of an auxiliary vector.
+func clockTicksFromAuxv(auxv []byte) int64 {
+	word := strconv.IntSize / 8
+	read := func(b []byte) uint64 {
+		if word == 4 {
+			return uint64(binary.NativeEndian.Uint32(b))
+		}
+		return binary.NativeEndian.Uint64(b)
+	}
+	for i := 0; i+2*word <= len(auxv); i += 2 * word {
+		if read(auxv[i:]) == atClkTck {
+			if v := read(auxv[i+word:]); v > 0 {
+				return int64(v)
+			}
+		}
+	}
+	return defaultClockTicks
+}
 
 // procStatus reads VmRSS and Threads from /proc/<pid>/status.
 func procStatus(pid int) (rss int64, threads int, err error) {

@@ -19,6 +19,8 @@ type Result struct {
 	Checkin  Phase `json:"checkin"`
 	Sessions int   `json:"sessions"`
 	Send     Send  `json:"send"`
+	// Connect is a baseline run's connections (it has no checkin).
+	Connect *Phase `json:"connect,omitempty"`
 	// LimitProbes: groups that used their whole session and were sent one
 	// message more, and how many of those the server refused.
 	LimitProbes     LimitProbes    `json:"limitProbes"`
@@ -32,6 +34,9 @@ type Result struct {
 
 // ConfigSummary is the configuration of a run as reported.
 type ConfigSummary struct {
+	// Baseline is set for a run over plain NATS; Addr is then the
+	// nats-server's URL.
+	Baseline  string  `json:"baseline,omitempty"`
 	Addr      string  `json:"addr"`
 	Campers   int     `json:"campers"`
 	Groups    int     `json:"groups"`
@@ -55,7 +60,18 @@ func summarize(c Config) ConfigSummary {
 	if c.Duration > 0 {
 		s.Duration = c.Duration.String()
 	}
+	if c.Baseline != "" {
+		s.Baseline, s.Addr, s.Transport, s.CampIDs = c.Baseline, c.NATSURL, "nats", ""
+	}
 	return s
+}
+
+// connected is how many campers a baseline run connected.
+func (res *Result) connected() int {
+	if res.Connect == nil {
+		return 0
+	}
+	return res.Connect.Count
 }
 
 // Phase is a count of things done over a time.
@@ -85,6 +101,9 @@ type Send struct {
 	Delivered       int64   `json:"delivered"`
 	DeliverySeconds float64 `json:"deliverySeconds"`
 	DeliveredPerSec float64 `json:"deliveredPerSec"`
+	// ServerCPU is what the server spent meanwhile, when it can be read
+	// (a server in another process, --server-pid).
+	ServerCPU *ServerCPU `json:"serverCpu,omitempty"`
 
 	began       time.Time
 	sendSeconds float64
@@ -153,11 +172,11 @@ func (r *run) verify() Verify {
 				seqs = append(seqs, a.seq)
 			}
 		}
-		if len(seqs) > g.maxCount {
+		if g.maxCount > 0 && len(seqs) > g.maxCount {
 			r.violation("group#%d: %d messages accepted, over maxCount %d", g.n, len(seqs), g.maxCount)
 		}
 		slices.Sort(seqs)
-		for i := 1; i < len(seqs); i++ {
+		for i := 1; i < len(seqs) && r.sequenced(); i++ {
 			if seqs[i] == seqs[i-1] {
 				r.violation("group#%d: seq %d given to two messages", g.n, seqs[i])
 			}
@@ -216,8 +235,13 @@ func (r *run) verify() Verify {
 func (res *Result) WriteTable(w io.Writer) error {
 	c := res.Config
 	var b strings.Builder
-	fmt.Fprintf(&b, "campbus bench against %s: %d campers in %d groups of %d, %d sending %d messages each, %d-byte text, in-flight %d, transport %s",
-		c.Addr, c.Campers, c.Groups, c.GroupSize, c.Senders, c.Messages, c.Size, c.InFlight, c.Transport)
+	if c.Baseline != "" {
+		fmt.Fprintf(&b, "baseline %s (%s) against %s: %d campers in %d groups of %d, %d sending %d messages each, %d-byte payload, in-flight %d",
+			c.Baseline, baselineWhat[c.Baseline], c.Addr, c.Campers, c.Groups, c.GroupSize, c.Senders, c.Messages, c.Size, c.InFlight)
+	} else {
+		fmt.Fprintf(&b, "campbus bench against %s: %d campers in %d groups of %d, %d sending %d messages each, %d-byte text, in-flight %d, transport %s",
+			c.Addr, c.Campers, c.Groups, c.GroupSize, c.Senders, c.Messages, c.Size, c.InFlight, c.Transport)
+	}
 	if c.Rate > 0 {
 		fmt.Fprintf(&b, ", rate %.0f/s", c.Rate)
 	}
@@ -230,10 +254,16 @@ func (res *Result) WriteTable(w io.Writer) error {
 	row := func(name string, n int64, secs, rate float64) {
 		fmt.Fprintf(tw, "%s\t%d\t%.3f\t%.0f\t\n", name, n, secs, rate)
 	}
-	row("checkins", int64(res.Checkin.Count), res.Checkin.Seconds, res.Checkin.PerSec)
+	if res.Connect != nil {
+		row("connections", int64(res.Connect.Count), res.Connect.Seconds, res.Connect.PerSec)
+	} else {
+		row("checkins", int64(res.Checkin.Count), res.Checkin.Seconds, res.Checkin.PerSec)
+	}
 	row("messages accepted", res.Send.Accepted, res.Send.Seconds, res.Send.AcceptedPerSec)
 	row("events delivered", res.Send.Delivered, res.Send.DeliverySeconds, res.Send.DeliveredPerSec)
-	row("checkouts", int64(res.Checkout.Count), res.Checkout.Seconds, res.Checkout.PerSec)
+	if res.Connect == nil {
+		row("checkouts", int64(res.Checkout.Count), res.Checkout.Seconds, res.Checkout.PerSec)
+	}
 	fmt.Fprintf(tw, "\t\t\t\t\n")
 	fmt.Fprintf(tw, "latency (ms)\tp50\tp90\tp99\tmax\tsamples\t\n")
 	lat := func(name string, l Latency) {
@@ -245,6 +275,9 @@ func (res *Result) WriteTable(w io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(&b, "\nerrors: %s\n", formatErrors(res.Errors))
+	if cpu := res.Send.ServerCPU; cpu != nil {
+		fmt.Fprintf(&b, "server CPU (%s): %s\n", cpu.Scope, cpu.describe())
+	}
 	if fp := res.Footprint; fp != nil {
 		fmt.Fprintf(&b, "server (%s): %s\n", fp.Scope, fp.describe())
 	}
@@ -253,10 +286,13 @@ func (res *Result) WriteTable(w io.Writer) error {
 	if !v.OK {
 		verdict = fmt.Sprintf("FAILED (%d violations)", v.Violations)
 	}
-	fmt.Fprintf(&b, "verified: %s: %d of %d deliveries to %d receivers in %d groups; lost %d, extra %d, out of order %d, mismatched %d;"+
-		" every group within %d members; every session within its maxCount (%d of %d full sessions refused one more with limit-reached)\n",
-		verdict, v.Delivered, v.Expected, v.Receivers, v.Groups, v.Lost, v.Extra, v.OutOfOrder, v.Mismatched,
-		c.GroupSize, res.LimitProbes.Refused, res.LimitProbes.Groups)
+	fmt.Fprintf(&b, "verified: %s: %d of %d deliveries to %d receivers in %d groups; lost %d, extra %d, out of order %d, mismatched %d",
+		verdict, v.Delivered, v.Expected, v.Receivers, v.Groups, v.Lost, v.Extra, v.OutOfOrder, v.Mismatched)
+	if c.Baseline == "" {
+		fmt.Fprintf(&b, "; every group within %d members; every session within its maxCount (%d of %d full sessions refused one more with limit-reached)",
+			c.GroupSize, res.LimitProbes.Refused, res.LimitProbes.Groups)
+	}
+	b.WriteString("\n")
 	for _, p := range v.Problems {
 		fmt.Fprintf(&b, "  - %s\n", p)
 	}

@@ -28,7 +28,21 @@ maxCount, and says so (exit status 1 if not).
 Campers are seated by the server: --campers-per-group must be the server's
 --group-size, and --camp-ids its range (the bench uses the first ids of it).
 Start the server with --rate 0, or its per-connection rate limit answers a
-fast bench with 429 rate-limited.
+fast bench with 429 rate-limited. With --server-pid the bench also reads the
+server's CPU time from /proc, from the first send until the last delivery,
+and divides it by the messages accepted.
+
+--baseline makes the same load over plain NATS, against a nats-server
+(--nats-url), for comparison: "jetstream" publishes every message to a file
+stream on log.group.<n> and awaits its ack, the stream republishing it on
+group.<n>, where the group's members subscribe (the path of campbus's bus,
+without campbus); "core" publishes on group.<n> with nothing stored. The
+figures and the verification are the same as campbus's.
+
+"campbus bench --cpuprofile FILE serve [serve flags]" runs "campbus serve"
+in this process and writes its CPU profile (and with --memprofile FILE2 its
+heap profile, allocations included) when it stops on SIGINT or SIGTERM: the
+server alone, profiled under a bench run from another process.
 
 Examples:
   campbus bench --embedded
@@ -36,6 +50,9 @@ Examples:
   campbus bench --embedded --camp-ids J00001-J20000 --groups 1000 --messages 2 --rounds 3
   campbus serve --addr 127.0.0.1:7000 --nats-addr "" --rate 0 --camp-ids J00001-J20000 &
   campbus bench --addr 127.0.0.1:7000 --camp-ids J00001-J20000 --groups 2500 --messages 5 --server-pid $!
+  nats-server -a 127.0.0.1 -p 4333 -js -sd /tmp/js &
+  campbus bench --baseline jetstream --nats-url nats://127.0.0.1:4333 --groups 250 --messages 200 --in-flight 8 --server-pid $!
+  campbus bench --cpuprofile serve.prof serve --addr 127.0.0.1:7000 --nats-addr "" --rate 0 --log-level warn &
 
 Flags:
 `
@@ -70,9 +87,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.CheckinConcurrency, "checkin-concurrency", cfg.CheckinConcurrency, "campers connecting and checking in at once (also for sessions and checkouts)")
 	fs.DurationVar(&cfg.DeliveryTimeout, "delivery-timeout", cfg.DeliveryTimeout, "wait this long at most for the last deliveries, and for each setup request")
 	fs.StringVar(&cfg.Transport, "transport", cfg.Transport, `"raw" (frames read and handled on one goroutine per connection) or "client" (package client)`)
+	fs.StringVar(&cfg.Baseline, "baseline", "", `run the same load over plain NATS instead of campbus: "jetstream" (a file stream republishing on group.<n>) or "core" (pub/sub, nothing stored), against --nats-url`)
+	fs.StringVar(&cfg.NATSURL, "nats-url", "", "the nats-server of a --baseline run: `nats://host:port`")
 	fs.BoolVar(&asJSON, "json", false, "print the result as JSON instead of a table")
 	fs.DurationVar(&progress, "progress", time.Second, "print a progress line to stderr this often (0: never)")
-	fs.IntVar(&serverPID, "server-pid", 0, "read the server's memory from /proc/`PID`/status before checkin, checked in and after leaving")
+	fs.IntVar(&serverPID, "server-pid", 0, "read the server's memory from /proc/`PID`/status before checkin, checked in and after leaving, and its CPU time from /proc/PID/stat while the messages go")
 	fs.DurationVar(&cfg.Settle, "settle", 0, "after everyone left, wait at least this long before the last memory sample")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process to `file` (with --embedded it covers the server)")
 	fs.StringVar(&memProfile, "memprofile", "", "write a heap profile of this process to `file` once every camper is checked in, and to file.left once all left (file.N and file.N.left in round N)")
@@ -82,7 +101,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))
+		if fs.Arg(0) != "serve" {
+			return fmt.Errorf("bench: unexpected argument %q", fs.Arg(0))
+		}
+		return profileServe(ctx, fs.Args()[1:], cpuProfile, memProfile, stderr)
 	}
 	var err error
 	if cfg.CampIDs, err = campbus.ParseIDRange(campIDs); err != nil {
@@ -93,6 +115,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if embedded && serverPID != 0 {
 		return errors.New("bench: --server-pid is for a server in another process, not --embedded")
+	}
+	if embedded && cfg.Baseline != "" {
+		return errors.New("bench: a --baseline runs against a nats-server (--nats-url), not --embedded")
+	}
+	if cfg.NATSURL != "" && cfg.Baseline == "" {
+		return errors.New("bench: --nats-url is for a --baseline run")
 	}
 	if progress > 0 {
 		cfg.Progress, cfg.ProgressEvery = stderr, progress
@@ -124,17 +152,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		}
 	}
-	if cpuProfile != "" {
-		f, err := os.Create(cpuProfile)
-		if err != nil {
-			return fmt.Errorf("bench: --cpuprofile: %w", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("bench: --cpuprofile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 
 	results := make([]*bench.Result, 0, rounds)
 	failed := 0
@@ -199,6 +221,46 @@ func roundsSummary(results []*bench.Result) string {
 }
 
 func mibOf(b int64) float64 { return float64(b) / (1 << 20) }
+
+// profileServe runs `campbus serve` with args in this process under a CPU
+// profile (cpuProfile), and writes a heap profile (memProfile) when it stops.
+func profileServe(ctx context.Context, args []string, cpuProfile, memProfile string, stderr io.Writer) error {
+	if cpuProfile == "" && memProfile == "" {
+		return errors.New("bench: serve: give --cpuprofile or --memprofile (or run campbus serve)")
+	}
+	stopProfile, err := startCPUProfile(cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
+	err = runServe(ctx, args, stderr)
+	if memProfile != "" {
+		if herr := writeHeapProfile(memProfile); herr != nil && err == nil {
+			err = fmt.Errorf("bench: %w", herr)
+		}
+	}
+	return err
+}
+
+// startCPUProfile starts a CPU profile into path ("" for none); stop
+// writes it out.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("bench: --cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("bench: --cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}
 
 func writeHeapProfile(path string) error {
 	f, err := os.Create(path)

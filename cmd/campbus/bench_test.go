@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -66,11 +71,65 @@ func TestBenchRefusesBadFlags(t *testing.T) {
 		{"an unknown transport", []string{"--embedded", "--transport", "pigeon"}},
 		{"a server pid with an embedded server", []string{"--embedded", "--server-pid", "1"}},
 		{"a stray argument", []string{"extra"}},
+		{"an unknown baseline", []string{"--baseline", "pigeon", "--nats-url", "nats://127.0.0.1:4222"}},
+		{"a baseline without a nats-server", []string{"--baseline", "core"}},
+		{"a baseline with an embedded server", []string{"--embedded", "--baseline", "core", "--nats-url", "nats://127.0.0.1:4222"}},
+		{"a nats-server without a baseline", []string{"--nats-url", "nats://127.0.0.1:4222"}},
+		{"serve with no profile to write", []string{"serve", "--addr", "127.0.0.1:0"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, _, err := runBenchForTest(t, tt.args...)
 			require.Error(t, err)
 		})
+	}
+}
+
+func TestBenchBaselineAgainstANATSServerMeasuresItsCPU(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+	require.NoError(t, err)
+	ns.Start()
+	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
+	require.True(t, ns.ReadyForConnections(10*time.Second))
+
+	stdout, stderr, err := runBenchForTest(t, "--baseline", "jetstream", "--nats-url", ns.ClientURL(),
+		"--groups", "2", "--messages", "4", "--in-flight", "2", "--server-pid", strconv.Itoa(os.Getpid()), "--json", "--progress", "0")
+	require.NoError(t, err, "stderr: %s", stderr)
+	var res bench.Result
+	require.NoError(t, json.Unmarshal([]byte(stdout), &res), "stdout is one JSON object: %s", stdout)
+	assert.True(t, res.Verify.OK, "problems: %v", res.Verify.Problems)
+	assert.Equal(t, "jetstream", res.Config.Baseline)
+	assert.EqualValues(t, 32, res.Send.Accepted)
+	assert.EqualValues(t, 96, res.Send.Delivered)
+	require.NotNil(t, res.Send.ServerCPU)
+	assert.Contains(t, res.Send.ServerCPU.Scope, strconv.Itoa(os.Getpid()))
+
+	stdout, stderr, err = runBenchForTest(t, "--baseline", "core", "--nats-url", ns.ClientURL(),
+		"--groups", "1", "--messages", "3", "--progress", "0")
+	require.NoError(t, err, "stderr: %s", stderr)
+	assert.Contains(t, stdout, "baseline core (core NATS")
+	assert.Contains(t, stdout, "verified: OK: 36 of 36 deliveries to 4 receivers in 1 groups")
+}
+
+func TestBenchServeRunsTheServerUnderAProfileUntilStopped(t *testing.T) {
+	dir := t.TempDir()
+	prof, heap := filepath.Join(dir, "cpu.prof"), filepath.Join(dir, "heap.prof")
+	ctx, stop := context.WithTimeout(context.Background(), benchTestTimeout)
+	defer stop()
+	var log syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"bench", "--cpuprofile", prof, "--memprofile", heap, "serve", "--addr", "127.0.0.1:0",
+			"--nats-addr", "", "--monitor-addr", "", "--web-addr", "", "--data-dir", filepath.Join(dir, "data")},
+			nil, io.Discard, &log)
+	}()
+	waitForOutput(t, &log, "campbus serving")
+	stop() // SIGINT, as far as serve can tell
+	require.NoError(t, <-done)
+	for _, p := range []string{prof, heap} {
+		st, err := os.Stat(p)
+		require.NoError(t, err)
+		assert.Positive(t, st.Size(), p)
 	}
 }
