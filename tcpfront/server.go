@@ -107,11 +107,16 @@ func (s *Server) Serve(ln net.Listener) error {
 	default:
 	}
 	s.listeners[ln] = struct{}{}
+	// The accept loop counts as one of the server's goroutines, so that
+	// the count is never zero while it may add a connection: Wait may
+	// then run at any time.
+	s.wg.Add(1)
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		delete(s.listeners, ln)
 		s.mu.Unlock()
+		s.wg.Done()
 	}()
 	return acceptLoop("campers", ln, s.stopAccepting, s.log, func(nc net.Conn) bool {
 		if tc, ok := nc.(*net.TCPConn); ok {
