@@ -16,7 +16,7 @@ import (
 // node, except the camper whose request caused it (it got the response).
 // Events arrive in the group's order (the stream republishes them one by
 // one), and this callback runs for one event at a time.
-func (h *Hub) onGroupEvent(m *nats.Msg) {
+func (h *Hub) onGroupEvent(m *nats.Msg, w *wakeups) {
 	n, err := strconv.Atoi(strings.TrimPrefix(m.Subject, bus.GroupPrefix))
 	if err != nil || n <= 0 {
 		h.log.Warn("event on a bad group subject dropped", "subject", m.Subject)
@@ -43,13 +43,13 @@ func (h *Hub) onGroupEvent(m *nats.Msg) {
 	targets := h.reg.groupEvent(n, join, joinID, leaving, meta.Origin, buf[:0])
 	frames := frameCache{typ: typ, body: m.Data}
 	for _, t := range targets {
-		t.s.deliver(frames.encode(t.s.t.Codec()))
+		w.deliver(t.s, frames.encode(t.s.t.Codec()))
 	}
 	h.opts.Observer.Delivered(typ, len(targets))
 }
 
 // onCamperEvent delivers a direct to the sessions holding its campId.
-func (h *Hub) onCamperEvent(m *nats.Msg) {
+func (h *Hub) onCamperEvent(m *nats.Msg, w *wakeups) {
 	to := strings.TrimPrefix(m.Subject, bus.CamperPrefix)
 	meta := bus.ParseEventMeta(m)
 	typ, ok := h.eventType(m, meta.Type)
@@ -63,9 +63,45 @@ func (h *Hub) onCamperEvent(m *nats.Msg) {
 	holders := h.reg.holders(to, buf[:0])
 	frames := frameCache{typ: typ, body: m.Data}
 	for _, s := range holders {
-		s.deliver(frames.encode(s.t.Codec()))
+		w.deliver(s, frames.encode(s.t.Codec()))
 	}
 	h.opts.Observer.Delivered(typ, len(holders))
+}
+
+// wakeups holds back the writers of the sessions a dispatcher queued
+// events for, while more events wait in its subscription: each writer then
+// starts once for all the events of a burst, and writes them in one system
+// call, instead of once per event. A dispatcher wakes them when its
+// subscription has nothing pending, or when maxHeldWriters wait.
+type wakeups struct {
+	held []*Session
+}
+
+// maxHeldWriters bounds the writers one dispatcher holds back.
+const maxHeldWriters = 1024
+
+func (w *wakeups) deliver(s *Session, frame []byte) {
+	if s.deliverHeld(frame) {
+		w.held = append(w.held, s)
+	}
+}
+
+// afterEvent wakes the writers held back once the subscription has no
+// event pending.
+func (w *wakeups) afterEvent(sub *nats.Subscription) {
+	if len(w.held) == 0 {
+		return
+	}
+	// nats.go counts the event being handled as pending until its
+	// callback returns: more than one means another callback will come.
+	if pending, _, err := sub.Pending(); err == nil && pending > 1 && len(w.held) < maxHeldWriters {
+		return
+	}
+	for i, s := range w.held {
+		s.wakeWriter()
+		w.held[i] = nil
+	}
+	w.held = w.held[:0]
 }
 
 // frameCache encodes one event once per codec it is delivered through.

@@ -189,11 +189,15 @@ func NewHub(nc *nats.Conn, opts Options) *Hub {
 
 // Start subscribes the dispatcher to the group and camper events of the bus.
 func (h *Hub) Start() error {
-	for subject, cb := range map[string]nats.MsgHandler{
+	for subject, cb := range map[string]func(*nats.Msg, *wakeups){
 		bus.GroupPrefix + "*":  h.onGroupEvent,
 		bus.CamperPrefix + "*": h.onCamperEvent,
 	} {
-		sub, err := h.nc.Subscribe(subject, cb)
+		var w wakeups // this subscription's: its callbacks run one at a time
+		sub, err := h.nc.Subscribe(subject, func(m *nats.Msg) {
+			cb(m, &w)
+			w.afterEvent(m.Sub)
+		})
 		if err != nil {
 			h.unsubscribe()
 			return fmt.Errorf("session: subscribe %s: %w", subject, err)

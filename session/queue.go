@@ -1,5 +1,7 @@
 package session
 
+import "runtime"
+
 // The write side of a session. Frames go into a bounded queue; a writer
 // goroutine runs only while there is something to write: it takes the whole
 // queue at once, hands it to the transport, and looks again; when the queue
@@ -29,19 +31,37 @@ func (s *Session) release(response []byte, keep bool) {
 	s.held, s.holding = nil, false
 }
 
-// deliver queues an event frame, or holds it during a checkin.
-func (s *Session) deliver(frame []byte) {
+// deliverHeld queues an event frame, or holds it during a checkin (until
+// release), and leaves the writer to start at wakeWriter. It reports whether
+// the caller must call wakeWriter (once; later calls report false until
+// then).
+func (s *Session) deliverHeld(frame []byte) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.holding {
 		if len(s.held) >= s.h.opts.OutboundFrames {
 			s.overflowLocked()
-			return
+			return false
 		}
 		s.held = append(s.held, frame)
-		return
+		return false
 	}
-	s.sendLocked(frame)
+	if !s.queueLocked(frame) || s.writing || s.wakePending {
+		return false
+	}
+	s.wakePending = true
+	return true
+}
+
+// wakeWriter starts the writer for frames queued by deliverHeld, if none
+// runs.
+func (s *Session) wakeWriter() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.wakePending = false
+	if !s.writing && len(s.queue) > 0 && !s.closed {
+		s.startWriterLocked()
+	}
 }
 
 func (s *Session) send(frame []byte) {
@@ -50,22 +70,34 @@ func (s *Session) send(frame []byte) {
 	s.sendLocked(frame)
 }
 
-// sendLocked queues a frame without ever blocking. s.mu must be held.
+// sendLocked queues a frame without ever blocking, and starts the writer.
+// s.mu must be held.
 func (s *Session) sendLocked(frame []byte) {
+	if s.queueLocked(frame) && !s.writing {
+		s.startWriterLocked()
+	}
+}
+
+// queueLocked queues a frame, and reports whether it did: not when the
+// session is closing, nor past the queue's bounds (the camper is then too
+// slow and is disconnected). s.mu must be held.
+func (s *Session) queueLocked(frame []byte) bool {
 	if s.closing {
-		return
+		return false
 	}
 	if len(s.queue) >= s.h.opts.OutboundFrames || s.queued+len(frame) > s.h.opts.OutboundBytes {
 		s.overflowLocked()
-		return
+		return false
 	}
 	s.queue = append(s.queue, frame)
 	s.queued += len(frame)
-	if !s.writing {
-		s.writing = true
-		s.writers.Add(1)
-		go s.writeLoop()
-	}
+	return true
+}
+
+func (s *Session) startWriterLocked() {
+	s.writing = true
+	s.writers.Add(1)
+	go s.writeLoop()
 }
 
 // overflowLocked disconnects a camper too slow to read what it is sent.
@@ -100,6 +132,11 @@ func (s *Session) isClosing() bool {
 func (s *Session) writeLoop() {
 	defer s.writers.Done()
 	for {
+		// Let what else is ready run first (the dispatcher with the rest of
+		// a burst, the reader with the next response): under load more
+		// frames join the batch, and one system call carries them; when
+		// nothing else is ready this returns at once.
+		runtime.Gosched()
 		s.mu.Lock()
 		batch := s.queue
 		s.queue = nil
@@ -114,11 +151,11 @@ func (s *Session) writeLoop() {
 		}
 		s.mu.Unlock()
 
-		err := s.t.Write(batch, s.h.opts.WriteTimeout)
 		written := 0
 		for _, f := range batch {
 			written += len(f)
 		}
+		err := s.t.Write(batch, s.h.opts.WriteTimeout)
 		s.mu.Lock()
 		s.queued -= written
 		if err != nil {

@@ -51,6 +51,9 @@ type Session struct {
 	queue   [][]byte
 	queued  int
 	writing bool // a writer goroutine runs (see queue.go)
+	// wakePending: frames were queued whose writer a dispatcher starts
+	// once its burst of events is over (see wakeups).
+	wakePending bool
 	// closing: no more frames are queued; the writer closes the transport
 	// once the queue is written. closed: the transport is closed.
 	closing bool

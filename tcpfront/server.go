@@ -46,6 +46,8 @@ const (
 	// DefaultHandshakeTimeout bounds a TLS handshake, as FrameTimeout a frame.
 	DefaultHandshakeTimeout = 10 * time.Second
 	writeBufferSize         = 16 << 10
+	// writeChunk bounds the bytes of one write system call on plain TCP.
+	writeChunk = 64 << 10
 )
 
 // Server is the campers' TCP front-end.
