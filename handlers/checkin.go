@@ -160,16 +160,24 @@ func mustJSON(v any) []byte {
 }
 
 // join seats id in the lowest-numbered group with a free seat.
+//
+// Where to try first comes from this node's seat view, less the seats that
+// other checkins under way on this node hold (seatView.reserve); the log's
+// compare-and-set decides.
 func (s *Service) join(ctx context.Context, id, conn string) (int, *groupState, error) {
 	size := s.opts.GroupSize
-	for n := s.seats.nextFree(0, size); ; n = s.seats.nextFree(n, size) {
+	for after := 0; ; {
+		n, unreserve := s.seats.reserve(after, size)
 		st, seq, err := s.updateGroup(ctx, n, func(st *groupState) (*groupEvent, error) {
 			return seat(st, id, conn, size)
 		})
 		if errors.Is(err, errGroupFull) {
 			s.seats.apply(n, seq, len(st.Members))
+			unreserve()
+			after = n
 			continue
 		}
+		unreserve()
 		if err != nil {
 			return 0, nil, err
 		}

@@ -6,15 +6,22 @@ import "sync"
 // proposes where a checkin should try first: the join itself is decided by
 // compare-and-set on the group's log, so a stale view costs a retry, never a
 // group over its size.
+//
+// Checkins under way on this node hold a seat each (reserve), so that
+// checkins arriving together spread over the groups instead of all
+// queueing for the same lowest one, to be refused there one after the
+// other. A checkin that comes alone holds nothing when it starts, and goes
+// to the lowest group with a free seat.
 type seatView struct {
 	mu       sync.Mutex
 	members  []int    // members[n] for group n; index 0 unused
 	sessions []bool   // whether group n runs a peer session
 	seq      []uint64 // sequence of the event members[n] was read from
+	held     []int    // seats of group n held by checkins under way here
 }
 
 func newSeatView() *seatView {
-	return &seatView{members: []int{0}, sessions: []bool{false}, seq: []uint64{0}}
+	return &seatView{members: []int{0}, sessions: []bool{false}, seq: []uint64{0}, held: []int{0}}
 }
 
 // apply records that group n had count members after the event at seq.
@@ -34,14 +41,20 @@ func (v *seatView) update(n int, seq uint64, set func()) {
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	v.grow(n)
+	if seq >= v.seq[n] {
+		set()
+		v.seq[n] = seq
+	}
+}
+
+// grow makes room for group n. v.mu must be held.
+func (v *seatView) grow(n int) {
 	for len(v.members) <= n {
 		v.members = append(v.members, 0)
 		v.sessions = append(v.sessions, false)
 		v.seq = append(v.seq, 0)
-	}
-	if seq >= v.seq[n] {
-		set()
-		v.seq[n] = seq
+		v.held = append(v.held, 0)
 	}
 }
 
@@ -71,14 +84,25 @@ func (v *seatView) counts() (groups, sessions int) {
 	return groups, sessions
 }
 
-// nextFree returns the lowest-numbered group above after with fewer than
-// size members; past every known group it returns the next, empty one.
-func (v *seatView) nextFree(after, size int) int {
+// reserve holds a seat for a checkin in the lowest-numbered group above
+// after whose members and held seats leave one free, and returns the group
+// and the function that gives the seat back (once the checkin has joined
+// or failed).
+func (v *seatView) reserve(after, size int) (int, func()) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	n := after + 1
-	for n < len(v.members) && v.members[n] >= size {
+	for n < len(v.members) && v.members[n]+v.held[n] >= size {
 		n++
 	}
-	return n
+	v.grow(n)
+	v.held[n]++
+	var once sync.Once
+	return n, func() {
+		once.Do(func() {
+			v.mu.Lock()
+			v.held[n]--
+			v.mu.Unlock()
+		})
+	}
 }

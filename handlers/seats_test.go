@@ -82,7 +82,9 @@ func TestSeatViewNextFree(t *testing.T) {
 			[]groupUpdate{{1, 5, 2}, {1, 4, 4}}, 0, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, viewOf(tc.updates...).nextFree(tc.after, size))
+			n, giveBack := viewOf(tc.updates...).reserve(tc.after, size)
+			giveBack()
+			assert.Equal(t, tc.want, n)
 		})
 	}
 }
@@ -96,7 +98,8 @@ func TestSeatViewIsSafeForConcurrentUse(t *testing.T) {
 		wg.Go(func() {
 			for seq := uint64(1); seq <= 100; seq++ {
 				v.apply(g, seq, int(seq%5))
-				_ = v.nextFree(0, 4)
+				_, giveBack := v.reserve(0, 4)
+				giveBack()
 			}
 		})
 	}
@@ -104,5 +107,24 @@ func TestSeatViewIsSafeForConcurrentUse(t *testing.T) {
 	for g := 1; g <= 8; g++ {
 		assert.Equal(t, 0, v.members[g], "group %d holds its last update (seq 100, 0 members)", g)
 	}
-	assert.Equal(t, 1, v.nextFree(0, 4))
+	n, _ := v.reserve(0, 4)
+	assert.Equal(t, 1, n)
+}
+
+func TestCheckinsUnderWayHoldTheirSeats(t *testing.T) {
+	v := viewOf(groupUpdate{1, 1, 2})
+	first, giveFirst := v.reserve(0, 4)
+	second, giveSecond := v.reserve(0, 4)
+	third, giveThird := v.reserve(0, 4)
+	assert.Equal(t, []int{1, 1, 2}, []int{first, second, third}, "two seats left in group 1, then group 2")
+	giveFirst()
+	giveFirst() // once only
+	again, giveAgain := v.reserve(0, 4)
+	assert.Equal(t, 1, again, "a seat given back is free again")
+	for _, give := range []func(){giveSecond, giveThird, giveAgain} {
+		give()
+	}
+	alone, giveAlone := v.reserve(0, 4)
+	giveAlone()
+	assert.Equal(t, 1, alone, "a checkin that comes alone gets the lowest free seat")
 }
