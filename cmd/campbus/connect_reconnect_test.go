@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -70,27 +68,13 @@ func restartE2ENode(t *testing.T, n *node.Node, dataDir string) *node.Node {
 	ctx, cancel := context.WithTimeout(context.Background(), e2eTimeout)
 	defer cancel()
 	require.NoError(t, n.Shutdown(ctx))
-	n, err := node.Start(ctx, node.Options{
-		Addr:    n.Addr().String(),
-		DataDir: dataDir,
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), e2eTimeout)
-		defer cancel()
-		assert.NoError(t, n.Shutdown(ctx), "node shutdown")
-	})
-	return n
+	return startE2ENode(t, func(o *node.Options) { o.Addr, o.DataDir = n.Addr().String(), dataDir })
 }
 
 func TestConnectReconnectsAfterARestartAndShowsExactlyWhatItMissed(t *testing.T) {
 	verifyNoLeaks(t)
 	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), e2eTimeout)
-	defer cancel()
-	n, err := node.Start(ctx, node.Options{Addr: "127.0.0.1:0", DataDir: dir, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	require.NoError(t, err)
+	n := startE2ENode(t, func(o *node.Options) { o.DataDir = dir })
 
 	human := startConnect(t, "--addr", n.Addr().String(), "J004")
 	human.expect("< checkin success to group#1 (members: J004)\n")
@@ -142,7 +126,7 @@ func TestConnectReconnectsAfterARestartAndShowsExactlyWhatItMissed(t *testing.T)
 
 	out := human.stdout.String()
 	var said int
-	_, err = fmt.Sscanf(out[strings.Index(out, "< reconnected after "):], "< reconnected after %s %d missed events", new(string), &said)
+	_, err := fmt.Sscanf(out[strings.Index(out, "< reconnected after "):], "< reconnected after %s %d missed events", new(string), &said)
 	require.NoError(t, err, "output:\n%s", out)
 	assert.Equal(t, said, strings.Count(out, "(missed)"), "the count said is the count shown:\n%s", out)
 	assert.Equal(t, 7, said, "J005 and J006 left and the holder of J006 joined, then J005 joined, its session, message and direct")
