@@ -37,6 +37,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -95,6 +96,13 @@ type Config struct {
 	// Settle is how long at least to wait after everyone left before the
 	// last sample, so that caches the server keeps for a while can expire.
 	Settle time.Duration
+	// ReadyFile, when set, is created once every camper is checked in and
+	// every session started; GoFile, when set, is waited for (polled)
+	// before the first message is sent. Together they let several bench
+	// processes check in one after another, each filling whole groups of
+	// its own, then send at once (scripts/bench-scale.sh).
+	ReadyFile string
+	GoFile    string
 	// CheckedIn, when set, runs once every camper is checked in, before the
 	// sessions start (a heap profile, say).
 	CheckedIn func()
@@ -263,6 +271,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Baseline == "" {
 		r.phase.Store("session")
 		res.Sessions = r.startSessions(ctx)
+	}
+
+	if err := r.readyToSend(ctx); err != nil {
+		return nil, err
 	}
 
 	// The server's CPU is measured from the first send until the last
@@ -593,5 +605,31 @@ func (r *run) progress() (stop func()) {
 			close(done)
 		}
 		<-finished
+	}
+}
+
+// readyToSend creates the ready file and waits for the go file, when the
+// configuration names them.
+func (r *run) readyToSend(ctx context.Context) error {
+	if r.cfg.ReadyFile != "" {
+		if err := os.WriteFile(r.cfg.ReadyFile, nil, 0o644); err != nil {
+			return fmt.Errorf("bench: ready file: %w", err)
+		}
+	}
+	if r.cfg.GoFile == "" {
+		return nil
+	}
+	r.phase.Store("wait")
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if _, err := os.Stat(r.cfg.GoFile); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("bench: waiting for %s: %w", r.cfg.GoFile, ctx.Err())
+		case <-tick.C:
+		}
 	}
 }

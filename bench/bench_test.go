@@ -364,3 +364,33 @@ func TestProcessProbeReadsThisProcess(t *testing.T) {
 	assert.Positive(t, u.RSSBytes)
 	assert.Equal(t, -1, u.Goroutines, "another process's goroutines are not visible")
 }
+
+func TestRunWaitsForItsGoFileAfterSayingItIsReady(t *testing.T) {
+	e := startTestServer(t, 4)
+	dir := t.TempDir()
+	cfg := tinyConfig(e.Addr())
+	cfg.ReadyFile, cfg.GoFile = dir+"/ready", dir+"/go"
+	type outcome struct {
+		res *Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+		defer cancel()
+		res, err := Run(ctx, cfg)
+		done <- outcome{res, err}
+	}()
+	require.Eventually(t, func() bool { _, err := os.Stat(cfg.ReadyFile); return err == nil },
+		testTimeout, 10*time.Millisecond, "everyone checked in, sessions started")
+	select {
+	case <-done:
+		t.Fatal("the run went on without its go file")
+	case <-time.After(200 * time.Millisecond):
+	}
+	require.NoError(t, os.WriteFile(cfg.GoFile, nil, 0o644))
+	got := <-done
+	require.NoError(t, got.err)
+	assert.True(t, got.res.Verify.OK, "%+v", got.res.Verify)
+	assert.Equal(t, int64(2*4*5), got.res.Send.Accepted)
+}

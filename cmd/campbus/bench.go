@@ -93,6 +93,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&progress, "progress", time.Second, "print a progress line to stderr this often (0: never)")
 	fs.IntVar(&serverPID, "server-pid", 0, "read the server's memory from /proc/`PID`/status before checkin, checked in and after leaving, and its CPU time from /proc/PID/stat while the messages go")
 	fs.DurationVar(&cfg.Settle, "settle", 0, "after everyone left, wait at least this long before the last memory sample")
+	fs.StringVar(&cfg.ReadyFile, "ready-file", "", "create `file` once every camper is checked in and every session started")
+	fs.StringVar(&cfg.GoFile, "go-file", "", "wait until `file` exists before sending (several bench processes, one after another, then at once)")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of this process to `file` (with --embedded it covers the server)")
 	fs.StringVar(&memProfile, "memprofile", "", "write a heap profile of this process to `file` once every camper is checked in, and to file.left once all left (file.N and file.N.left in round N)")
 	fs.IntVar(&rounds, "rounds", 1, "run the whole bench this many times against the same server (growth shows in the footprint after each)")
