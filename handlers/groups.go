@@ -75,10 +75,34 @@ func (s *Service) loadGroup(ctx context.Context, n int) (*groupState, uint64, er
 // every event acknowledged so far (JetStream's direct get may be answered
 // by a replica that lags).
 func (s *Service) loadGroupFromLeader(ctx context.Context, n int) (*groupState, uint64, error) {
-	req, _ := json.Marshal(map[string]string{"last_by_subj": bus.LogGroupSubject(n)})
-	m, err := s.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+bus.GroupsStream, req)
+	m, found, err := s.lastFromLeader(ctx, bus.GroupsStream, bus.LogGroupSubject(n))
 	if err != nil {
 		return nil, 0, fmt.Errorf("load group %d from the leader: %w", n, err)
+	}
+	if !found {
+		return &groupState{}, 0, nil
+	}
+	st := &groupState{}
+	if err := json.Unmarshal(bus.ParseEventHeader(m.header).State, st); err != nil {
+		return nil, 0, fmt.Errorf("load group %d: state of event %d: %w", n, m.seq, err)
+	}
+	return st, m.seq, nil
+}
+
+// leaderMsg is a stream's message as its leader answers a get.
+type leaderMsg struct {
+	seq    uint64
+	header nats.Header
+	data   []byte
+}
+
+// lastFromLeader asks stream's leader for the last message on subject;
+// found is false when there is none.
+func (s *Service) lastFromLeader(ctx context.Context, stream, subject string) (leaderMsg, bool, error) {
+	req, _ := json.Marshal(map[string]string{"last_by_subj": subject})
+	m, err := s.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+stream, req)
+	if err != nil {
+		return leaderMsg{}, false, err
 	}
 	var resp struct {
 		Error *struct {
@@ -88,29 +112,28 @@ func (s *Service) loadGroupFromLeader(ctx context.Context, n int) (*groupState, 
 		Message *struct {
 			Sequence uint64 `json:"seq"`
 			Header   []byte `json:"hdrs"`
+			Data     []byte `json:"data"`
 		} `json:"message"`
 	}
 	if err := json.Unmarshal(m.Data, &resp); err != nil {
-		return nil, 0, fmt.Errorf("load group %d from the leader: %w", n, err)
+		return leaderMsg{}, false, err
 	}
 	if resp.Error != nil {
 		if resp.Error.Code == http.StatusNotFound {
-			return &groupState{}, 0, nil
+			return leaderMsg{}, false, nil
 		}
-		return nil, 0, fmt.Errorf("load group %d from the leader: %d %s", n, resp.Error.Code, resp.Error.Description)
+		return leaderMsg{}, false, fmt.Errorf("%d %s", resp.Error.Code, resp.Error.Description)
 	}
 	if resp.Message == nil {
-		return nil, 0, fmt.Errorf("load group %d from the leader: empty answer", n)
+		return leaderMsg{}, false, errors.New("empty answer")
 	}
-	h, err := nats.DecodeHeadersMsg(resp.Message.Header)
-	if err != nil {
-		return nil, 0, fmt.Errorf("load group %d from the leader: headers: %w", n, err)
+	out := leaderMsg{seq: resp.Message.Sequence, data: resp.Message.Data}
+	if len(resp.Message.Header) > 0 {
+		if out.header, err = nats.DecodeHeadersMsg(resp.Message.Header); err != nil {
+			return leaderMsg{}, false, fmt.Errorf("headers: %w", err)
+		}
 	}
-	st := &groupState{}
-	if err := json.Unmarshal(bus.ParseEventHeader(h).State, st); err != nil {
-		return nil, 0, fmt.Errorf("load group %d: state of event %d: %w", n, resp.Message.Sequence, err)
-	}
-	return st, resp.Message.Sequence, nil
+	return out, true, nil
 }
 
 // appendGroupEvent appends ev to group n's log with the group's new state,

@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 
 	"github.com/campbus/campbus/bus"
 )
@@ -18,8 +20,32 @@ func (s *Service) SweepAtStart(ctx context.Context, self bus.Instance) (int, err
 }
 
 // Holder returns the connection that holds campID in the camp's state, and
-// whether anyone holds it.
+// whether anyone holds it. It reads the campers bucket as any replica has
+// it, which is fast but may lag; see HolderFromLeader.
 func (s *Service) Holder(ctx context.Context, campID string) (conn string, held bool, err error) {
 	h, held, err := s.holder(ctx, campID)
 	return h.conn, held, err
+}
+
+// kvOperation is the header of a key-value bucket's delete and purge
+// markers (it is not exported by the jetstream package).
+const kvOperation = "KV-Operation"
+
+// HolderFromLeader is Holder answered by the campers bucket's leader,
+// which has every write acknowledged so far: what to believe before a
+// connection is closed for a checkin no longer held (a replica that lags,
+// on a loaded machine, may not have the checkin yet).
+func (s *Service) HolderFromLeader(ctx context.Context, campID string) (conn string, held bool, err error) {
+	m, found, err := s.lastFromLeader(ctx, "KV_"+bus.CampersBucket, "$KV."+bus.CampersBucket+"."+campID)
+	if err != nil {
+		return "", false, fmt.Errorf("camper %s from the bucket's leader: %w", campID, err)
+	}
+	if !found || m.header.Get(kvOperation) != "" {
+		return "", false, nil // never held, or a delete or purge marker
+	}
+	var rec camperRecord
+	if err := json.Unmarshal(m.data, &rec); err != nil {
+		return "", false, fmt.Errorf("camper %s from the bucket's leader: %w", campID, err)
+	}
+	return rec.Conn, true, nil
 }

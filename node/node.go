@@ -622,6 +622,14 @@ func (n *Node) reconcile(ctx context.Context, since time.Time) error {
 		if held && holder == conn {
 			continue
 		}
+		// The read above may come from a replica that lags: a connection
+		// is closed only on the word of the bucket's leader.
+		if holder, held, err = h.HolderFromLeader(ctx, campID); err != nil {
+			return err
+		}
+		if held && holder == conn {
+			continue
+		}
 		if hub.Evict(conn, campID) {
 			evicted++
 		}

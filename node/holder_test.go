@@ -1,0 +1,45 @@
+package node
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/campbus/campbus"
+)
+
+func TestTheBucketsLeaderSaysWhoHoldsACampID(t *testing.T) {
+	n := startNode(t, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	holder := func(id string) (string, bool) {
+		t.Helper()
+		fast, heldFast, err := n.handlers.Holder(ctx, id)
+		require.NoError(t, err)
+		conn, held, err := n.handlers.HolderFromLeader(ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, [2]any{fast, heldFast}, [2]any{conn, held}, "one node: the replica read and the leader's agree")
+		return conn, held
+	}
+
+	_, held := holder("J001")
+	assert.False(t, held, "never checked in")
+
+	c := dial(t, n)
+	c.checkin("J001")
+	var conn string
+	for id, campID := range n.hub.CheckedIn() {
+		if campID == "J001" {
+			conn = id
+		}
+	}
+	got, held := holder("J001")
+	assert.True(t, held)
+	assert.Equal(t, conn, got, "held by the connection that checked in")
+
+	c.ok(campbus.CmdCheckout, nil, nil)
+	_, held = holder("J001")
+	assert.False(t, held, "a checkout leaves a delete marker, which holds nothing")
+}
