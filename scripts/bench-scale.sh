@@ -13,6 +13,8 @@
 #
 # Usage: scripts/bench-scale.sh [output-dir]
 # Knobs: CAMPERS (50000), PROCS (3), MESSAGES (2 per camper), IN_FLIGHT (1),
+# RATE (500 messages/s per bench process; 0: as fast as the server answers,
+# which overloads the cluster: requests then time out with 500),
 # CHECKIN_CONCURRENCY (32), TIMEOUT (1800 s for the whole run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +23,7 @@ CAMPERS=${CAMPERS:-50000}
 PROCS=${PROCS:-3}
 MESSAGES=${MESSAGES:-2}
 IN_FLIGHT=${IN_FLIGHT:-1}
+RATE=${RATE:-500}
 CHECKIN_CONCURRENCY=${CHECKIN_CONCURRENCY:-32}
 TIMEOUT=${TIMEOUT:-1800}
 IDS=J00001-J99999
@@ -89,7 +92,7 @@ for k in $(seq 0 $((PROCS - 1))); do
   first=$(printf 'J%05d' $((1 + k * per * 4)))
   log "bench $k: $((g * 4)) campers from $first over the 3 nodes"
   "$TMP/campbus" bench --addr "$addrs" --camp-ids "$first-J99999" --groups "$g" --messages "$MESSAGES" \
-    --in-flight "$IN_FLIGHT" --checkin-concurrency "$CHECKIN_CONCURRENCY" --delivery-timeout 300s \
+    --in-flight "$IN_FLIGHT" --rate "$RATE" --checkin-concurrency "$CHECKIN_CONCURRENCY" --delivery-timeout 300s \
     --ready-file "$TMP/ready$k" --go-file "$TMP/go" --timeout "${TIMEOUT}s" --progress 10s --json \
     >"$OUT/bench$k.json" 2>"$OUT/bench$k.err" &
   PIDS+=($!)
