@@ -57,8 +57,10 @@ type Server struct {
 	log  *slog.Logger
 
 	wg sync.WaitGroup // one per connection served
-	// writeBuffers lends connections a write buffer while they write.
+	// writeBuffers lends connections a write buffer while they write;
+	// readers, a read buffer while they read (see transport.waitReadable).
 	writeBuffers sync.Pool
+	readers      *wire.ReaderPool
 
 	stopOnce      sync.Once
 	stopAccepting chan struct{}
@@ -94,6 +96,7 @@ func New(hub *session.Hub, opts Options) *Server {
 		listeners:     map[net.Listener]struct{}{},
 	}
 	s.writeBuffers.New = func() any { return bufio.NewWriterSize(nil, writeBufferSize) }
+	s.readers = wire.NewReaderPool(opts.Limits)
 	return s
 }
 

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/campbus/campbus"
@@ -19,6 +20,9 @@ type transport struct {
 	s   *Server
 	r   *wire.Reader
 	iov [][]byte // the writer's, for writev
+	// raw waits for a plain TCP connection to be readable without a read
+	// buffer; nil over TLS.
+	raw syscall.RawConn
 
 	// mu guards woken: once set, no read deadline is moved past the one
 	// that woke the reader.
@@ -27,7 +31,11 @@ type transport struct {
 }
 
 func newTransport(nc net.Conn, s *Server) *transport {
-	return &transport{nc: nc, s: s, r: wire.NewReader(nc, s.opts.Limits)}
+	t := &transport{nc: nc, s: s, r: s.readers.NewReader(nc)}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		t.raw, _ = tc.SyscallConn()
+	}
+	return t
 }
 
 // codec encodes wire frames.
@@ -48,6 +56,9 @@ func (t *transport) RemoteAddr() string   { return t.nc.RemoteAddr().String() }
 func (t *transport) Next(idle time.Time) (*session.Request, error) {
 	if !t.setReadDeadline(idle) {
 		return nil, session.ErrWoken
+	}
+	if err := t.waitReadable(); err != nil {
+		return nil, t.readError(err, session.ErrIdle)
 	}
 	if err := t.r.Wait(); err != nil {
 		return nil, t.readError(err, session.ErrIdle)

@@ -31,6 +31,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/campbus/campbus"
 )
@@ -109,27 +110,79 @@ func (f *Frame) Get(name string) string {
 
 // Reader reads frames from a byte stream within limits.
 type Reader struct {
-	br  *bufio.Reader
-	lim Limits
-	err error // the first error ReadFrame returned; every later call returns it
+	br   *bufio.Reader // nil while lent back to pool
+	src  io.Reader
+	pool *ReaderPool // nil: br is the Reader's own for good
+	lim  Limits
+	err  error // the first error ReadFrame returned; every later call returns it
 }
 
 // NewReader returns a Reader over r. Zero limits take the defaults.
 func NewReader(r io.Reader, lim Limits) *Reader {
+	lim = lim.withDefaults()
+	// The buffer holds one whole line at most MaxHeaderBytes long, so a longer
+	// line shows up as bufio.ErrBufferFull without any allocation.
+	return &Reader{br: bufio.NewReaderSize(r, lim.MaxHeaderBytes), src: r, lim: lim}
+}
+
+func (lim Limits) withDefaults() Limits {
 	if lim.MaxHeaderBytes <= 0 {
 		lim.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
 	if lim.MaxBodyBytes <= 0 {
 		lim.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	// The buffer holds one whole line at most MaxHeaderBytes long, so a longer
-	// line shows up as bufio.ErrBufferFull without any allocation.
-	return &Reader{br: bufio.NewReaderSize(r, lim.MaxHeaderBytes), lim: lim}
+	return lim
+}
+
+// A ReaderPool lends the Readers made from it their buffers while they
+// read: a Reader whose connection is idle can give its buffer back
+// (Release), so that thousands of idle connections do not each hold one.
+type ReaderPool struct {
+	lim  Limits
+	bufs sync.Pool // of *bufio.Reader, MaxHeaderBytes each
+}
+
+// NewReaderPool returns a pool for Readers with these limits.
+func NewReaderPool(lim Limits) *ReaderPool {
+	p := &ReaderPool{lim: lim.withDefaults()}
+	p.bufs.New = func() any { return bufio.NewReaderSize(nil, p.lim.MaxHeaderBytes) }
+	return p
+}
+
+// NewReader returns a Reader over r whose buffer comes from the pool.
+func (p *ReaderPool) NewReader(r io.Reader) *Reader {
+	return &Reader{src: r, pool: p, lim: p.lim}
+}
+
+// buf returns the Reader's buffer, borrowing one if it has none.
+func (r *Reader) buf() *bufio.Reader {
+	if r.br == nil {
+		r.br = r.pool.bufs.Get().(*bufio.Reader)
+		r.br.Reset(r.src)
+	}
+	return r.br
+}
+
+// Release gives the buffer back to the Reader's pool if it holds nothing
+// unread; the next read borrows one again. Without a pool it does nothing.
+func (r *Reader) Release() {
+	if r.pool == nil || r.br == nil || r.br.Buffered() > 0 {
+		return
+	}
+	r.br.Reset(nil)
+	r.pool.bufs.Put(r.br)
+	r.br = nil
 }
 
 // Buffered reports how many bytes are buffered and not yet read: a writer can
 // hold its flush while more pipelined requests are waiting.
-func (r *Reader) Buffered() int { return r.br.Buffered() }
+func (r *Reader) Buffered() int {
+	if r.br == nil {
+		return 0
+	}
+	return r.br.Buffered()
+}
 
 // Wait blocks until the first byte of the next frame can be read, so that a
 // caller can time the frame itself apart from the pause before it. It
@@ -139,7 +192,7 @@ func (r *Reader) Wait() error {
 	if r.err != nil {
 		return r.err
 	}
-	if _, err := r.br.Peek(1); err != nil {
+	if _, err := r.buf().Peek(1); err != nil {
 		r.err = err
 		return err
 	}
@@ -222,7 +275,7 @@ func (r *Reader) readFrame() (*Frame, error) {
 	}
 	if contentLength > 0 {
 		f.Body = make([]byte, contentLength)
-		if _, err := io.ReadFull(r.br, f.Body); err != nil {
+		if _, err := io.ReadFull(r.buf(), f.Body); err != nil {
 			return nil, unexpected(err)
 		}
 	}
@@ -234,7 +287,7 @@ func (r *Reader) readFrame() (*Frame, error) {
 // then unexpected, and the empty line that ends the fields is not charged (the
 // limit covers the start line and the fields, PROTOCOL.md §1).
 func (r *Reader) readLine(budget *int, inFields bool) ([]byte, error) {
-	line, err := r.br.ReadSlice('\n')
+	line, err := r.buf().ReadSlice('\n')
 	if !inFields || !isLineEnd(line) {
 		*budget -= len(line)
 	}
