@@ -118,6 +118,7 @@ type Node struct {
 	handlerNC, frontNC *nats.Conn
 	handlers           *handlers.Service
 	hub                *session.Hub
+	hubDown            bool // Shutdown has drained the hub
 	front              *tcpfront.Server
 	ln                 net.Listener
 	served             chan error
@@ -434,13 +435,21 @@ func (n *Node) SessionStats() session.Stats { return n.hub.Stats() }
 // gives up waiting for campers when ctx is done and closes what is left.
 func (n *Node) Shutdown(ctx context.Context) error {
 	var err error
+	// The detector's rounds go first: a node on its way out sweeps nobody,
+	// and its reconcile reads the hub this sets to nil below. Its beats go
+	// on until close, so that the others do not take it for lost while it
+	// checks its campers out.
+	n.stopDetector()
 	if n.front != nil {
 		n.front.StopAccepting()
 	}
 	if n.web != nil {
 		n.web.StopAccepting()
 	}
-	if n.hub != nil {
+	if n.hub != nil && !n.hubDown {
+		// n.hub stays set: the monitor and the detector read it from
+		// their own goroutines; a second Shutdown leaves it alone.
+		n.hubDown = true
 		err = n.hub.Shutdown(ctx)
 	}
 	if n.front != nil {
@@ -463,9 +472,17 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		}
 		n.web = nil
 	}
-	n.hub = nil
 	n.close()
 	return err
+}
+
+// stopDetector ends the liveness detector's rounds, if they run.
+func (n *Node) stopDetector() {
+	if n.stopLiveness != nil {
+		n.stopLiveness()
+		<-n.livenessDone
+		n.stopLiveness = nil
+	}
 }
 
 // close stops what Start started, in reverse order.
@@ -481,11 +498,7 @@ func (n *Node) close() {
 	if n.ln != nil {
 		n.ln.Close()
 	}
-	if n.stopLiveness != nil {
-		n.stopLiveness()
-		<-n.livenessDone
-		n.stopLiveness = nil
-	}
+	n.stopDetector()
 	if n.liveness != nil {
 		n.liveness.Stop()
 		n.liveness = nil
