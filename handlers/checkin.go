@@ -169,6 +169,13 @@ func (s *Service) join(ctx context.Context, id, conn string) (int, *groupState, 
 	for after := 0; ; {
 		n, unreserve := s.seats.reserve(after, size)
 		st, seq, err := s.updateGroup(ctx, n, func(st *groupState) (*groupEvent, error) {
+			// The seat is given back before the join is appended, which
+			// counts it among the members: counted twice for a moment, a
+			// seat would send a checkin under way past a group with room
+			// (and leave that group short); counted nowhere for a moment,
+			// it can only let one checkin too many try the group, and the
+			// log refuses it.
+			unreserve()
 			return seat(st, id, conn, size)
 		})
 		if errors.Is(err, errGroupFull) {

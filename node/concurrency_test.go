@@ -115,3 +115,36 @@ func TestConcurrentMessagesNeverPassMaxCountAndEveryoneSeesOneOrder(t *testing.T
 		assert.Equal(t, "end", c.expect(campbus.EventDirect).Text)
 	}
 }
+
+// Checkins that arrive together spread over the groups (each holds a seat
+// while under way), yet every group ends full: a seat is never counted
+// both as held and as taken, which would send a checkin past a group with
+// room.
+func TestCheckinsArrivingTogetherFillEveryGroup(t *testing.T) {
+	n := startNode(t, Options{})
+	const rounds, together = 6, 8
+	perGroup := map[int]int{}
+	var mu sync.Mutex
+	for r := 0; r < rounds; r++ {
+		var wg sync.WaitGroup
+		for i := 0; i < together; i++ {
+			c := dial(t, n)
+			id := fmt.Sprintf("J%03d", r*together+i+1)
+			wg.Go(func() {
+				var resp campbus.CheckinResponse
+				f := c.do(campbus.CmdCheckin, campbus.CheckinRequest{CampID: id})
+				if assert.Equal(t, 200, f.Status, "%s", f.Body) && assert.NoError(t, json.Unmarshal(f.Body, &resp)) {
+					mu.Lock()
+					perGroup[resp.Group]++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+	}
+	want := map[int]int{}
+	for g := 1; g <= rounds*together/4; g++ {
+		want[g] = 4
+	}
+	assert.Equal(t, want, perGroup, "campers per group")
+}
