@@ -57,16 +57,8 @@ func TestStorageRefusalsAreToldFromOtherErrors(t *testing.T) {
 }
 
 func TestEveryStreamFitsInTheSmallestBudgetAndGroupsKeepTheirLastEvent(t *testing.T) {
-	b, err := Start(Options{ServerName: "t", DataDir: t.TempDir(), MaxStore: MinMaxStore})
-	require.NoError(t, err)
-	t.Cleanup(b.Shutdown)
-	nc, err := b.Connect("test")
-	require.NoError(t, err)
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	_, js, ctx, stop := startTestBus(t, Options{ServerName: "t", DataDir: t.TempDir(), MaxStore: MinMaxStore})
+	t.Cleanup(stop)
 	st, err := EnsureStreams(ctx, js, StreamOptions{MaxStore: MinMaxStore, DirectMaxBytes: 1 << 30})
 	require.NoError(t, err)
 
@@ -91,17 +83,9 @@ func TestEveryStreamFitsInTheSmallestBudgetAndGroupsKeepTheirLastEvent(t *testin
 }
 
 func TestTheBudgetIsRaisedWhileTheServerRuns(t *testing.T) {
-	b, err := Start(Options{ServerName: "t", ListenAddr: "127.0.0.1:0", DataDir: t.TempDir(), MaxStore: MinMaxStore, OperatorPassword: "op-secret"})
-	require.NoError(t, err)
-	t.Cleanup(b.Shutdown)
-	nc, err := b.Connect("test")
-	require.NoError(t, err)
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	_, err = EnsureStreams(ctx, js, StreamOptions{MaxStore: MinMaxStore, DirectMaxBytes: 1 << 30})
+	b, js, ctx, stop := startTestBus(t, Options{ServerName: "t", ListenAddr: "127.0.0.1:0", DataDir: t.TempDir(), MaxStore: MinMaxStore, OperatorPassword: "op-secret"})
+	t.Cleanup(stop)
+	_, err := EnsureStreams(ctx, js, StreamOptions{MaxStore: MinMaxStore, DirectMaxBytes: 1 << 30})
 	require.NoError(t, err)
 
 	require.NoError(t, b.SetMaxStore(4*MinMaxStore))
@@ -120,16 +104,8 @@ func TestTheBudgetIsRaisedWhileTheServerRuns(t *testing.T) {
 func TestARestartWithASmallerBudgetShrinksTheStreams(t *testing.T) {
 	dir := t.TempDir()
 	ensure := func(maxStore int64) *Streams {
-		b, err := Start(Options{ServerName: "t", DataDir: dir, MaxStore: maxStore})
-		require.NoError(t, err)
-		defer b.Shutdown()
-		nc, err := b.Connect("test")
-		require.NoError(t, err)
-		defer nc.Close()
-		js, err := jetstream.New(nc)
-		require.NoError(t, err)
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
+		_, js, ctx, stop := startTestBus(t, Options{ServerName: "t", DataDir: dir, MaxStore: maxStore})
+		defer stop()
 		st, err := EnsureStreams(ctx, js, StreamOptions{MaxStore: maxStore, DirectMaxBytes: 1 << 30})
 		require.NoError(t, err)
 		info, err := st.Groups.Info(ctx)
@@ -143,17 +119,9 @@ func TestARestartWithASmallerBudgetShrinksTheStreams(t *testing.T) {
 }
 
 func TestAStreamsFailedWriteIsNotedAndReopeningJetStreamClearsIt(t *testing.T) {
-	b, err := Start(Options{ServerName: "t", DataDir: t.TempDir(), MaxStore: MinMaxStore})
-	require.NoError(t, err)
-	t.Cleanup(b.Shutdown)
-	nc, err := b.Connect("test")
-	require.NoError(t, err)
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	_, err = EnsureStreams(ctx, js, StreamOptions{MaxStore: MinMaxStore})
+	b, js, ctx, stop := startTestBus(t, Options{ServerName: "t", DataDir: t.TempDir(), MaxStore: MinMaxStore})
+	t.Cleanup(stop)
+	_, err := EnsureStreams(ctx, js, StreamOptions{MaxStore: MinMaxStore})
 	require.NoError(t, err)
 	_, err = js.Publish(ctx, LogGroupSubject(1), []byte("before"))
 	require.NoError(t, err)
@@ -173,4 +141,23 @@ func TestAStreamsFailedWriteIsNotedAndReopeningJetStreamClearsIt(t *testing.T) {
 	info, err := st.Info(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, uint64(2), info.State.Msgs)
+}
+
+// startTestBus starts a bus with opts and returns it, JetStream on a
+// connection of its own, and a context bounding the test's waits; stop
+// ends all three.
+func startTestBus(t *testing.T, opts Options) (*Bus, jetstream.JetStream, context.Context, func()) {
+	t.Helper()
+	b, err := Start(opts)
+	require.NoError(t, err)
+	nc, err := b.Connect("test")
+	require.NoError(t, err)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	return b, js, ctx, func() {
+		cancel()
+		nc.Close()
+		b.Shutdown()
+	}
 }
