@@ -108,23 +108,21 @@ func (s *Service) historyAfter(ctx context.Context, r *request, after uint64, li
 		more        bool      // events after the last one returned remain
 	)
 	err := s.scan(ctx, subjects[0].stream, subjects[0].subject, time.Time{}, func(ev storedEvent) bool {
-		var o struct {
-			Offset uint64 `json:"offset"`
-		}
-		if json.Unmarshal(ev.data, &o) != nil || o.Offset == 0 {
+		o := offsetOf(ev)
+		if o == 0 {
 			return true // kept before events had offsets
 		}
 		if first == 0 {
-			first = o.Offset
+			first = o
 		}
-		last = o.Offset
+		last = o
 		switch {
-		case o.Offset == after:
+		case o == after:
 			since = ev.at
-		case o.Offset > after && len(events) == limit:
+		case o > after && len(events) == limit:
 			more = true
 			return false
-		case o.Offset > after:
+		case o > after:
 			events = append(events, ev)
 		}
 		return true
@@ -161,17 +159,15 @@ func (s *Service) historyAfter(ctx context.Context, r *request, after uint64, li
 		directs = directs[len(directs)-limit:]
 	}
 	if len(events) > 0 {
-		next := last
-		if more {
-			next = offsetOf(events[len(events)-1])
-		}
+		next := offsetOf(events[len(events)-1])
 		resp.Next = &next
 	}
 	resp.Events = rawEvents(mergeByTime(append(events, directs...)))
 	return resp, nil
 }
 
-// offsetOf returns a group event's offset (0 if it has none).
+// offsetOf returns a group event's offset (0 if it has none: a direct, or
+// an event kept from before events had offsets).
 func offsetOf(ev storedEvent) uint64 {
 	var o struct {
 		Offset uint64 `json:"offset"`

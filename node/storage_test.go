@@ -104,17 +104,24 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// operatorJetStream connects to n's NATS port as the operator, as a person
+// with the nats CLI would; done closes the connection.
+func operatorJetStream(t *testing.T, n *Node) (jetstream.JetStream, context.Context, func()) {
+	t.Helper()
+	nc, err := nats.Connect(n.NATSURL(), nats.UserInfo(bus.OperatorUser, "op-secret"))
+	require.NoError(t, err)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	return js, ctx, func() { cancel(); nc.Close() }
+}
+
 // purgeGroup keeps the last keep events of group n, as an operator would
 // with `nats stream purge GROUPS --subject log.group.<n> --keep <keep>`.
 func purgeGroup(t *testing.T, n *Node, group, keep int) {
 	t.Helper()
-	nc, err := nats.Connect(n.NATSURL(), nats.UserInfo(bus.OperatorUser, "op-secret"))
-	require.NoError(t, err)
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
+	js, ctx, done := operatorJetStream(t, n)
+	defer done()
 	st, err := js.Stream(ctx, bus.GroupsStream)
 	require.NoError(t, err)
 	require.NoError(t, st.Purge(ctx, jetstream.WithPurgeSubject(bus.LogGroupSubject(group)), jetstream.WithPurgeKeep(uint64(keep))))
@@ -123,13 +130,8 @@ func purgeGroup(t *testing.T, n *Node, group, keep int) {
 // campersHeld lists the campIds the campers bucket holds.
 func campersHeld(t *testing.T, n *Node) []string {
 	t.Helper()
-	nc, err := nats.Connect(n.NATSURL(), nats.UserInfo(bus.OperatorUser, "op-secret"))
-	require.NoError(t, err)
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
-	defer cancel()
+	js, ctx, done := operatorJetStream(t, n)
+	defer done()
 	kv, err := js.KeyValue(ctx, bus.CampersBucket)
 	require.NoError(t, err)
 	lister, err := kv.ListKeys(ctx)
