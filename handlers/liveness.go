@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/campbus/campbus/bus"
 )
@@ -12,12 +13,40 @@ import (
 // after a crash or a kill nobody is connected to them any more. Call it
 // before accepting campers. The campers of other lost nodes are the
 // liveness detector's business: it sweeps them once it has made sure.
+//
+// A cluster that is just starting may leave a read unanswered (a stream
+// still electing its leader, a consumer never created): each attempt is
+// bounded by sweepAtStartTry and made again until ctx ends. A sweep is
+// compare-and-set throughout, so an attempt cut short is safe to repeat.
 func (s *Service) SweepAtStart(ctx context.Context, self bus.Instance) (int, error) {
-	return s.Sweep(ctx, func(conn string) bool {
+	stale := func(conn string) bool {
 		in, ok := bus.InstanceOf(conn)
 		return in.Node == self.Node && (!ok || in.Run != self.Run)
-	})
+	}
+	total := 0
+	for {
+		try, cancel := context.WithTimeout(ctx, sweepAtStartTry)
+		n, err := s.Sweep(try, stale)
+		cancel()
+		total += n
+		if err == nil || ctx.Err() != nil {
+			return total, err
+		}
+		s.log.Warn("sweep at start failed; trying again", "err", err)
+		select {
+		case <-ctx.Done():
+			return total, err
+		case <-time.After(sweepAtStartPause):
+		}
+	}
 }
+
+// sweepAtStartTry bounds one attempt of SweepAtStart; sweepAtStartPause
+// separates two.
+const (
+	sweepAtStartTry   = 10 * time.Second
+	sweepAtStartPause = time.Second
+)
 
 // Holder returns the connection that holds campID in the camp's state, and
 // whether anyone holds it. It reads the campers bucket as any replica has
