@@ -223,6 +223,9 @@ func (h *Hub) unsubscribe() {
 
 // Serve runs one camper's session over t until it ends, and closes t. It
 // refuses the camper (503, then close) when the hub is full or draining.
+// Over a transport that is an Idler, Serve may return while the session
+// goes on, on a goroutine of its own: the transport's Close, which comes
+// last, tells the caller that it ended (Shutdown waits for it either way).
 func (h *Hub) Serve(t Transport) {
 	id := h.nextID.Add(1)
 	s := newSession(h, id, t)
@@ -244,8 +247,8 @@ func (h *Hub) Serve(t Transport) {
 	h.wg.Add(1)
 	h.mu.Unlock()
 	h.stats.accepted.Add(1)
-	defer h.wg.Done()
-	s.serve()
+	h.log.Debug("connected", "session", s.id, "transport", t.Name(), "remote", s.remote)
+	s.serve(false) // the session's end (finish) counts it out of h.wg
 }
 
 // refuse answers a camper that cannot be served with perr and closes it.

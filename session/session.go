@@ -103,18 +103,36 @@ func newSession(h *Hub, id uint64, t Transport) *Session {
 }
 
 // serve runs the reader loop, then checks the camper out if it is still
-// checked in, and waits for the writer.
-func (s *Session) serve() {
+// checked in, and waits for the writer. When the loop moves to a fresh
+// goroutine (see Idler), serve returns at once and that goroutine goes on;
+// idle says it is that goroutine, whose first read waits.
+func (s *Session) serve(idle bool) {
+	moved := false
 	defer func() {
 		if p := recover(); p != nil {
 			s.h.stats.panics.Add(1)
 			s.h.log.Error("session panic", "session", s.id, "campId", s.campID, "panic", p, "stack", string(debug.Stack()))
 			s.abort("panic", CloseInternal)
 		}
-		s.finish()
+		if !moved {
+			s.finish()
+		}
 	}()
-	s.h.log.Debug("connected", "session", s.id, "transport", s.t.Name(), "remote", s.remote)
+	moved = s.readLoop(idle)
+}
+
+// readLoop reads and handles requests until the session is to end (it
+// returns false) or a checked-in camper's transport is idle: then it
+// starts serve on a fresh goroutine, which waits for the next request, and
+// returns true. idle: the transport was idle a moment ago; read at once.
+func (s *Session) readLoop(idle bool) bool {
+	idler, _ := s.t.(Idler)
 	for {
+		if !idle && idler != nil && s.state == CheckedIn && idler.Idle() {
+			go s.serve(true)
+			return true
+		}
+		idle = false
 		// Between requests: a camper may be quiet as long as it likes once
 		// checked in (keepalives find dead peers); before, only until the
 		// checkin deadline.
@@ -126,7 +144,7 @@ func (s *Session) serve() {
 		s.frameAt = time.Now()
 		if err != nil {
 			s.readEnded(err)
-			return
+			return false
 		}
 		if s.limiter != nil && !s.limiter.allow(s.frameAt) {
 			s.h.stats.rateLimited.Add(1)
@@ -138,7 +156,7 @@ func (s *Session) serve() {
 		}
 		if !s.handle(req) {
 			s.closeAfterFlush(CloseNormal)
-			return
+			return false
 		}
 	}
 }
@@ -379,6 +397,7 @@ func (s *Session) finish() {
 	s.closeAfterFlush(why)
 	s.writers.Wait()
 	_ = s.t.Close(why)
+	s.h.wg.Done()
 }
 
 // The registry's view of the session; regMu guards it.

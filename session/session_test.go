@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -423,4 +424,66 @@ func TestTheDropReasonsAreOneList(t *testing.T) {
 	byReason := Stats{Evicted: 3}.ByReason()
 	assert.Len(t, byReason, len(dropReasons))
 	assert.Equal(t, uint64(3), byReason["evicted"])
+}
+
+// idleFake is a fakeTransport that says when nothing waits to be read, as
+// tcpfront's transport does (session.Idler).
+type idleFake struct {
+	*fakeTransport
+	idles atomic.Int32
+}
+
+func (f *idleFake) Idle() bool {
+	if len(f.in) > 0 {
+		return false
+	}
+	f.idles.Add(1)
+	return true
+}
+
+func TestAnIdleCamperIsServedOnAFreshGoroutine(t *testing.T) {
+	h, camp := startHub(t, Options{})
+	f := &idleFake{fakeTransport: newFake()}
+	served := make(chan struct{})
+	go func() { defer close(served); h.Serve(f) }()
+
+	f.in <- &Request{Command: campbus.CmdCheckin, ID: "1", Body: body(campbus.CheckinRequest{CampID: "J004"})}
+	f.waitFrames(t, 1)
+	select {
+	case <-served: // the goroutine that checked in is gone; the session is not
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve kept its goroutine while the camper was idle")
+	}
+	assert.Equal(t, map[string]string{"n1.r.1": "J004"}, h.CheckedIn())
+
+	for i := 2; i <= 4; i++ {
+		f.in <- &Request{Command: campbus.CmdMission, ID: fmt.Sprint(i), Body: body(map[string]int{"day": 4})}
+		fr := f.waitFrames(t, i)
+		assert.Equal(t, 200, fr[i-1].Status, "request %d after the move", i)
+	}
+	assert.GreaterOrEqual(t, f.idles.Load(), int32(3), "a move at every idle spell")
+
+	// Shutdown still waits for the moved session, which checks out.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, h.Shutdown(ctx))
+	closed, why := f.closedWith()
+	assert.True(t, closed)
+	assert.Equal(t, CloseGoingAway, why)
+	assert.Empty(t, camp.holder, "checked out by the goroutine the session moved to")
+}
+
+func TestAnIdleCamperWhoLeavesIsCheckedOut(t *testing.T) {
+	h, camp := startHub(t, Options{})
+	f := &idleFake{fakeTransport: newFake()}
+	go h.Serve(f)
+	f.in <- &Request{Command: campbus.CmdCheckin, ID: "1", Body: body(campbus.CheckinRequest{CampID: "J004"})}
+	f.waitFrames(t, 1)
+	require.Eventually(t, func() bool { return f.idles.Load() > 0 }, 5*time.Second, time.Millisecond)
+	close(f.in) // the peer is gone while its reader waits on the fresh goroutine
+	require.Eventually(t, func() bool { closed, _ := f.closedWith(); return closed }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return len(h.CheckedIn()) == 0 }, 5*time.Second, time.Millisecond)
+	camp.mu.Lock()
+	defer camp.mu.Unlock()
+	assert.Empty(t, camp.holder)
 }

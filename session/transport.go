@@ -56,6 +56,16 @@ type Transport interface {
 	RemoteAddr() string
 }
 
+// Idler is a Transport that can tell, without blocking, that its next
+// request has not arrived: nothing is buffered and nothing waits in the
+// socket. The session of such a transport waits for that request on a
+// goroutine of its own: the goroutine that handled the requests before,
+// whose stack grew with them (a request over the bus takes about 8 KiB),
+// ends, and a quiet camper holds a goroutine with a small stack.
+type Idler interface {
+	Idle() bool
+}
+
 // Request is one request as a transport read it.
 type Request struct {
 	// Command is the command named (the path, or the WebSocket "command").

@@ -15,17 +15,34 @@ func (t *transport) waitReadable() error {
 		return nil
 	}
 	t.r.Release()
+	return t.raw.Read(readable)
+}
+
+// Idle reports that nothing waits to be read: nothing buffered, and a
+// non-blocking peek finds the socket empty (see session.Idler). Over TLS,
+// whose records may hide bytes the peek cannot judge, it is never idle.
+func (t *transport) Idle() bool {
+	if t.raw == nil || t.r.Buffered() > 0 {
+		return false
+	}
+	idle := false
+	_ = t.raw.Control(func(fd uintptr) { idle = !readable(fd) })
+	return idle
+}
+
+// readable peeks at the socket without blocking: false when it is drained
+// (EAGAIN), true when a byte, the end of the stream or an error is there
+// for the read to tell.
+func readable(fd uintptr) bool {
 	var one [1]byte
-	return t.raw.Read(func(fd uintptr) bool {
-		for {
-			_, _, err := syscall.Recvfrom(int(fd), one[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-			switch err {
-			case syscall.EINTR:
-				continue
-			case syscall.EAGAIN:
-				return false // drained: wait for the poller
-			}
-			return true // a byte, the end of the stream, or an error: the read will tell
+	for {
+		_, _, err := syscall.Recvfrom(int(fd), one[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		switch err {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
 		}
-	})
+		return true
+	}
 }

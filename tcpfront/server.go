@@ -128,16 +128,18 @@ func (s *Server) Serve(ln net.Listener) error {
 			_ = tc.SetKeepAlive(true)
 			_ = tc.SetKeepAlivePeriod(s.opts.KeepAlive)
 		}
-		s.wg.Add(1)
+		s.wg.Add(1) // until the connection is closed
 		go func() {
-			defer s.wg.Done()
 			if s.opts.TLS != nil {
 				var ok bool
 				if nc, ok = s.handshake(nc); !ok {
+					s.wg.Done()
 					return
 				}
 			}
-			s.hub.Serve(newTransport(nc, s))
+			t := newTransport(nc, s)
+			t.closed = s.wg.Done
+			s.hub.Serve(t) // closes t
 		}()
 		return true
 	})

@@ -28,6 +28,12 @@ type transport struct {
 	// that woke the reader.
 	mu    sync.Mutex
 	woken bool
+
+	// closeOnce closes the connection and then calls closed (the
+	// server's count of connections: the session may end on another
+	// goroutine than the one that started it, see session.Idler).
+	closeOnce sync.Once
+	closed    func()
 }
 
 func newTransport(nc net.Conn, s *Server) *transport {
@@ -159,4 +165,13 @@ func (t *transport) Write(frames [][]byte, timeout time.Duration) error {
 }
 
 // Close closes the connection; TCP has no way to say why.
-func (t *transport) Close(session.CloseReason) error { return t.nc.Close() }
+func (t *transport) Close(session.CloseReason) error {
+	err := net.ErrClosed
+	t.closeOnce.Do(func() {
+		err = t.nc.Close()
+		if t.closed != nil {
+			t.closed()
+		}
+	})
+	return err
+}
