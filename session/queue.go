@@ -94,7 +94,20 @@ func (s *Session) queueLocked(frame []byte) bool {
 	return true
 }
 
+// startWriterLocked writes what it can of the queue at once if the
+// transport is a TryWriter, and starts the writer for the rest. s.mu must
+// be held and no writer running.
 func (s *Session) startWriterLocked() {
+	if tw, ok := s.t.(TryWriter); ok && !s.closed {
+		n, err := tw.TryWrite(s.queue)
+		if err == nil {
+			s.dropWrittenLocked(n)
+			if len(s.queue) == 0 {
+				return
+			}
+		}
+		// On an error the writer tries again and ends the session.
+	}
 	s.writing = true
 	s.writers.Add(1)
 	go s.writeLoop()
@@ -201,5 +214,23 @@ func (s *Session) abort(why string, reason CloseReason) {
 	s.t.Wake()
 	if !already {
 		s.h.log.Debug("connection aborted", "session", s.id, "why", why)
+	}
+}
+
+// dropWrittenLocked takes n written bytes off the front of the queue. s.mu
+// must be held.
+func (s *Session) dropWrittenLocked(n int) {
+	s.queued -= n
+	i := 0
+	for ; i < len(s.queue) && n >= len(s.queue[i]); i++ {
+		n -= len(s.queue[i])
+		s.queue[i] = nil
+	}
+	s.queue = s.queue[i:]
+	if len(s.queue) > 0 && n > 0 {
+		s.queue[0] = s.queue[0][n:] // a frame written in part
+	}
+	if len(s.queue) == 0 {
+		s.queue = nil
 	}
 }

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -486,4 +487,84 @@ func TestAnIdleCamperWhoLeavesIsCheckedOut(t *testing.T) {
 	camp.mu.Lock()
 	defer camp.mu.Unlock()
 	assert.Empty(t, camp.holder)
+}
+
+// tryFake is a fakeTransport whose socket takes at most room bytes at
+// once (session.TryWriter); the writer gets the rest.
+type tryFake struct {
+	*fakeTransport
+	room  int
+	tried atomic.Int32
+	taken []byte // the bytes TryWrite took, not yet a whole frame
+}
+
+func (f *tryFake) TryWrite(frames [][]byte) (int, error) {
+	f.tried.Add(1)
+	n := 0
+	for _, fr := range frames {
+		k := min(len(fr), f.room-n)
+		f.taken = append(f.taken, fr[:k]...)
+		n += k
+		if k < len(fr) {
+			break
+		}
+	}
+	// Whole frames taken go out as the fake's Write would record them.
+	var whole [][]byte
+	for {
+		end := wholeFrame(f.taken)
+		if end == 0 {
+			break
+		}
+		whole = append(whole, f.taken[:end])
+		f.taken = f.taken[end:]
+	}
+	if len(whole) > 0 {
+		_ = f.fakeTransport.Write(whole, time.Second)
+	}
+	return n, nil
+}
+
+// wholeFrame returns the length of the whole fake frame that b starts
+// with, 0 if there is none yet.
+func wholeFrame(b []byte) int {
+	for end := 0; end < len(b); {
+		i := bytes.IndexByte(b[end:], '}')
+		if i < 0 {
+			return 0
+		}
+		end += i + 1
+		if json.Valid(b[:end]) {
+			return end
+		}
+	}
+	return 0
+}
+
+func (f *tryFake) Write(frames [][]byte, timeout time.Duration) error {
+	if len(f.taken) > 0 {
+		// The frame TryWrite began: its rest comes first.
+		frames = append([][]byte{append(f.taken, frames[0]...)}, frames[1:]...)
+		f.taken = nil
+	}
+	return f.fakeTransport.Write(frames, timeout)
+}
+
+func TestFramesWrittenAtOnceOrByTheWriterKeepTheirOrder(t *testing.T) {
+	for _, room := range []int{1 << 20, 0, 40} {
+		t.Run(fmt.Sprint("room ", room), func(t *testing.T) {
+			h, _ := startHub(t, Options{})
+			f := &tryFake{fakeTransport: newFake(), room: room}
+			go h.Serve(f)
+			for i := 1; i <= 5; i++ {
+				f.in <- &Request{Command: campbus.CmdMission, ID: fmt.Sprint(i), Body: body(map[string]int{"day": i})}
+			}
+			fr := f.waitFrames(t, 5)
+			for i, x := range fr {
+				assert.Equal(t, fmt.Sprint(i+1), x.ID, "frame %d in order", i)
+				assert.Equal(t, 403, x.Status)
+			}
+			assert.Positive(t, f.tried.Load(), "written through TryWrite first")
+		})
+	}
 }

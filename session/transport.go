@@ -66,6 +66,18 @@ type Idler interface {
 	Idle() bool
 }
 
+// TryWriter is a Transport that can write without waiting: TryWrite writes
+// what the connection takes at once of frames (in order, possibly ending
+// inside a frame) and returns the bytes written; an error is the
+// connection's. The session writes through it, on the goroutine that
+// queued the frames, when no writer runs: a writer goroutine then starts
+// only for what a full socket leaves over, and most frames go out with no
+// goroutine started and no hand-off. It is called with the session's
+// lock held, and must not call back into the session.
+type TryWriter interface {
+	TryWrite(frames [][]byte) (int, error)
+}
+
 // Request is one request as a transport read it.
 type Request struct {
 	// Command is the command named (the path, or the WebSocket "command").
