@@ -15,6 +15,7 @@ func (t *transport) waitReadable() error {
 		return nil
 	}
 	t.r.Release()
+	t.applyDeadline()
 	return t.raw.Read(readable)
 }
 

@@ -24,10 +24,16 @@ type transport struct {
 	// buffer; nil over TLS.
 	raw syscall.RawConn
 
-	// mu guards woken: once set, no read deadline is moved past the one
-	// that woke the reader.
+	// mu guards woken and the read deadline: once woken is set, no read
+	// deadline is moved past the one that woke the reader. want is the
+	// deadline the next read from the socket must have, set the one the
+	// socket has: a deadline is put on the socket only when a read from it
+	// is about to happen (see socketReader), so a frame that came whole
+	// with the bytes before it costs no deadline at all.
 	mu    sync.Mutex
 	woken bool
+	want  time.Time
+	set   time.Time
 
 	// closeOnce closes the connection and then calls closed (the
 	// server's count of connections: the session may end on another
@@ -37,7 +43,8 @@ type transport struct {
 }
 
 func newTransport(nc net.Conn, s *Server) *transport {
-	t := &transport{nc: nc, s: s, r: s.readers.NewReader(nc)}
+	t := &transport{nc: nc, s: s}
+	t.r = s.readers.NewReader(socketReader{t})
 	if tc, ok := nc.(*net.TCPConn); ok {
 		t.raw, _ = tc.SyscallConn()
 	}
@@ -60,7 +67,7 @@ func (t *transport) RemoteAddr() string   { return t.nc.RemoteAddr().String() }
 // Next waits for a frame until idle, then gives the frame FrameTimeout to
 // arrive whole.
 func (t *transport) Next(idle time.Time) (*session.Request, error) {
-	if !t.setReadDeadline(idle) {
+	if !t.wantDeadline(idle) {
 		return nil, session.ErrWoken
 	}
 	if err := t.waitReadable(); err != nil {
@@ -69,7 +76,7 @@ func (t *transport) Next(idle time.Time) (*session.Request, error) {
 	if err := t.r.Wait(); err != nil {
 		return nil, t.readError(err, session.ErrIdle)
 	}
-	if !t.setReadDeadline(time.Now().Add(t.s.opts.FrameTimeout)) {
+	if !t.wantDeadline(time.Now().Add(t.s.opts.FrameTimeout)) {
 		return nil, session.ErrWoken
 	}
 	f, err := t.r.ReadFrame()
@@ -98,14 +105,36 @@ func (t *transport) readError(err error, timeout error) error {
 	return err
 }
 
-func (t *transport) setReadDeadline(d time.Time) bool {
+// wantDeadline makes d the deadline of the reads from the socket that
+// follow; false once the reader is woken.
+func (t *transport) wantDeadline(d time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.woken {
 		return false
 	}
-	_ = t.nc.SetReadDeadline(d)
+	t.want = d
 	return true
+}
+
+// applyDeadline puts the wanted read deadline on the socket, before a read
+// from it (a woken reader keeps the deadline that woke it).
+func (t *transport) applyDeadline() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.woken && !t.want.Equal(t.set) {
+		_ = t.nc.SetReadDeadline(t.want)
+		t.set = t.want
+	}
+}
+
+// socketReader is what the frame reader reads from: the socket, with the
+// wanted deadline applied before each read.
+type socketReader struct{ t *transport }
+
+func (r socketReader) Read(p []byte) (int, error) {
+	r.t.applyDeadline()
+	return r.t.nc.Read(p)
 }
 
 // Wake ends a read in progress.
