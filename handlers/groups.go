@@ -299,10 +299,10 @@ func (c *groupCache) drop(n int) {
 	delete(c.m, n)
 }
 
-// watchGroup keeps the seat view current with group events appended by other
-// nodes (this node's own are applied as they are appended).
-func (s *Service) watchGroup(m *nats.Msg) {
-	meta := bus.ParseEventMeta(m)
+// WatchGroup keeps the seat view current with group events appended by
+// other nodes (this node's own are applied as they are appended): m is an
+// event on group.<n>, meta its envelope.
+func (s *Service) WatchGroup(m *nats.Msg, meta bus.EventMeta) {
 	if meta.Type == campbus.EventMessage {
 		return // changes no seat and no session: skip the decoding
 	}

@@ -46,6 +46,11 @@ type Options struct {
 	// free space of its filesystem ("" does not).
 	DataDir string
 	Logger  *slog.Logger
+	// SeatsFed says the node passes every group event its front-end
+	// receives to WatchGroup: the service then makes no subscription of
+	// its own to group.* (which would cost every event a second delivery
+	// and decoding in the node).
+	SeatsFed bool
 	// Now returns the current time (tests may replace it).
 	Now func() time.Time
 }
@@ -177,8 +182,9 @@ func tableInSync(table map[string]handlerFunc) error {
 	return nil
 }
 
-// Start subscribes one handler per command, and a watcher of group events
-// that keeps this node's view of free seats current.
+// Start subscribes one handler per command, and (unless Options.SeatsFed)
+// a watcher of group events that keeps this node's view of free seats
+// current.
 func (s *Service) Start() error {
 	for i := 0; i < s.opts.Workers; i++ {
 		s.wg.Add(1)
@@ -194,12 +200,14 @@ func (s *Service) Start() error {
 		}
 		s.subs = append(s.subs, sub)
 	}
-	sub, err := s.nc.Subscribe(bus.GroupPrefix+"*", s.watchGroup)
-	if err != nil {
-		s.Stop()
-		return fmt.Errorf("handlers: watch groups: %w", err)
+	if !s.opts.SeatsFed {
+		sub, err := s.nc.Subscribe(bus.GroupPrefix+"*", func(m *nats.Msg) { s.WatchGroup(m, bus.ParseEventMeta(m)) })
+		if err != nil {
+			s.Stop()
+			return fmt.Errorf("handlers: watch groups: %w", err)
+		}
+		s.subs = append(s.subs, sub)
 	}
-	s.subs = append(s.subs, sub)
 	return s.nc.Flush()
 }
 

@@ -273,6 +273,7 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 		GroupSize: opts.GroupSize,
 		DataDir:   opts.DataDir,
 		Logger:    opts.Logger,
+		SeatsFed:  true, // by the hub, below
 	})
 	if err != nil {
 		return nil, err
@@ -307,6 +308,7 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 		metrics = monitor.NewMetrics()
 		sessions.Observer = metrics
 	}
+	sessions.GroupWatcher = n.handlers.WatchGroup
 	front.TLS, front.HandshakeFailed = trust.campers, trust.failures(metrics, "tcp")
 	n.hub = session.NewHub(n.frontNC, sessions)
 	if err := n.hub.Start(); err != nil {

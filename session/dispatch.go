@@ -23,6 +23,9 @@ func (h *Hub) onGroupEvent(m *nats.Msg, w *wakeups) {
 		return
 	}
 	meta := bus.ParseEventMeta(m)
+	if h.opts.GroupWatcher != nil {
+		h.opts.GroupWatcher(m, meta)
+	}
 	typ, ok := h.eventType(m, meta.Type)
 	if !ok {
 		return

@@ -47,7 +47,13 @@ type Options struct {
 	// Observer, if set, is told of every request answered and every event
 	// delivered (metrics).
 	Observer Observer
-	Logger   *slog.Logger
+	// GroupWatcher, if set, sees every event on group.<n> that reaches
+	// the hub, before it is delivered, on the hub's dispatcher: the
+	// handlers keep their view of free seats with it, from the same
+	// subscription and the same decoding (see handlers.Options.SeatsFed).
+	// It must be quick and must not block.
+	GroupWatcher func(m *nats.Msg, meta bus.EventMeta)
+	Logger       *slog.Logger
 }
 
 // Defaults for Options.

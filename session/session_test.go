@@ -568,3 +568,37 @@ func TestFramesWrittenAtOnceOrByTheWriterKeepTheirOrder(t *testing.T) {
 		})
 	}
 }
+
+func TestTheGroupWatcherSeesEveryGroupEventFirst(t *testing.T) {
+	type seen struct {
+		subject, typ, origin string
+		delivered            int // frames the camper had when the watcher saw it
+	}
+	var mu sync.Mutex
+	var got []seen
+	var a *fakeTransport
+	h, camp := startHub(t, Options{GroupWatcher: func(m *nats.Msg, meta bus.EventMeta) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, seen{m.Subject, meta.Type, meta.Origin, len(a.frames())})
+	}})
+	a, _ = serve(h)
+	a.in <- &Request{Command: campbus.CmdCheckin, Body: body(campbus.CheckinRequest{CampID: "J001"})}
+	a.waitFrames(t, 1)
+	camp.groupEvent(1, bus.EventMeta{Type: campbus.EventJoin, Origin: "J001", Conn: connOf(h, "J001")}, `{"type":"join","campId":"J001"}`)
+	camp.groupEvent(1, bus.EventMeta{Type: campbus.EventJoin, Origin: "J002"}, `{"type":"join","campId":"J002"}`)
+	camp.groupEvent(7, bus.EventMeta{Type: campbus.EventCheckout, Origin: "J027"}, `{"type":"checkout","campId":"J027"}`)
+	a.waitFrames(t, 2)
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 3 }, 5*time.Second, time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, 1, got[1].delivered, "J002's join is seen before J001 gets it")
+	for i := range got {
+		got[i].delivered = 0
+	}
+	assert.Equal(t, []seen{
+		{"group.1", "join", "J001", 0},
+		{"group.1", "join", "J002", 0},
+		{"group.7", "checkout", "J027", 0}, // a group with nobody here too
+	}, got)
+}
