@@ -59,13 +59,19 @@ func (s *Service) checkin(ctx context.Context, r *request) (any, error) {
 		return nil, err
 	}
 	defer done()
-	rec := camperRecord{Conn: r.Conn, CheckinMs: s.opts.Now().UnixMilli()}
-	rev, err := s.claim(ctx, id, rec)
+	// The seat is chosen before the id is claimed, so that the claim
+	// records the group the camper is about to join: two writes to the
+	// log in the common case, and a third only when the join ends up in
+	// another group (the chosen one filled meanwhile).
+	first, unreserve := s.seats.reserve(0, s.opts.GroupSize)
+	rec := camperRecord{Conn: r.Conn, CheckinMs: s.opts.Now().UnixMilli(), Group: first}
+	rev, stored, err := s.claim(ctx, id, rec)
 	if err != nil {
+		unreserve()
 		return nil, err
 	}
-	n, st, err := s.join(ctx, id, r.Conn)
-	if err == nil {
+	n, st, err := s.join(ctx, id, r.Conn, first, unreserve)
+	if err == nil && stored.Group != n {
 		rec.Group = n
 		_, err = s.campers.Update(ctx, id, mustJSON(rec), rev)
 	}
@@ -99,17 +105,18 @@ func tokenAdmits(v bus.TokenVerdict, id string) error {
 	return nil
 }
 
-// claim creates id's key in the campers bucket. If the id's holder is
-// checking out right now, it waits for the key to go.
-func (s *Service) claim(ctx context.Context, id string, rec camperRecord) (uint64, error) {
+// claim creates id's key in the campers bucket with rec, and returns its
+// revision and the record the key holds. If the id's holder is checking
+// out right now, it waits for the key to go.
+func (s *Service) claim(ctx context.Context, id string, rec camperRecord) (uint64, camperRecord, error) {
 	deadline := time.Now().Add(leavingWait)
 	for {
 		rev, err := s.campers.Create(ctx, id, mustJSON(rec))
 		if err == nil {
-			return rev, nil
+			return rev, rec, nil
 		}
 		if !errors.Is(err, jetstream.ErrKeyExists) {
-			return 0, fmt.Errorf("claim %s: %w", id, err)
+			return 0, rec, fmt.Errorf("claim %s: %w", id, err)
 		}
 		held, gerr := s.campers.Get(ctx, id)
 		var other camperRecord
@@ -117,19 +124,19 @@ func (s *Service) claim(ctx context.Context, id string, rec camperRecord) (uint6
 		case errors.Is(gerr, jetstream.ErrKeyNotFound):
 			continue // released between our create and get
 		case gerr != nil:
-			return 0, fmt.Errorf("claim %s: %w", id, gerr)
+			return 0, rec, fmt.Errorf("claim %s: %w", id, gerr)
 		case json.Unmarshal(held.Value(), &other) == nil && other.Conn == rec.Conn && !other.Leaving:
 			// This connection holds the id already: an earlier checkin
 			// whose answer was lost, and whose undo failed too. It is
 			// this checkin; it goes on from the record there is.
-			return held.Revision(), nil
+			return held.Revision(), other, nil
 		case json.Unmarshal(held.Value(), &other) != nil || !other.Leaving || time.Now().After(deadline):
-			return 0, campbus.Errorf(http.StatusConflict, campbus.CodeCampIDInUse,
+			return 0, rec, campbus.Errorf(http.StatusConflict, campbus.CodeCampIDInUse,
 				"camp id %s is already checked in on another connection", id)
 		}
 		select {
 		case <-ctx.Done():
-			return 0, ctx.Err()
+			return 0, rec, ctx.Err()
 		case <-time.After(leavingRetry):
 		}
 	}
@@ -159,15 +166,15 @@ func mustJSON(v any) []byte {
 	return b
 }
 
-// join seats id in the lowest-numbered group with a free seat.
+// join seats id in the lowest-numbered group with a free seat, trying
+// group n first, whose seat the caller reserved (unreserve gives it back).
 //
-// Where to try first comes from this node's seat view, less the seats that
+// Where to try comes from this node's seat view, less the seats that
 // other checkins under way on this node hold (seatView.reserve); the log's
 // compare-and-set decides.
-func (s *Service) join(ctx context.Context, id, conn string) (int, *groupState, error) {
+func (s *Service) join(ctx context.Context, id, conn string, n int, unreserve func()) (int, *groupState, error) {
 	size := s.opts.GroupSize
-	for after := 0; ; {
-		n, unreserve := s.seats.reserve(after, size)
+	for {
 		st, seq, err := s.updateGroup(ctx, n, func(st *groupState) (*groupEvent, error) {
 			// The seat is given back before the join is appended, which
 			// counts it among the members: counted twice for a moment, a
@@ -181,7 +188,7 @@ func (s *Service) join(ctx context.Context, id, conn string) (int, *groupState, 
 		if errors.Is(err, errGroupFull) {
 			s.seats.apply(n, seq, len(st.Members))
 			unreserve()
-			after = n
+			n, unreserve = s.seats.reserve(n, size)
 			continue
 		}
 		unreserve()
