@@ -588,6 +588,18 @@ func TestKillingANodeReleasesItsCampersAndNobodyElses(t *testing.T) {
 	next := 1
 	for _, r := range rounds {
 		t.Run(r.name, func(t *testing.T) {
+			// The last round's campers were closed as it ended: wait until
+			// they are out, so that none of their checkouts reaches this
+			// round's campers and is taken for an eviction.
+			require.Eventually(t, func() bool {
+				for _, n := range c.nodes {
+					if n != nil {
+						held, err := readSeatedCampers(n)
+						return err == nil && len(held) == 0
+					}
+				}
+				return false
+			}, 60*time.Second, 200*time.Millisecond, "the campers of the last round are out")
 			victim := r.victim()
 			leaders := c.leaders()
 			// One camper on each node, in one group.

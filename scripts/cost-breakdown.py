@@ -35,7 +35,7 @@ STAGES = [
     ('decide', 'decision: request body, group state, seat view'),
     ('encode', 'event encoding: JSON of the event and the group state, headers'),
     ('jetstream', 'JetStream append and ack'),
-    ('republish', 'republish on group.<n>, to the dispatcher and the seat watcher'),
+    ('republish', 'republish on group.<n> to the dispatcher (which feeds the seat view too)'),
     ('dispatch', 'dispatch: the events and the response into the campers\' queues'),
     ('write', 'writes to the sockets: the response and 3 events'),
     ('log', 'request log and metrics'),
@@ -51,22 +51,23 @@ REPUBLISH_LINES = [(7314, 7335), (7460, 7490)]
 
 # Per accepted message:
 #  the nats.go read loops (front-end and handler connections) receive the
-#  request, the reply, the JetStream ack and the event twice (dispatcher,
-#  seat watcher); header decoding is split by its measured cost per kind
+#  request, the reply, the JetStream ack and the event (for the dispatcher,
+#  which also feeds the handlers' seat view: one subscription to group.*
+#  per node); header decoding is split by its measured cost per kind
 #  (request 1.3 µs, reply 0.7 µs, event 1.7 µs; the ack has no headers).
-CLIENT_READ = {'bus': 2, 'jetstream': 1, 'republish': 2}
-CLIENT_HEADERS = {'bus': 1.3 + 0.7, 'republish': 2 * 1.7}
+CLIENT_READ = {'bus': 2, 'jetstream': 1, 'republish': 1}
+CLIENT_HEADERS = {'bus': 1.3 + 0.7, 'republish': 1.7}
 #  the nats.go flushers send the request, the reply, the JetStream publish;
 CLIENT_WRITE = {'bus': 2, 'jetstream': 1}
 #  the NATS server's read loops parse the same three (the hand-off of the
 #  publish to the stream is told apart by its frames);
 SERVER_READ = {'bus': 2, 'jetstream': 1}
 #  the stream's loop routes the ack (one delivery) and the republished
-#  event (two deliveries);
-STREAM_OUT = {'jetstream': 1, 'republish': 2}
-#  the NATS server's write loops write five deliveries: request, reply, ack,
-#  the event twice.
-SERVER_WRITE = {'bus': 2, 'jetstream': 1, 'republish': 2}
+#  event (one delivery);
+STREAM_OUT = {'jetstream': 1, 'republish': 1}
+#  the NATS server's write loops write four deliveries: request, reply, ack,
+#  the event.
+SERVER_WRITE = {'bus': 2, 'jetstream': 1, 'republish': 1}
 
 SETUP = ('handlers.(*Service).checkin', 'handlers.(*Service).checkout', 'handlers.(*Service).peerSession',
          'handlers.(*Service).leave', 'handlers.(*Service).history', 'session.(*Session).checkin',
@@ -97,13 +98,15 @@ LEADS = {
                   'nats-server.(*stream).internalLoop', 'nats.(*Conn).readLoop', 'nats-server.(*client).writeLoop'],
     'dispatch': ['session.(*Session).deliver', 'session.(*registry).groupEvent', 'session.(*frameCache).encode',
                  'tcpfront.codec.Response', 'bus.ParseEventMeta', 'session.(*Session).send'],
-    'write': ['net.(*conn).SetWriteDeadline', 'syscall.write', 'tcpfront.(*transport).Write'],
+    'write': ['net.(*conn).SetWriteDeadline', 'syscall.write', 'unix.writev', 'tcpfront.(*transport).TryWrite',
+              'tcpfront.(*transport).Write'],
     'gc': ['runtime.gcBgMarkWorker', 'runtime.bgsweep', 'runtime.bgscavenge'],
     'sched': ['runtime.goexit0', 'runtime.park_m'],
 }
 
 SHORT = [('github.com/nats-io/nats-server/v2/server.', 'nats-server.'), ('github.com/nats-io/nats%2ego.', 'nats.'),
-         ('github.com/nats-io/nats.go/jetstream.', 'jetstream.'), ('github.com/campbus/campbus/', '')]
+         ('github.com/nats-io/nats.go/jetstream.', 'jetstream.'), ('github.com/campbus/campbus/', ''),
+         ('golang.org/x/sys/unix.', 'unix.')]
 
 
 def load(path):
@@ -149,11 +152,12 @@ def classify(frames):
     if any(f.startswith(SETUP) for f in fns):
         return {'setup': 1}
     # the campers' connections
-    for fn, stage in (('session.(*Session).writeLoop', 'write'), ('tcpfront.(*transport).Next', 'read'),
+    for fn, stage in (('session.(*Session).writeLoop', 'write'), ('tcpfront.(*transport).TryWrite', 'write'),
+                      ('tcpfront.(*transport).Next', 'read'),
                       ('session.(*Session).request', 'bus'), ('session.(*Session).logRequest', 'log'),
                       ('session.(*Session).send', 'dispatch'), ('tcpfront.codec.Response', 'dispatch'),
+                      ('handlers.(*Service).WatchGroup', 'republish'),
                       ('session.(*Session).serve', 'read'), ('session.(*Hub).onGroupEvent', 'dispatch'),
-                      ('handlers.(*Service).watchGroup', 'republish'),
                       ('jetstream.(*jetStream).PublishMsg', 'jetstream')):
         if fn in on:
             return {stage: 1}
