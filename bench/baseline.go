@@ -43,6 +43,14 @@ const (
 // stream of that name) and deletes when done.
 const BaselineStream = "CAMPBUS_BASELINE"
 
+// createRetry bounds how long the baseline tries to create its stream
+// while the server fails to make its store (errStoreFailed, nats-server's
+// JSStreamStoreFailedF).
+const (
+	createRetry                        = 5 * time.Second
+	errStoreFailed jetstream.ErrorCode = 10049
+)
+
 // baselineWhat says what a baseline measures, for the result's title.
 var baselineWhat = map[string]string{
 	BaselineJetStream: "JetStream: publish to a file stream on log.group.<n>, ack awaited; republished on group.<n>",
@@ -122,14 +130,29 @@ func makeBaselineStream(ctx context.Context, url string) (drop func(), err error
 		return nil, fmt.Errorf("bench: delete stream %s: %w", BaselineStream, err)
 	}
 	logGroups := bus.LogPrefix + bus.GroupPrefix + "*"
-	_, err = js.CreateStream(ctx, jetstream.StreamConfig{
-		Name:              BaselineStream,
-		Description:       "campbus bench baseline: messages on log.group.<n>, republished on group.<n>",
-		Subjects:          []string{logGroups},
-		Storage:           jetstream.FileStorage,
-		MaxMsgsPerSubject: bus.DefaultGroupEvents,
-		RePublish:         &jetstream.RePublish{Source: logGroups, Destination: bus.GroupPrefix + "{{wildcard(1)}}"},
-	})
+	// A stream of the same name deleted a moment ago (an earlier run)
+	// may still be leaving the server's disk, and the server then fails
+	// to create its store: try again for a few seconds.
+	retryUntil := time.Now().Add(createRetry)
+	for {
+		_, err = js.CreateStream(ctx, jetstream.StreamConfig{
+			Name:              BaselineStream,
+			Description:       "campbus bench baseline: messages on log.group.<n>, republished on group.<n>",
+			Subjects:          []string{logGroups},
+			Storage:           jetstream.FileStorage,
+			MaxMsgsPerSubject: bus.DefaultGroupEvents,
+			RePublish:         &jetstream.RePublish{Source: logGroups, Destination: bus.GroupPrefix + "{{wildcard(1)}}"},
+		})
+		var apiErr *jetstream.APIError
+		if err == nil || !errors.As(err, &apiErr) || apiErr.ErrorCode != errStoreFailed || time.Now().After(retryUntil) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("bench: create stream %s: %w", BaselineStream, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("bench: create stream %s: %w", BaselineStream, err)
 	}
