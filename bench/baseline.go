@@ -134,6 +134,7 @@ func makeBaselineStream(ctx context.Context, url string) (drop func(), err error
 	// may still be leaving the server's disk, and the server then fails
 	// to create its store: try again for a few seconds.
 	retryUntil := time.Now().Add(createRetry)
+retry:
 	for {
 		_, err = js.CreateStream(ctx, jetstream.StreamConfig{
 			Name:              BaselineStream,
@@ -149,7 +150,7 @@ func makeBaselineStream(ctx context.Context, url string) (drop func(), err error
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("bench: create stream %s: %w", BaselineStream, err)
+			break retry
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

@@ -2,12 +2,13 @@ package session
 
 import "runtime"
 
-// The write side of a session. Frames go into a bounded queue; a writer
-// goroutine runs only while there is something to write: it takes the whole
-// queue at once, hands it to the transport, and looks again; when the queue
-// is empty it ends. An idle camper thus holds no writer goroutine (and, in
-// the TCP transport, no write buffer), which is most of what a connection
-// would otherwise cost.
+// The write side of a session. Frames go into a bounded queue. Over a
+// TryWriter, the goroutine that queued them writes what the socket takes at
+// once; a writer goroutine runs only while something is left to write: it
+// takes the whole queue at once, hands it to the transport, and looks
+// again; when the queue is empty it ends. An idle camper thus holds no
+// writer goroutine (and, in the TCP transport, no write buffer), which is
+// most of what a connection would otherwise cost.
 
 // hold starts holding events until release.
 func (s *Session) hold() {

@@ -14,6 +14,10 @@ func (t *transport) waitReadable() error {
 	if t.raw == nil || t.r.Buffered() > 0 {
 		return nil
 	}
+	if t.ready {
+		t.ready = false
+		return nil
+	}
 	t.r.Release()
 	t.applyDeadline()
 	return t.raw.Read(readable)
@@ -26,9 +30,10 @@ func (t *transport) Idle() bool {
 	if t.raw == nil || t.r.Buffered() > 0 {
 		return false
 	}
-	idle := false
-	_ = t.raw.Control(func(fd uintptr) { idle = !readable(fd) })
-	return idle
+	if err := t.raw.Control(func(fd uintptr) { t.ready = readable(fd) }); err != nil {
+		return false // closed: the read will tell
+	}
+	return !t.ready
 }
 
 // readable peeks at the socket without blocking: false when it is drained

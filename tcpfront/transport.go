@@ -20,9 +20,13 @@ type transport struct {
 	s   *Server
 	r   *wire.Reader
 	iov [][]byte // the writer's, for writev
-	// raw waits for a plain TCP connection to be readable without a read
-	// buffer; nil over TLS.
+	// raw reaches a plain TCP connection's socket: to peek at it and wait
+	// for it without a read buffer (idle_unix.go), and to write without
+	// waiting (trywrite_unix.go); nil over TLS.
 	raw syscall.RawConn
+	// ready: Idle just found bytes in the socket, so the read that follows
+	// need not peek again. The reader's alone.
+	ready bool
 
 	// mu guards woken and the read deadline: once woken is set, no read
 	// deadline is moved past the one that woke the reader. want is the
