@@ -204,6 +204,12 @@ func (c *camper) checkin(id string) int {
 // event waits for the next event and decodes it.
 func (c *camper) event() campbus.Event {
 	c.t.Helper()
+	return c.eventWithin(waitFor)
+}
+
+// eventWithin waits for the next event at most within.
+func (c *camper) eventWithin(within time.Duration) campbus.Event {
+	c.t.Helper()
 	decode := func(f *wire.Frame) campbus.Event {
 		var ev campbus.Event
 		require.NoError(c.t, json.Unmarshal(f.Body, &ev), "event body %q", f.Body)
@@ -220,7 +226,7 @@ func (c *camper) event() campbus.Event {
 		default:
 		}
 		require.FailNow(c.t, "connection closed while waiting for an event", "read error: %v", c.err)
-	case <-time.After(waitFor):
+	case <-time.After(within):
 		require.FailNow(c.t, "no event in time")
 	}
 	return campbus.Event{}
@@ -229,7 +235,14 @@ func (c *camper) event() campbus.Event {
 // expect waits for the next event and requires its type.
 func (c *camper) expect(typ string) campbus.Event {
 	c.t.Helper()
-	ev := c.event()
+	return c.expectWithin(typ, waitFor)
+}
+
+// expectWithin waits at most within for the next event and requires its
+// type.
+func (c *camper) expectWithin(typ string, within time.Duration) campbus.Event {
+	c.t.Helper()
+	ev := c.eventWithin(within)
 	require.Equal(c.t, typ, ev.Type, "event %+v", ev)
 	return ev
 }
