@@ -144,17 +144,10 @@ func (s *Service) lastFromLeader(ctx context.Context, stream, subject string) (l
 // lost (a leader election in between), JetStream keeps that one and says
 // so (duplicate true) instead of storing the change twice.
 func (s *Service) appendGroupEvent(ctx context.Context, n int, ev groupEvent, st *groupState, lastSeq uint64, msgID string) (uint64, bool, error) {
-	ev.event.Group = n
-	data, err := json.Marshal(ev.event)
+	m, err := groupEventMsg(n, ev, st)
 	if err != nil {
 		return 0, false, err
 	}
-	state, err := json.Marshal(st)
-	if err != nil {
-		return 0, false, err
-	}
-	meta := bus.EventMeta{Type: ev.event.Type, Origin: ev.origin, Conn: ev.conn, State: state}
-	m := &nats.Msg{Subject: bus.LogGroupSubject(n), Data: data, Header: meta.Header()}
 	ack, err := s.js.PublishMsg(ctx, m, jetstream.WithExpectLastSequencePerSubject(lastSeq), jetstream.WithMsgID(msgID))
 	if err != nil {
 		return 0, false, err
@@ -162,9 +155,30 @@ func (s *Service) appendGroupEvent(ctx context.Context, n int, ev groupEvent, st
 	if ack.Duplicate {
 		return ack.Sequence, true, nil
 	}
-	s.seats.applyState(n, ack.Sequence, st)
-	s.store.appended(storedSize(m), true)
+	s.appended(n, m, st, ack.Sequence)
 	return ack.Sequence, false, nil
+}
+
+// groupEventMsg is ev as it is stored under log.group.<n>, with st, the
+// group's state after it.
+func groupEventMsg(n int, ev groupEvent, st *groupState) (*nats.Msg, error) {
+	ev.event.Group = n
+	data, err := json.Marshal(ev.event)
+	if err != nil {
+		return nil, err
+	}
+	state, err := json.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	meta := bus.EventMeta{Type: ev.event.Type, Origin: ev.origin, Conn: ev.conn, State: state}
+	return &nats.Msg{Subject: bus.LogGroupSubject(n), Data: data, Header: meta.Header()}, nil
+}
+
+// appended notes that m, which left group n in state st, is stored as seq.
+func (s *Service) appended(n int, m *nats.Msg, st *groupState, seq uint64) {
+	s.seats.applyState(n, seq, st)
+	s.store.appended(storedSize(m), true)
 }
 
 // changeFunc decides a change of a group from its current state: it edits

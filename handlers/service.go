@@ -64,6 +64,9 @@ const (
 	maxCommitTries = 200
 	// MaxSessionMessages is the highest maxCount a peer session accepts.
 	MaxSessionMessages = 10000
+	// queuedPerWorker bounds the message requests waiting in the groups'
+	// queues: Workers times this many.
+	queuedPerWorker = 16
 )
 
 // Service is the set of running handlers of one node.
@@ -92,9 +95,14 @@ type Service struct {
 	changes  atomic.Uint64
 
 	table map[string]handlerFunc
-	work  chan *nats.Msg
+	work  chan job
 	subs  []*nats.Subscription
 	wg    sync.WaitGroup
+	// inOrder queues message requests per group (see inorder.go); queued
+	// holds a token per request in those queues, which bounds them.
+	inOrder    groupQueues
+	queued     chan struct{}
+	msgSubject string
 
 	// mu guards stopped; subscription callbacks hold it for reading while
 	// they queue a request, so that Stop never closes work under them.
@@ -149,7 +157,10 @@ func New(nc *nats.Conn, js jetstream.JetStream, st *bus.Streams, opts Options) (
 		seats:    newSeatView(),
 		log:      opts.Logger,
 		store:    storeState{budget: st.Budget},
-		work:     make(chan *nats.Msg, opts.Workers),
+		work:     make(chan job, opts.Workers),
+		queued:   make(chan struct{}, opts.Workers*queuedPerWorker),
+		// message requests are queued per group, in order (inorder.go)
+		msgSubject: bus.ReqSubject(campbus.CmdMessage),
 	}
 	s.table = map[string]handlerFunc{
 		campbus.CmdCheckin:     s.checkin,
@@ -211,14 +222,26 @@ func (s *Service) Start() error {
 	return s.nc.Flush()
 }
 
-// enqueue hands a request to the workers. When they are all busy it blocks,
-// and the subscription's pending limit bounds what waits behind it.
+// enqueue hands a request to the workers; a message request goes to its
+// group's queue, in the order the subscription delivers them. When the
+// workers are all busy, or the groups' queues full, it blocks, and the
+// subscription's pending limit bounds what waits behind it.
 func (s *Service) enqueue(m *nats.Msg) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if !s.stopped {
-		s.work <- m
+	if s.stopped {
+		return
 	}
+	if m.Subject == s.msgSubject {
+		if r := bus.ParseRequest(m); r.Group > 0 {
+			s.queued <- struct{}{}
+			if s.inOrder.push(r.Group, queuedRequest{m: m, r: &request{Request: r}}) {
+				s.work <- job{group: r.Group}
+			}
+			return
+		}
+	}
+	s.work <- job{m: m}
 }
 
 // Stop unsubscribes, lets the requests already taken finish, and waits for
@@ -239,15 +262,18 @@ func (s *Service) Stop() {
 
 func (s *Service) worker() {
 	defer s.wg.Done()
-	for m := range s.work {
-		s.serve(m)
+	for j := range s.work {
+		if j.m != nil {
+			s.serveRequest(j.m, &request{Request: bus.ParseRequest(j.m)})
+		} else {
+			s.runGroup(j.group)
+		}
 	}
 }
 
-// serve handles one request message and replies to it. A panic is recovered
-// and answered with 500 internal.
-func (s *Service) serve(m *nats.Msg) {
-	r := &request{Request: bus.ParseRequest(m)}
+// serveRequest handles one request message and replies to it. A panic is
+// recovered and answered with 500 internal.
+func (s *Service) serveRequest(m *nats.Msg, r *request) {
 	deadline := s.opts.Now().Add(s.opts.Timeout)
 	if asker := r.Deadline; !asker.IsZero() {
 		if !asker.After(s.opts.Now()) {

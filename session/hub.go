@@ -47,6 +47,10 @@ type Options struct {
 	// Observer, if set, is told of every request answered and every event
 	// delivered (metrics).
 	Observer Observer
+	// Pipeline is how many of one camper's messages may be on the bus at
+	// once, when the camper sends them faster than they are answered (see
+	// pipeline.go); 1 sends each after the answer to the one before.
+	Pipeline int
 	// GroupWatcher, if set, sees every event on group.<n> that reaches
 	// the hub, before it is delivered, on the hub's dispatcher: the
 	// handlers keep their view of free seats with it, from the same
@@ -64,6 +68,7 @@ const (
 	DefaultRequestTimeout = 15 * time.Second
 	DefaultMaxConns       = 16384
 	DefaultCheckinTimeout = 30 * time.Second
+	DefaultPipeline       = 8
 )
 
 // Observer watches the campers' traffic. Its methods are called on hot
@@ -146,6 +151,9 @@ type Hub struct {
 	sessions map[string]*Session // by connection id on the bus
 	draining bool
 	subs     []*nats.Subscription
+
+	// replies routes the answers to pipelined messages.
+	replies replies
 }
 
 // NewHub returns a hub that sends requests and takes events over nc.
@@ -170,6 +178,9 @@ func NewHub(nc *nats.Conn, opts Options) *Hub {
 	}
 	if opts.CheckinTimeout <= 0 {
 		opts.CheckinTimeout = DefaultCheckinTimeout
+	}
+	if opts.Pipeline <= 0 {
+		opts.Pipeline = DefaultPipeline
 	}
 	if opts.Observer == nil {
 		opts.Observer = noObserver{}
@@ -217,6 +228,12 @@ func (h *Hub) Start() error {
 		}
 		h.subs = append(h.subs, sub)
 	}
+	sub, err := h.replies.subscribe(h.nc)
+	if err != nil {
+		h.unsubscribe()
+		return fmt.Errorf("session: subscribe to replies: %w", err)
+	}
+	h.subs = append(h.subs, sub)
 	return h.nc.Flush()
 }
 

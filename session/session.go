@@ -84,6 +84,9 @@ type Session struct {
 	// tokenWaitUntil a checkin is refused unread (see tokenDelay).
 	badTokens      int
 	tokenWaitUntil time.Time
+	// inflight are the messages on the bus whose responses are not yet
+	// queued, oldest first (pipeline.go).
+	inflight []*inflight
 }
 
 func newSession(h *Hub, id uint64, t Transport) *Session {
@@ -128,7 +131,13 @@ func (s *Session) serve(idle bool) {
 func (s *Session) readLoop(idle bool) bool {
 	idler, _ := s.t.(Idler)
 	for {
-		if !idle && idler != nil && s.state == CheckedIn && idler.Idle() {
+		// Nothing more to read now: answer the messages in flight, then
+		// wait for the next request on a fresh goroutine.
+		quiet := !idle && idler != nil && s.state == CheckedIn && idler.Idle()
+		if quiet || len(s.inflight) >= s.h.opts.Pipeline || idler == nil || idle {
+			s.settle()
+		}
+		if quiet && s.state == CheckedIn {
 			go s.serve(true)
 			return true
 		}
@@ -143,10 +152,12 @@ func (s *Session) readLoop(idle bool) bool {
 		req, err := s.t.Next(idle)
 		s.frameAt = time.Now()
 		if err != nil {
+			s.settle()
 			s.readEnded(err)
 			return false
 		}
 		if s.limiter != nil && !s.limiter.allow(s.frameAt) {
+			s.settle()
 			s.h.stats.rateLimited.Add(1)
 			perr := campbus.Errorf(http.StatusTooManyRequests, campbus.CodeRateLimited,
 				"too many requests: at most %g a second (bursts of %d); slow down", s.h.opts.Rate, s.h.opts.Burst)
@@ -203,6 +214,12 @@ func (s *Session) handle(req *Request) bool {
 	case s.h.isDraining():
 		perr = campbus.Errorf(http.StatusServiceUnavailable, campbus.CodeShuttingDown, "the server is shutting down")
 	}
+	if perr == nil && cmd.Name == campbus.CmdMessage && s.h.opts.Pipeline > 1 {
+		s.sendPipelined(&bus.Request{Command: cmd.Name, Conn: s.busID, CampID: s.campID, Group: s.group, Body: req.Body}, req.ID)
+		return true
+	}
+	// Anything else is answered after the messages before it.
+	s.settle()
 	if perr != nil {
 		s.respond(req.ID, perr)
 		s.logRequest(req.Command, perr.Status, perr.Code)
@@ -357,6 +374,11 @@ func (s *Session) respond(reqID string, perr *campbus.Error) {
 // to the observer, under "unknown" for a name that is no command, so that
 // no client can make up metric labels.
 func (s *Session) logRequest(command string, status int, code string) {
+	s.logRequestSince(command, status, code, s.frameAt)
+}
+
+// logRequestSince is logRequest for a request read at at.
+func (s *Session) logRequestSince(command string, status int, code string, at time.Time) {
 	out := "success"
 	if status != http.StatusOK {
 		out = code
@@ -367,7 +389,7 @@ func (s *Session) logRequest(command string, status int, code string) {
 	if _, ok := campbus.LookupCommand(command); !ok && command != "-" {
 		label = "unknown"
 	}
-	s.h.opts.Observer.Request(s.t.Name(), label, status, time.Since(s.frameAt))
+	s.h.opts.Observer.Request(s.t.Name(), label, status, time.Since(at))
 }
 
 // end tells the camper why the session ends (a shutdown event) and stops
@@ -386,6 +408,7 @@ func (s *Session) end(reason string, why CloseReason) {
 // out with reason disconnect, then the session is forgotten and the
 // transport closed once what is queued is written.
 func (s *Session) finish() {
+	s.settle()
 	if s.state == CheckedIn {
 		s.checkout(nil, campbus.ReasonDisconnect)
 	}

@@ -154,6 +154,10 @@ type fakeCamp struct {
 	mu     sync.Mutex
 	holder map[string]string // campId -> conn
 	seen   []*bus.Request
+	// holdMessages, when set, holds message requests until that many have
+	// come, then answers them newest first, each with its own text.
+	holdMessages int
+	held         []*nats.Msg
 }
 
 func startCamp(t *testing.T) (*fakeCamp, *nats.Conn) {
@@ -203,6 +207,27 @@ func (c *fakeCamp) answer(m *nats.Msg) {
 			break
 		}
 		delete(c.holder, r.CampID)
+	case campbus.CmdMessage:
+		if c.holdMessages > 0 {
+			c.held = append(c.held, m)
+			if len(c.held) < c.holdMessages {
+				c.mu.Unlock()
+				return
+			}
+			held := c.held
+			c.held = nil
+			c.mu.Unlock()
+			for i := len(held) - 1; i >= 0; i-- {
+				reply := &bus.Reply{Status: 200, Body: bus.ParseRequest(held[i]).Body}
+				msg := reply.Msg()
+				msg.Subject = held[i].Reply
+				_ = held[i].RespondMsg(msg)
+			}
+			return
+		}
+		if c.holder[r.CampID] != r.Conn {
+			fail(http.StatusForbidden, campbus.CodeNotCheckedIn)
+		}
 	default:
 		if c.holder[r.CampID] != r.Conn {
 			fail(http.StatusForbidden, campbus.CodeNotCheckedIn)
@@ -601,4 +626,64 @@ func TestTheGroupWatcherSeesEveryGroupEventFirst(t *testing.T) {
 		{"group.1", "join", "J002", 0},
 		{"group.7", "checkout", "J027", 0}, // a group with nobody here too
 	}, got)
+}
+
+// burstFake is an idleFake that is not idle while the test is still
+// feeding a burst of requests.
+type burstFake struct {
+	*fakeTransport
+	feeding atomic.Bool
+}
+
+func (f *burstFake) Idle() bool { return len(f.in) == 0 && !f.feeding.Load() }
+
+func TestMessagesSentTogetherAreOnTheBusTogetherAndAnsweredInOrder(t *testing.T) {
+	h, camp := startHub(t, Options{RequestTimeout: 3 * time.Second})
+	f := &burstFake{fakeTransport: newFake()}
+	go h.Serve(f)
+	f.in <- &Request{Command: campbus.CmdCheckin, ID: "1", Body: body(campbus.CheckinRequest{CampID: "J004"})}
+	require.Equal(t, 200, f.waitFrames(t, 1)[0].Status)
+
+	// Five messages and a mission come in one burst. The camp answers no
+	// message before it has all five, newest first: a session that waited
+	// for each answer would get none (500 after the timeout).
+	camp.mu.Lock()
+	camp.holdMessages = 5
+	camp.mu.Unlock()
+	f.feeding.Store(true)
+	for i := 2; i <= 6; i++ {
+		f.in <- &Request{Command: campbus.CmdMessage, ID: fmt.Sprint(i), Body: body(map[string]string{"text": fmt.Sprint("m", i)})}
+	}
+	f.in <- &Request{Command: campbus.CmdMission, ID: "7", Body: body(map[string]int{"day": 4})}
+	f.feeding.Store(false)
+
+	got := f.waitFrames(t, 7)[1:]
+	for i, fr := range got[:5] {
+		assert.Equal(t, 200, fr.Status, "message %d", i+2)
+		assert.Equal(t, fmt.Sprint(i+2), fr.ID, "responses in the order of the requests")
+		assert.JSONEq(t, fmt.Sprintf(`{"text":"m%d"}`, i+2), string(fr.Body), "each response is its own request's")
+	}
+	assert.Equal(t, "7", got[5].ID, "the mission is answered after the messages before it")
+	assert.Equal(t, 200, got[5].Status)
+	assert.Zero(t, h.replies.pending(), "no answer left awaited")
+}
+
+func TestAMessageWithoutAnAnswerGets500AndTheSessionGoesOn(t *testing.T) {
+	h, camp := startHub(t, Options{RequestTimeout: 300 * time.Millisecond})
+	f := &burstFake{fakeTransport: newFake()}
+	go h.Serve(f)
+	f.in <- &Request{Command: campbus.CmdCheckin, ID: "1", Body: body(campbus.CheckinRequest{CampID: "J004"})}
+	require.Equal(t, 200, f.waitFrames(t, 1)[0].Status)
+
+	camp.mu.Lock()
+	camp.holdMessages = 2 // never reached: the one message is never answered
+	camp.mu.Unlock()
+	f.in <- &Request{Command: campbus.CmdMessage, ID: "2", Body: body(map[string]string{"text": "lost"})}
+	fr := f.waitFrames(t, 2)[1]
+	assert.Equal(t, http.StatusInternalServerError, fr.Status)
+	assert.Contains(t, string(fr.Body), campbus.CodeInternal)
+	assert.Zero(t, h.replies.pending(), "the unanswered request is forgotten")
+
+	f.in <- &Request{Command: campbus.CmdMission, ID: "3", Body: body(map[string]int{"day": 4})}
+	assert.Equal(t, 200, f.waitFrames(t, 3)[2].Status)
 }
