@@ -19,9 +19,19 @@ import (
 
 // A front-end publishes a camper's messages without waiting for the answers
 // (session.Options.Pipeline): they are decided, stored and answered in the
-// order they were published, and the session's limit holds across them.
+// order they were published, and the session's limit holds across them,
+// whether the node appends them one at a time (in a cluster) or several
+// at once (alone).
 func TestMessagesPublishedTogetherKeepTheirOrder(t *testing.T) {
-	s, asker := startService(t)
+	for _, sole := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sole writer %v", sole), func(t *testing.T) {
+			testMessagesPublishedTogether(t, sole)
+		})
+	}
+}
+
+func testMessagesPublishedTogether(t *testing.T, sole bool) {
+	s, asker := startService(t, func(o *Options) { o.SoleWriter = sole })
 	require.NoError(t, s.Start())
 	t.Cleanup(s.Stop)
 

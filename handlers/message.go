@@ -9,13 +9,10 @@ import (
 // message handles POST /message {"text":"..."}: during the group's peer
 // session the text goes to every other member, counted against maxCount.
 // Without a session, or past the limit, it goes to nobody and the sender
-// gets an error.
+// gets an error. A group's messages usually come through its queue
+// (inorder.go), several at a time; this is the way of one alone.
 func (s *Service) message(ctx context.Context, r *request) (any, error) {
-	f, err := decodeBody(r.Body)
-	if err != nil {
-		return nil, err
-	}
-	text, err := f.text()
+	text, err := messageText(r)
 	if err != nil {
 		return nil, err
 	}
@@ -26,14 +23,31 @@ func (s *Service) message(ctx context.Context, r *request) (any, error) {
 	defer done()
 	var resp campbus.MessageResponse
 	_, _, err = s.updateGroup(ctx, r.Group, func(st *groupState) (*groupEvent, error) {
-		ev, err := sendMessage(st, r.Group, r.CampID, text)
-		if ev != nil {
-			resp = campbus.MessageResponse{Group: r.Group, Seq: ev.event.Seq, Remaining: *ev.event.Remaining, Delivered: len(st.Members) - 1}
-		}
+		ev, rsp, err := decideMessage(st, r, text)
+		resp = rsp
 		return ev, err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return resp, nil
+}
+
+// messageText returns the text of a message request.
+func messageText(r *request) (string, error) {
+	f, err := decodeBody(r.Body)
+	if err != nil {
+		return "", err
+	}
+	return f.text()
+}
+
+// decideMessage decides r's message on group state st (edited in place)
+// and returns its event and the sender's response.
+func decideMessage(st *groupState, r *request, text string) (*groupEvent, campbus.MessageResponse, error) {
+	ev, err := sendMessage(st, r.Group, r.CampID, text)
+	if ev == nil {
+		return nil, campbus.MessageResponse{}, err
+	}
+	return ev, campbus.MessageResponse{Group: r.Group, Seq: ev.event.Seq, Remaining: *ev.event.Remaining, Delivered: len(st.Members) - 1}, err
 }

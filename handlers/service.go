@@ -51,6 +51,10 @@ type Options struct {
 	// its own to group.* (which would cost every event a second delivery
 	// and decoding in the node).
 	SeatsFed bool
+	// SoleWriter says no other node writes the streams (the node is not
+	// in a cluster): a group's queued messages are then appended without
+	// waiting for each acknowledgement (appendMessages).
+	SoleWriter bool
 	// Now returns the current time (tests may replace it).
 	Now func() time.Time
 }

@@ -20,7 +20,7 @@ import (
 
 // startService runs the handlers on a bus of their own and returns a
 // connection to ask them with.
-func startService(t *testing.T) (*Service, *nats.Conn) {
+func startService(t *testing.T, edit ...func(*Options)) (*Service, *nats.Conn) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	b, err := bus.Start(bus.Options{ServerName: "t", DataDir: t.TempDir(), Logger: log})
@@ -35,7 +35,11 @@ func startService(t *testing.T) (*Service, *nats.Conn) {
 	defer cancel()
 	st, err := bus.EnsureStreams(ctx, js, bus.StreamOptions{})
 	require.NoError(t, err)
-	s, err := New(nc, js, st, Options{Logger: log})
+	opts := Options{Logger: log}
+	for _, e := range edit {
+		e(&opts)
+	}
+	s, err := New(nc, js, st, opts)
 	require.NoError(t, err)
 	asker, err := b.Connect("asker")
 	require.NoError(t, err)

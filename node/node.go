@@ -274,6 +274,8 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 		DataDir:   opts.DataDir,
 		Logger:    opts.Logger,
 		SeatsFed:  true, // by the hub, below
+		// Alone, the node is the only writer of its streams.
+		SoleWriter: opts.ClusterAddr == "",
 	})
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package session
 import (
 	"bytes"
 	"encoding/json"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -97,6 +98,12 @@ func (w *wakeups) afterEvent(sub *nats.Subscription) {
 	}
 	// nats.go counts the event being handled as pending until its
 	// callback returns: more than one means another callback will come.
+	if pending, _, err := sub.Pending(); err == nil && pending > 1 && len(w.held) < maxHeldWriters {
+		return
+	}
+	// The connection's reader may be handing over the rest of a burst
+	// right now: let it run once before the writers go.
+	runtime.Gosched()
 	if pending, _, err := sub.Pending(); err == nil && pending > 1 && len(w.held) < maxHeldWriters {
 		return
 	}

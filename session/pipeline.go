@@ -102,7 +102,7 @@ func (s *Session) sendPipelined(req *bus.Request, reqID string) {
 }
 
 // settle waits for the answers of the messages in flight, oldest first, and
-// queues their responses.
+// queues their responses; those that came together go out in one write.
 func (s *Session) settle() {
 	if len(s.inflight) == 0 {
 		return
@@ -117,9 +117,10 @@ func (s *Session) settle() {
 		if reply.Status == http.StatusForbidden && reply.Code == campbus.CodeNotCheckedIn && s.state == CheckedIn {
 			s.forget() // as handle does
 		}
-		s.send(s.t.Codec().Response(reply.Status, p.reqID, reply.Body))
+		s.queueOnly(s.t.Codec().Response(reply.Status, p.reqID, reply.Body))
 		s.logRequestSince(campbus.CmdMessage, reply.Status, reply.Code, p.at)
 	}
+	s.flushQueued()
 	if timer != nil {
 		timer.Stop()
 	}
@@ -135,6 +136,7 @@ func (s *Session) await(p *inflight, timer **time.Timer) *bus.Reply {
 		select {
 		case m = <-p.reply:
 		default:
+			s.flushQueued() // what is answered goes out meanwhile
 			wait := time.Until(p.deadline)
 			if *timer == nil {
 				*timer = time.NewTimer(wait)

@@ -65,6 +65,23 @@ func (s *Session) wakeWriter() {
 	}
 }
 
+// queueOnly queues a frame and leaves it for flushQueued (or a writer
+// already running) to write.
+func (s *Session) queueOnly(frame []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.queueLocked(frame)
+}
+
+// flushQueued starts writing what is queued, if no writer runs.
+func (s *Session) flushQueued() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.writing && len(s.queue) > 0 && !s.closed {
+		s.startWriterLocked()
+	}
+}
+
 func (s *Session) send(frame []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
