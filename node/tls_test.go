@@ -89,6 +89,12 @@ func TestCampersCheckInOverTLSAndOverWSS(t *testing.T) {
 
 	tcp.ok(campbus.CmdDirect, campbus.DirectRequest{CampID: "J002", Text: "over TLS"}, nil)
 	assert.Equal(t, "over TLS", web.event(campbus.EventDirect).Text)
+	// A message over TLS is answered with nothing after it (the session
+	// cannot peek under TLS to see whether more requests wait).
+	tcp.ok(campbus.CmdPeerSession, campbus.PeerSessionRequest{MaxCount: 3}, nil)
+	web.event(campbus.EventPeerSession)
+	tcp.ok(campbus.CmdMessage, campbus.MessageRequest{Text: "a message over TLS"}, nil)
+	assert.Equal(t, "a message over TLS", web.event(campbus.EventMessage).Text)
 
 	// The page itself comes over HTTPS, from the same certificate, and
 	// HTTP/1.1 only: the WebSocket takes over an HTTP/1.1 connection.

@@ -131,10 +131,15 @@ func (s *Session) serve(idle bool) {
 func (s *Session) readLoop(idle bool) bool {
 	idler, _ := s.t.(Idler)
 	for {
-		// Nothing more to read now: answer the messages in flight, then
-		// wait for the next request on a fresh goroutine.
-		quiet := !idle && idler != nil && s.state == CheckedIn && idler.Idle()
-		if quiet || len(s.inflight) >= s.h.opts.Pipeline || idler == nil || idle {
+		// Unless the next request is known to be waiting, answer the
+		// messages in flight; when nothing is left to read, wait for the
+		// next request on a fresh goroutine.
+		quiet, known := false, false
+		if !idle && idler != nil && s.state == CheckedIn {
+			quiet, known = idler.Idle()
+		}
+		quiet = quiet && known
+		if !known || quiet || len(s.inflight) >= s.h.opts.Pipeline {
 			s.settle()
 		}
 		if quiet && s.state == CheckedIn {

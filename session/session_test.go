@@ -459,12 +459,12 @@ type idleFake struct {
 	idles atomic.Int32
 }
 
-func (f *idleFake) Idle() bool {
+func (f *idleFake) Idle() (bool, bool) {
 	if len(f.in) > 0 {
-		return false
+		return false, true
 	}
 	f.idles.Add(1)
-	return true
+	return true, true
 }
 
 func TestAnIdleCamperIsServedOnAFreshGoroutine(t *testing.T) {
@@ -635,7 +635,7 @@ type burstFake struct {
 	feeding atomic.Bool
 }
 
-func (f *burstFake) Idle() bool { return len(f.in) == 0 && !f.feeding.Load() }
+func (f *burstFake) Idle() (bool, bool) { return len(f.in) == 0 && !f.feeding.Load(), true }
 
 func TestMessagesSentTogetherAreOnTheBusTogetherAndAnsweredInOrder(t *testing.T) {
 	h, camp := startHub(t, Options{RequestTimeout: 3 * time.Second})
@@ -686,4 +686,22 @@ func TestAMessageWithoutAnAnswerGets500AndTheSessionGoesOn(t *testing.T) {
 
 	f.in <- &Request{Command: campbus.CmdMission, ID: "3", Body: body(map[string]int{"day": 4})}
 	assert.Equal(t, 200, f.waitFrames(t, 3)[2].Status)
+}
+
+// blindFake is an Idler that can never tell (as TLS with nothing
+// buffered): a message must be answered without waiting for the next
+// request.
+type blindFake struct{ *fakeTransport }
+
+func (f blindFake) Idle() (bool, bool) { return false, false }
+
+func TestAMessageIsAnsweredWhenTheTransportCannotTellWhatWaits(t *testing.T) {
+	h, _ := startHub(t, Options{RequestTimeout: 5 * time.Second})
+	f := blindFake{newFake()}
+	go h.Serve(f)
+	f.in <- &Request{Command: campbus.CmdCheckin, ID: "1", Body: body(campbus.CheckinRequest{CampID: "J004"})}
+	require.Equal(t, 200, f.waitFrames(t, 1)[0].Status)
+	// Nothing follows: the answer must not wait for a next request.
+	f.in <- &Request{Command: campbus.CmdMessage, ID: "2", Body: body(map[string]string{"text": "hi"})}
+	assert.Equal(t, 200, f.waitFrames(t, 2)[1].Status)
 }

@@ -56,14 +56,17 @@ type Transport interface {
 	RemoteAddr() string
 }
 
-// Idler is a Transport that can tell, without blocking, that its next
-// request has not arrived: nothing is buffered and nothing waits in the
-// socket. The session of such a transport waits for that request on a
-// goroutine of its own: the goroutine that handled the requests before,
-// whose stack grew with them (a request over the bus takes about 8 KiB),
-// ends, and a quiet camper holds a goroutine with a small stack.
+// Idler is a Transport that can tell, without blocking, whether its next
+// request has arrived: Idle's idle is true when nothing is buffered and
+// nothing waits in the socket, false when bytes wait to be read; known is
+// false when the transport cannot tell this time. The session of such a
+// transport waits for its next request on a goroutine of its own: the
+// goroutine that handled the requests before, whose stack grew with them
+// (a request over the bus takes about 8 KiB), ends, and a quiet camper
+// holds a goroutine with a small stack. And while bytes wait, the session
+// reads on with messages still on the bus (pipeline.go).
 type Idler interface {
-	Idle() bool
+	Idle() (idle, known bool)
 }
 
 // TryWriter is a Transport that can write without waiting: TryWrite writes
