@@ -252,9 +252,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		defer dropStream()
 	} else {
 		r.phase.Store("checkin")
+		cpu, err := startCPUWindow(cfg.Probe)
+		if err != nil {
+			return nil, err
+		}
 		res.Checkin = r.checkinAll(ctx)
 		if res.Checkin.Count == 0 {
 			return nil, fmt.Errorf("bench: no camper could check in at %s (errors: %v)", cfg.Addr, r.errorCounts())
+		}
+		if res.Checkin.ServerCPU, err = cpu.stop(int64(res.Checkin.Count)); err != nil {
+			return nil, err
 		}
 		r.formGroups()
 	}

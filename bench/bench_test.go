@@ -356,6 +356,11 @@ func TestRunMeasuresTheCPUOfAServerProcess(t *testing.T) {
 	var table strings.Builder
 	require.NoError(t, res.WriteTable(&table))
 	assert.Contains(t, table.String(), "µs per accepted message")
+
+	ck := res.Checkin.ServerCPU
+	require.NotNil(t, ck, "and while the campers check in")
+	assert.InDelta(t, ck.Seconds*1e6/float64(res.Checkin.Count), ck.PerAcceptedMicros, 0.001, "per checkin")
+	assert.Contains(t, table.String(), "µs per checkin")
 }
 
 func TestProcessProbeReadsThisProcess(t *testing.T) {

@@ -79,6 +79,9 @@ type Phase struct {
 	Count   int     `json:"count"`
 	Seconds float64 `json:"seconds"`
 	PerSec  float64 `json:"perSec"`
+	// ServerCPU is what the server spent over the checkin phase, when it
+	// can be read; its PerAcceptedMicros is per checkin.
+	ServerCPU *ServerCPU `json:"serverCpu,omitempty"`
 }
 
 func newPhase(n int, d time.Duration) Phase {
@@ -277,6 +280,10 @@ func (res *Result) WriteTable(w io.Writer) error {
 	fmt.Fprintf(&b, "\nerrors: %s\n", formatErrors(res.Errors))
 	if cpu := res.Send.ServerCPU; cpu != nil {
 		fmt.Fprintf(&b, "server CPU (%s): %s\n", cpu.Scope, cpu.describe())
+	}
+	if cpu := res.Checkin.ServerCPU; cpu != nil {
+		fmt.Fprintf(&b, "server CPU (%s) while checking in: %.2f s in %.2f s (%.2f cores): %.1f µs per checkin\n",
+			cpu.Scope, cpu.Seconds, cpu.WallSeconds, cpu.Cores, cpu.PerAcceptedMicros)
 	}
 	if fp := res.Footprint; fp != nil {
 		fmt.Fprintf(&b, "server (%s): %s\n", fp.Scope, fp.describe())

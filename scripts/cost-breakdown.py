@@ -83,13 +83,14 @@ LEADS = {
             'nats.(*Msg).headerBytes', 'bus.ParseReply', 'bus.ParseRequest', 'handlers.(*Service).reply',
             'nats.(*Conn).RequestMsgWithContext', 'nats.(*Conn).respHandler', 'nats-server.(*client).readLoop',
             'nats-server.(*client).writeLoop', 'nats.(*Conn).readLoop', 'nats.(*Conn).flusher',
-            'handlers.(*Service).worker'],
+            'session.(*Session).sendPipelined', 'session.(*Session).await', 'handlers.(*Service).worker'],
     'decide': ['handlers.decodeBody', 'handlers.fields.text', 'handlers.(*groupState).clone',
                'handlers.(*Service).updateGroup'],
     'encode': ['bus.EventMeta.Header', 'encoding/json.Marshal'],
     'jetstream': ['encoding/json.Unmarshal', 'nats-server.(*msgBlock).flushPendingMsgsLocked',
                   'nats-server.(*fileStore).StoreMsg', 'nats-server.(*fileStore).LoadLastMsg',
                   'nats-server.(*stream).checkMsgId', 'jetstream.(*jetStream).PublishMsg',
+                  'jetstream.(*jetStream).PublishMsgAsync', 'jetstream.(*jetStream).handleAsyncReply',
                   'nats-server.(*stream).processJetStreamMsgWithBatch', 'nats-server.(*client).readLoop',
                   'nats-server.(*stream).internalLoop', 'nats.(*Conn).respHandler', 'nats.(*Conn).readLoop',
                   'nats-server.(*client).writeLoop', 'nats.(*Conn).flusher'],
@@ -97,7 +98,8 @@ LEADS = {
                   'nats-server.(*fileStore).LoadLastMsg', 'nats-server.(*stream).processJetStreamMsgWithBatch',
                   'nats-server.(*stream).internalLoop', 'nats.(*Conn).readLoop', 'nats-server.(*client).writeLoop'],
     'dispatch': ['session.(*Session).deliver', 'session.(*registry).groupEvent', 'session.(*frameCache).encode',
-                 'tcpfront.codec.Response', 'bus.ParseEventMeta', 'session.(*Session).send'],
+                 'tcpfront.codec.Response', 'bus.ParseEventMeta', 'session.(*Session).send',
+                 'session.(*Session).queueOnly'],
     'write': ['net.(*conn).SetWriteDeadline', 'syscall.write', 'unix.writev', 'tcpfront.(*transport).TryWrite',
               'tcpfront.(*transport).Write'],
     'gc': ['runtime.gcBgMarkWorker', 'runtime.bgsweep', 'runtime.bgscavenge'],
@@ -154,14 +156,23 @@ def classify(frames):
     # the campers' connections
     for fn, stage in (('session.(*Session).writeLoop', 'write'), ('tcpfront.(*transport).TryWrite', 'write'),
                       ('tcpfront.(*transport).Next', 'read'),
-                      ('session.(*Session).request', 'bus'), ('session.(*Session).logRequest', 'log'),
-                      ('session.(*Session).send', 'dispatch'), ('tcpfront.codec.Response', 'dispatch'),
+                      ('session.(*Session).request', 'bus'), ('session.(*Session).sendPipelined', 'bus'),
+                      ('session.(*Session).await', 'bus'), ('session.(*replies).subscribe.func1', 'bus'),
+                      ('session.(*Session).logRequest', 'log'), ('session.(*Session).logRequestSince', 'log'),
+                      ('session.(*Session).send', 'dispatch'), ('session.(*Session).queueOnly', 'dispatch'),
+                      ('tcpfront.codec.Response', 'dispatch'),
                       ('handlers.(*Service).WatchGroup', 'republish'),
                       ('session.(*Session).serve', 'read'), ('session.(*Hub).onGroupEvent', 'dispatch'),
                       ('jetstream.(*jetStream).PublishMsg', 'jetstream')):
         if fn in on:
             return {stage: 1}
     # the handlers
+    if 'jetstream.(*jetStream).PublishMsgAsync' in on or 'jetstream.(*jetStream).handleAsyncReply' in on:
+        return {'jetstream': 1}
+    if 'handlers.(*Service).appendMessages' in on:
+        if 'handlers.groupEventMsg' in on:
+            return {'encode': 1}
+        return {'bus' if 'handlers.(*Service).reply' in on else 'decide': 1}
     if 'handlers.(*Service).appendGroupEvent' in on:
         return {'encode' if on & {'encoding/json.Marshal', 'bus.EventMeta.Header'} else 'decide': 1}
     if 'handlers.(*Service).message' in on:
