@@ -256,11 +256,21 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
+		var self *cpuWindow
+		if cpu != nil {
+			// The server is another process: what the bench spends is apart.
+			if self, err = startCPUWindow(ProcessProbe{PID: os.Getpid()}); err != nil {
+				return nil, err
+			}
+		}
 		res.Checkin = r.checkinAll(ctx)
 		if res.Checkin.Count == 0 {
 			return nil, fmt.Errorf("bench: no camper could check in at %s (errors: %v)", cfg.Addr, r.errorCounts())
 		}
 		if res.Checkin.ServerCPU, err = cpu.stop(int64(res.Checkin.Count)); err != nil {
+			return nil, err
+		}
+		if res.Checkin.BenchCPU, err = self.stop(int64(res.Checkin.Count)); err != nil {
 			return nil, err
 		}
 		r.formGroups()

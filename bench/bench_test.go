@@ -361,6 +361,8 @@ func TestRunMeasuresTheCPUOfAServerProcess(t *testing.T) {
 	require.NotNil(t, ck, "and while the campers check in")
 	assert.InDelta(t, ck.Seconds*1e6/float64(res.Checkin.Count), ck.PerAcceptedMicros, 0.001, "per checkin")
 	assert.Contains(t, table.String(), "µs per checkin")
+	require.NotNil(t, res.Checkin.BenchCPU, "the bench's own, apart")
+	assert.GreaterOrEqual(t, res.Checkin.BenchCPU.Seconds, 0.0)
 }
 
 func TestProcessProbeReadsThisProcess(t *testing.T) {

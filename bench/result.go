@@ -80,8 +80,11 @@ type Phase struct {
 	Seconds float64 `json:"seconds"`
 	PerSec  float64 `json:"perSec"`
 	// ServerCPU is what the server spent over the checkin phase, when it
-	// can be read; its PerAcceptedMicros is per checkin.
+	// can be read; its PerAcceptedMicros is per checkin. BenchCPU is what
+	// the bench's own process spent meanwhile (dialing, the checkins, the
+	// events read), given when ServerCPU is.
 	ServerCPU *ServerCPU `json:"serverCpu,omitempty"`
+	BenchCPU  *ServerCPU `json:"benchCpu,omitempty"`
 }
 
 func newPhase(n int, d time.Duration) Phase {
@@ -284,6 +287,10 @@ func (res *Result) WriteTable(w io.Writer) error {
 	if cpu := res.Checkin.ServerCPU; cpu != nil {
 		fmt.Fprintf(&b, "server CPU (%s) while checking in: %.2f s in %.2f s (%.2f cores): %.1f µs per checkin\n",
 			cpu.Scope, cpu.Seconds, cpu.WallSeconds, cpu.Cores, cpu.PerAcceptedMicros)
+		if self := res.Checkin.BenchCPU; self != nil {
+			fmt.Fprintf(&b, "bench CPU (%s) while checking in: %.2f s (%.2f cores): %.1f µs per checkin\n",
+				self.Scope, self.Seconds, self.Cores, self.PerAcceptedMicros)
+		}
 	}
 	if fp := res.Footprint; fp != nil {
 		fmt.Fprintf(&b, "server (%s): %s\n", fp.Scope, fp.describe())
