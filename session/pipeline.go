@@ -2,6 +2,7 @@ package session
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"sync"
@@ -167,8 +168,4 @@ func (s *Session) await(p *inflight, timer **time.Timer) *bus.Reply {
 }
 
 // errNoAnswer is a pipelined request that got no answer by its deadline.
-var errNoAnswer = errorString("no answer from the handlers in time")
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }
+var errNoAnswer = errors.New("no answer from the handlers in time")

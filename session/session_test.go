@@ -637,12 +637,18 @@ type burstFake struct {
 
 func (f *burstFake) Idle() (bool, bool) { return len(f.in) == 0 && !f.feeding.Load(), true }
 
+// checkedIn serves t with a session checked in as J004.
+func checkedIn(tt *testing.T, h *Hub, t Transport, f *fakeTransport) {
+	tt.Helper()
+	go h.Serve(t)
+	f.in <- &Request{Command: campbus.CmdCheckin, ID: "1", Body: body(campbus.CheckinRequest{CampID: "J004"})}
+	require.Equal(tt, 200, f.waitFrames(tt, 1)[0].Status)
+}
+
 func TestMessagesSentTogetherAreOnTheBusTogetherAndAnsweredInOrder(t *testing.T) {
 	h, camp := startHub(t, Options{RequestTimeout: 3 * time.Second})
 	f := &burstFake{fakeTransport: newFake()}
-	go h.Serve(f)
-	f.in <- &Request{Command: campbus.CmdCheckin, ID: "1", Body: body(campbus.CheckinRequest{CampID: "J004"})}
-	require.Equal(t, 200, f.waitFrames(t, 1)[0].Status)
+	checkedIn(t, h, f, f.fakeTransport)
 
 	// Five messages and a mission come in one burst. The camp answers no
 	// message before it has all five, newest first: a session that waited
@@ -671,9 +677,7 @@ func TestMessagesSentTogetherAreOnTheBusTogetherAndAnsweredInOrder(t *testing.T)
 func TestAMessageWithoutAnAnswerGets500AndTheSessionGoesOn(t *testing.T) {
 	h, camp := startHub(t, Options{RequestTimeout: 300 * time.Millisecond})
 	f := &burstFake{fakeTransport: newFake()}
-	go h.Serve(f)
-	f.in <- &Request{Command: campbus.CmdCheckin, ID: "1", Body: body(campbus.CheckinRequest{CampID: "J004"})}
-	require.Equal(t, 200, f.waitFrames(t, 1)[0].Status)
+	checkedIn(t, h, f, f.fakeTransport)
 
 	camp.mu.Lock()
 	camp.holdMessages = 2 // never reached: the one message is never answered
@@ -698,9 +702,7 @@ func (f blindFake) Idle() (bool, bool) { return false, false }
 func TestAMessageIsAnsweredWhenTheTransportCannotTellWhatWaits(t *testing.T) {
 	h, _ := startHub(t, Options{RequestTimeout: 5 * time.Second})
 	f := blindFake{newFake()}
-	go h.Serve(f)
-	f.in <- &Request{Command: campbus.CmdCheckin, ID: "1", Body: body(campbus.CheckinRequest{CampID: "J004"})}
-	require.Equal(t, 200, f.waitFrames(t, 1)[0].Status)
+	checkedIn(t, h, f, f.fakeTransport)
 	// Nothing follows: the answer must not wait for a next request.
 	f.in <- &Request{Command: campbus.CmdMessage, ID: "2", Body: body(map[string]string{"text": "hi"})}
 	assert.Equal(t, 200, f.waitFrames(t, 2)[1].Status)
