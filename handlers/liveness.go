@@ -49,11 +49,13 @@ const (
 )
 
 // Holder returns the connection that holds campID in the camp's state, and
-// whether anyone holds it. It reads the campers bucket as any replica has
-// it, which is fast but may lag; see HolderFromLeader.
+// whether anyone holds it: nobody does once its checkout is under way (a
+// sweep that checked out a node taken for lost, say, may still be between
+// marking the record and deleting it). It reads the campers bucket as any
+// replica has it, which is fast but may lag; see HolderFromLeader.
 func (s *Service) Holder(ctx context.Context, campID string) (conn string, held bool, err error) {
 	h, held, err := s.holder(ctx, campID)
-	return h.conn, held, err
+	return h.conn, held && !h.leaving, err
 }
 
 // kvOperation is the header of a key-value bucket's delete and purge
@@ -76,5 +78,5 @@ func (s *Service) HolderFromLeader(ctx context.Context, campID string) (conn str
 	if err := json.Unmarshal(m.data, &rec); err != nil {
 		return "", false, fmt.Errorf("camper %s from the bucket's leader: %w", campID, err)
 	}
-	return rec.Conn, true, nil
+	return rec.Conn, !rec.Leaving, nil
 }

@@ -135,6 +135,7 @@ func (s *Service) release(ctx context.Context, id string, h holder) error {
 type holder struct {
 	conn     string
 	revision uint64
+	leaving  bool // its checkout is under way
 }
 
 // holders lists the campers bucket: campId -> the connection holding it.
@@ -169,5 +170,5 @@ func (s *Service) holder(ctx context.Context, id string) (holder, bool, error) {
 	if err := json.Unmarshal(e.Value(), &rec); err != nil {
 		s.log.Warn("sweep: unreadable camper record; counting it as stale", "campId", id, "err", err)
 	}
-	return holder{conn: rec.Conn, revision: e.Revision()}, true, nil
+	return holder{conn: rec.Conn, revision: e.Revision(), leaving: rec.Leaving}, true, nil
 }

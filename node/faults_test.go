@@ -516,7 +516,9 @@ func TestAPartitionedNodeIsSweptAndItsCampersToldWhenItHeals(t *testing.T) {
 	// are back and its copy of the campers bucket has caught up, which on
 	// a busy machine takes longer than an event usually may.
 	c.partition(2, false)
+	healed := time.Now()
 	ev := cut.expectWithin(campbus.EventShutdown, 40*time.Second)
+	t.Logf("the cut-off node closed its camper %v after the heal", time.Since(healed).Round(time.Millisecond))
 	assert.Equal(t, session.EvictedReason, ev.Reason)
 	cut.closed()
 	assert.Equal(t, uint64(1), n3.SessionStats().Evicted)

@@ -4,10 +4,12 @@ import (
 	"context"
 	"testing"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/campbus/campbus"
+	"github.com/campbus/campbus/bus"
 )
 
 func TestTheBucketsLeaderSaysWhoHoldsACampID(t *testing.T) {
@@ -42,4 +44,16 @@ func TestTheBucketsLeaderSaysWhoHoldsACampID(t *testing.T) {
 	c.ok(campbus.CmdCheckout, nil, nil)
 	_, held = holder("J001")
 	assert.False(t, held, "a checkout leaves a delete marker, which holds nothing")
+
+	// A record marked leaving (a checkout, or a sweep, between marking it
+	// and deleting it) holds nothing either: the node that finds one of
+	// its connections so, after a spell out of sight, closes it.
+	js, err := jetstream.New(n.handlerNC)
+	require.NoError(t, err)
+	kv, err := js.KeyValue(ctx, bus.CampersBucket)
+	require.NoError(t, err)
+	_, err = kv.Put(ctx, "J002", []byte(`{"conn":"n1.r.9","checkinMs":1,"group":1,"leaving":true}`))
+	require.NoError(t, err)
+	_, held = holder("J002")
+	assert.False(t, held, "leaving")
 }
