@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/campbus/campbus"
+	"github.com/campbus/campbus/bus"
 )
 
 // FuzzRequestFields feeds request bodies to the decoding and validation
@@ -51,5 +52,50 @@ func requireFieldError(t *testing.T, err error, code string) {
 	var perr *campbus.Error
 	if !errors.As(err, &perr) || perr.Status != http.StatusBadRequest || perr.Code != code || perr.Message == "" {
 		t.Fatalf("want a 400 %s with a sentence, got %v", code, err)
+	}
+}
+
+// FuzzPlainText holds the message body's fast path to the general one:
+// whatever it reads, decodeBody and fields.text read the same.
+func FuzzPlainText(f *testing.F) {
+	for _, seed := range []string{
+		`{"text":"hi"}`, `{"text":""}`, `{"text":"반갑습니다 🚀"}`, `{"text":"a\"b"}`, `{"text":"a\\b"}`,
+		"{\"text\":\"\xff\"}", "{\"text\":\"tab\there\"}", `{"text":"x"} `, ` {"text":"x"}`, `{"text":"x","y":1}`,
+		`{"text":"}"}`, `{"text":"\u0041"}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fast, ok := plainText(body)
+		if !ok {
+			return
+		}
+		fl, err := decodeBody(body)
+		if err != nil {
+			t.Fatalf("fast path read %q from a body decodeBody refuses: %v", fast, err)
+		}
+		slow, err := fl.text()
+		if err != nil || slow != fast {
+			t.Fatalf("fast path read %q, fields.text %q (%v)", fast, slow, err)
+		}
+	})
+}
+
+// BenchmarkMessageText: a message body read by the fast path and by the
+// general decoding (a body the fast path leaves to it).
+func BenchmarkMessageText(b *testing.B) {
+	for _, bc := range []struct{ name, body string }{
+		{"plain", `{"text":"hello everyone, the 128 bytes of a benchmark message are about this long, give or take a few more words"}`},
+		{"decoded", `{"text": "hello everyone, the 128 bytes of a benchmark message are about this long, give or take a few more words"}`},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			r := &request{Request: &bus.Request{Body: []byte(bc.body)}}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := messageText(r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
