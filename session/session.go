@@ -130,19 +130,20 @@ func (s *Session) serve(idle bool) {
 // returns true. idle: the transport was idle a moment ago; read at once.
 func (s *Session) readLoop(idle bool) bool {
 	idler, _ := s.t.(Idler)
+	buffered, _ := s.t.(FrameBufferer)
 	for {
-		// Unless the next request is known to be waiting, answer the
+		// Unless the next request is read whole already, answer the
 		// messages in flight; when nothing is left to read, wait for the
 		// next request on a fresh goroutine.
-		quiet, known := false, false
-		if !idle && idler != nil && s.state == CheckedIn {
-			quiet, known = idler.Idle()
-		}
-		quiet = quiet && known
-		if !known || quiet || len(s.inflight) >= s.h.opts.Pipeline {
+		if len(s.inflight) > 0 && (buffered == nil || !buffered.FrameBuffered() || len(s.inflight) >= s.h.opts.Pipeline) {
 			s.settle()
 		}
-		if quiet && s.state == CheckedIn {
+		quiet := false
+		if !idle && idler != nil && s.state == CheckedIn {
+			idleNow, known := idler.Idle()
+			quiet = idleNow && known
+		}
+		if quiet {
 			go s.serve(true)
 			return true
 		}
@@ -166,8 +167,8 @@ func (s *Session) readLoop(idle bool) bool {
 			s.h.stats.rateLimited.Add(1)
 			perr := campbus.Errorf(http.StatusTooManyRequests, campbus.CodeRateLimited,
 				"too many requests: at most %g a second (bursts of %d); slow down", s.h.opts.Rate, s.h.opts.Burst)
-			s.respond(req.ID, perr)
 			s.logRequest(req.Command, perr.Status, perr.Code)
+			s.respond(req.ID, perr)
 			continue
 		}
 		if !s.handle(req) {
@@ -183,8 +184,8 @@ func (s *Session) readEnded(err error) {
 	switch {
 	case errors.As(err, &perr):
 		s.h.stats.frameErrors.Add(1)
-		s.respond("", perr)
 		s.logRequest("-", perr.Status, perr.Code)
+		s.respond("", perr)
 		why := CloseBadFrame
 		if perr.Code == campbus.CodeTooLarge {
 			why = CloseTooLarge
@@ -226,8 +227,8 @@ func (s *Session) handle(req *Request) bool {
 	// Anything else is answered after the messages before it.
 	s.settle()
 	if perr != nil {
-		s.respond(req.ID, perr)
 		s.logRequest(req.Command, perr.Status, perr.Code)
+		s.respond(req.ID, perr)
 		return true
 	}
 	switch cmd.Name {
@@ -244,8 +245,8 @@ func (s *Session) handle(req *Request) bool {
 		// session.
 		s.forget()
 	}
-	s.send(s.t.Codec().Response(reply.Status, req.ID, reply.Body))
 	s.logRequest(cmd.Name, reply.Status, reply.Code)
+	s.send(s.t.Codec().Response(reply.Status, req.ID, reply.Body))
 	return true
 }
 
@@ -255,8 +256,8 @@ func (s *Session) handle(req *Request) bool {
 // right after the camper's join is lost.
 func (s *Session) checkin(req *Request) {
 	if perr := s.tokenThrottled(); perr != nil {
-		s.respond(req.ID, perr)
 		s.logRequest(campbus.CmdCheckin, perr.Status, perr.Code)
+		s.respond(req.ID, perr)
 		return
 	}
 	body, verdict := s.judgeToken(req.Body)
@@ -289,8 +290,8 @@ func (s *Session) checkin(req *Request) {
 		}
 		s.state = New
 	}
-	s.release(s.t.Codec().Response(reply.Status, req.ID, reply.Body), reply.Status == http.StatusOK)
 	s.logRequest(campbus.CmdCheckin, reply.Status, reply.Code)
+	s.release(s.t.Codec().Response(reply.Status, req.ID, reply.Body), reply.Status == http.StatusOK)
 }
 
 // checkout is the one place a camper checks out: asked for (the response
@@ -301,8 +302,8 @@ func (s *Session) checkout(req *Request, reason string) bool {
 	reply := s.request(&bus.Request{Command: campbus.CmdCheckout, Conn: s.busID, CampID: s.campID, Group: s.group, Reason: reason})
 	out := reply.Status == http.StatusOK || reply.Code == campbus.CodeNotCheckedIn
 	if req != nil {
-		s.send(s.t.Codec().Response(reply.Status, req.ID, reply.Body))
 		s.logRequest(campbus.CmdCheckout, reply.Status, reply.Code)
+		s.send(s.t.Codec().Response(reply.Status, req.ID, reply.Body))
 	} else {
 		s.h.log.Info("request", "session", s.id, "campId", s.campID, "command", campbus.CmdCheckout,
 			"reason", reason, "outcome", outcome(reply), "remote", s.remote)
@@ -377,7 +378,8 @@ func (s *Session) respond(reqID string, perr *campbus.Error) {
 
 // logRequest logs an answered request (one line per request) and reports it
 // to the observer, under "unknown" for a name that is no command, so that
-// no client can make up metric labels.
+// no client can make up metric labels. It is called before the response is
+// queued: a camper that has the response finds the request counted.
 func (s *Session) logRequest(command string, status int, code string) {
 	s.logRequestSince(command, status, code, s.frameAt)
 }

@@ -637,6 +637,9 @@ type burstFake struct {
 
 func (f *burstFake) Idle() (bool, bool) { return len(f.in) == 0 && !f.feeding.Load(), true }
 
+// FrameBuffered: while the test feeds, the next request comes at once.
+func (f *burstFake) FrameBuffered() bool { return len(f.in) > 0 || f.feeding.Load() }
+
 // checkedIn serves t with a session checked in as J004.
 func checkedIn(tt *testing.T, h *Hub, t Transport, f *fakeTransport) {
 	tt.Helper()

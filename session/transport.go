@@ -63,10 +63,19 @@ type Transport interface {
 // transport waits for its next request on a goroutine of its own: the
 // goroutine that handled the requests before, whose stack grew with them
 // (a request over the bus takes about 8 KiB), ends, and a quiet camper
-// holds a goroutine with a small stack. And while bytes wait, the session
-// reads on with messages still on the bus (pipeline.go).
+// holds a goroutine with a small stack.
 type Idler interface {
 	Idle() (idle, known bool)
+}
+
+// FrameBufferer is a Transport that can tell that its next request is read
+// whole already: Next returns it without waiting. While that holds, the
+// session reads on with a camper's messages still on the bus
+// (pipeline.go); otherwise it answers them first, so that no response
+// waits on a request the camper has not finished sending (or will not
+// send before it has the answers).
+type FrameBufferer interface {
+	FrameBuffered() bool
 }
 
 // TryWriter is a Transport that can write without waiting: TryWrite writes

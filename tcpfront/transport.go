@@ -68,6 +68,10 @@ func (t *transport) Codec() session.Codec { return codec{} }
 func (t *transport) Name() string         { return "tcp" }
 func (t *transport) RemoteAddr() string   { return t.nc.RemoteAddr().String() }
 
+// FrameBuffered reports that the next request is read whole already (see
+// session.FrameBufferer).
+func (t *transport) FrameBuffered() bool { return t.r.FrameBuffered() }
+
 // Next waits for a frame until idle, then gives the frame FrameTimeout to
 // arrive whole.
 func (t *transport) Next(idle time.Time) (*session.Request, error) {

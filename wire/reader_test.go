@@ -734,3 +734,69 @@ func TestWaitReturnsOnceAFrameStartsAndLeavesItWhole(t *testing.T) {
 	_, err = r.ReadFrame()
 	assert.Equal(t, io.EOF, err, "errors stay")
 }
+
+// blockAfter yields its bytes, then says it would block.
+type blockAfter struct{ data []byte }
+
+var errWouldBlock = errors.New("would block")
+
+func (b *blockAfter) Read(p []byte) (int, error) {
+	if len(b.data) == 0 {
+		return 0, errWouldBlock
+	}
+	n := copy(p, b.data)
+	b.data = b.data[n:]
+	return n, nil
+}
+
+// FrameBuffered says whether ReadFrame can answer from what is buffered:
+// when it says so, ReadFrame never reads the source again.
+func TestFrameBufferedMeansReadFrameDoesNotWait(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want bool
+	}{
+		{"", false},
+		{"POST /message HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", true},
+		{"POST /message HTTP/1.1\r\nContent-Length: 2\r\n\r\n{", false},
+		{"POST /message HTTP/1.1\r\nContent-Length: 2\r\n", false},
+		{"POST /message HTTP/1.1", false},
+		{"\r\n\r\n", false},
+		{"\r\nPOST /mission HTTP/1.1\r\n\r\n", true},
+		{"POST /m HTTP/1.1\nContent-Length: 1\n\nx", true},
+		{"POST /m HTTP/1.1\r\ncontent-length: 0003\r\n\r\nab", false},
+		{"POST /m HTTP/1.1\r\ncontent-length: 0003\r\n\r\nabc", true},
+		{"POST /m HTTP/1.1\r\nContent-Length: x\r\n\r\n", true},
+		{"POST /m HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n", true},
+		{"POST /m HTTP/1.1\r\nContent-Length: 1\r\n\r\nxPOST /m HTTP/1.1\r\n", true},
+	} {
+		r := NewReader(&blockAfter{data: []byte(c.in)}, Limits{})
+		if c.in != "" {
+			require.NoError(t, r.Wait(), "%q", c.in)
+		}
+		got := r.FrameBuffered()
+		assert.Equal(t, c.want, got, "%q", c.in)
+		if got {
+			_, err := r.ReadFrame()
+			assert.NotErrorIs(t, err, errWouldBlock, "%q: said buffered, then read on", c.in)
+		}
+	}
+}
+
+func FuzzFrameBuffered(f *testing.F) {
+	for _, seed := range []string{"POST /message HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", "\r\n\r\nPOST /m HTTP/1.1\n\n",
+		"POST /m HTTP/1.1\r\nContent-Length: 0003\r\n\r\nab", "GET /x HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		r := NewReader(&blockAfter{data: in}, Limits{})
+		if len(in) > 0 && r.Wait() != nil {
+			return
+		}
+		if r.FrameBuffered() {
+			if _, err := r.ReadFrame(); errors.Is(err, errWouldBlock) {
+				t.Fatalf("%q: said buffered, then read on", in)
+			}
+		}
+	})
+}

@@ -184,6 +184,50 @@ func (r *Reader) Buffered() int {
 	return r.br.Buffered()
 }
 
+// FrameBuffered reports whether the next frame is buffered whole, so that
+// ReadFrame returns it (or its error) without reading from the source. It
+// reads only what is buffered, as ReadFrame would: blank lines, the start
+// line and the fields up to the empty line, then Content-Length bytes of
+// body. A malformed frame counts as buffered once its lines are: ReadFrame
+// refuses it without waiting for more.
+func (r *Reader) FrameBuffered() bool {
+	if r.br == nil || r.err != nil {
+		return r.err != nil
+	}
+	b, _ := r.br.Peek(r.br.Buffered())
+	start := true
+	length := 0
+	for {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			return false
+		}
+		line := b[:i]
+		b = b[i+1:]
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
+		if start {
+			start = len(line) == 0 // blank lines before the start line
+			continue
+		}
+		if len(line) == 0 {
+			break
+		}
+		if c := bytes.IndexByte(line, ':'); c > 0 && bytes.EqualFold(line[:c], []byte(FieldContentLength)) {
+			v := bytes.Trim(line[c+1:], " \t")
+			for len(v) > 1 && v[0] == '0' {
+				v = v[1:]
+			}
+			if len(v) == 0 || len(v) > 9 || !isDigits(string(v)) {
+				return true // malformed or over any body limit: refused at once
+			}
+			length, _ = strconv.Atoi(string(v))
+		}
+	}
+	return len(b) >= length
+}
+
 // Wait blocks until the first byte of the next frame can be read, so that a
 // caller can time the frame itself apart from the pause before it. It
 // returns the stream's error (io.EOF between frames) and, like ReadFrame,
