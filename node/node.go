@@ -311,6 +311,13 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 		sessions.Observer = metrics
 	}
 	sessions.GroupWatcher = n.handlers.WatchGroup
+	if opts.ClusterAddr != "" {
+		// NATS hands a request from a client to any node's handlers, not
+		// the local ones first: two of a camper's messages on the bus at
+		// once could be decided on two nodes in either order. In a
+		// cluster a camper's next message waits for the answer before it.
+		sessions.Pipeline = 1
+	}
 	front.TLS, front.HandshakeFailed = trust.campers, trust.failures(metrics, "tcp")
 	n.hub = session.NewHub(n.frontNC, sessions)
 	if err := n.hub.Start(); err != nil {
