@@ -90,28 +90,63 @@ func (gq *groupQueues) take(n int) []queuedRequest {
 	return reqs
 }
 
-// runGroup serves group n's queued messages in order until none is left.
+// pending reports whether group n has requests queued.
+func (gq *groupQueues) pending(n int) bool {
+	gq.mu.Lock()
+	defer gq.mu.Unlock()
+	q := gq.q[n]
+	return q != nil && len(q.reqs) > 0
+}
+
+// runGroup serves group n's queued messages in order. Between two rounds
+// it hands the group back to the pool when the pool has room, so that a
+// group that is never quiet does not keep a worker from everything else;
+// when the pool is full it goes on itself.
 func (s *Service) runGroup(n int) {
 	for {
 		reqs := s.inOrder.take(n)
 		if reqs == nil {
 			return
 		}
-		for len(reqs) > 0 {
-			k := 0
-			if s.opts.SoleWriter && len(reqs) > 1 {
-				k = s.appendMessages(n, reqs)
-			}
-			if k == 0 {
-				s.serveRequest(reqs[0].m, reqs[0].r)
-				k = 1
-			}
-			for i := range k {
-				reqs[i] = queuedRequest{}
-				<-s.queued
-			}
-			reqs = reqs[k:]
+		s.serveQueued(n, reqs)
+		if s.inOrder.pending(n) && s.requeue(n) {
+			return
 		}
+	}
+}
+
+// requeue hands group n's queue, which this worker owns, back to the pool
+// without waiting; false when the pool is full or stopping.
+func (s *Service) requeue(n int) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.stopped {
+		return false
+	}
+	select {
+	case s.work <- job{group: n}:
+		return true
+	default:
+		return false
+	}
+}
+
+// serveQueued serves one round of group n's queued messages, in order.
+func (s *Service) serveQueued(n int, reqs []queuedRequest) {
+	for len(reqs) > 0 {
+		k := 0
+		if s.opts.SoleWriter && len(reqs) > 1 {
+			k = s.appendMessages(n, reqs)
+		}
+		if k == 0 {
+			s.serveRequest(reqs[0].m, reqs[0].r)
+			k = 1
+		}
+		for i := range k {
+			reqs[i] = queuedRequest{}
+			<-s.queued
+		}
+		reqs = reqs[k:]
 	}
 }
 
@@ -142,7 +177,15 @@ func (s *Service) appendMessages(n int, reqs []queuedRequest) (answered int) {
 	if !kept {
 		return 0
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
+	// The batch's work ends with the first of its askers' deadlines.
+	now := s.opts.Now()
+	deadline := now.Add(s.opts.Timeout)
+	for _, qr := range reqs {
+		if d := qr.r.Deadline; !d.IsZero() && d.After(now) {
+			deadline = minTime(deadline, d)
+		}
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 
 	type published struct {
@@ -153,26 +196,41 @@ func (s *Service) appendMessages(n int, reqs []queuedRequest) (answered int) {
 		fut  jetstream.PubAckFuture
 		done func()
 	}
-	var sent []published
+	var (
+		sent []published
+		// What a panic leaves to answer: the request being decided (and
+		// its room reserved), or the one whose ack is being taken.
+		deciding = -1
+		reserved func()
+		acking   *published
+	)
 	defer func() {
-		if p := recover(); p != nil {
-			s.log.Error("handler panic", "command", campbus.CmdMessage, "group", n, "panic", p, "stack", string(debug.Stack()))
-			s.groupCache.drop(n)
-			perr := campbus.Errorf(http.StatusInternalServerError, campbus.CodeInternal, "internal error while handling %s", campbus.CmdMessage)
-			for _, p := range sent {
-				p.done()
-				s.reply(p.qr.m, p.qr.r, nil, perr)
-			}
-			if answered < len(reqs) {
-				s.reply(reqs[answered].m, reqs[answered].r, nil, perr)
-				answered++
-			}
+		p := recover()
+		if p == nil {
+			return
+		}
+		s.log.Error("handler panic", "command", campbus.CmdMessage, "group", n, "panic", p, "stack", string(debug.Stack()))
+		s.groupCache.drop(n)
+		perr := campbus.Errorf(http.StatusInternalServerError, campbus.CodeInternal, "internal error while handling %s", campbus.CmdMessage)
+		if reserved != nil {
+			reserved()
+		}
+		if deciding >= 0 {
+			s.reply(reqs[deciding].m, reqs[deciding].r, nil, perr)
+			answered = deciding + 1
+		}
+		if acking != nil {
+			s.reply(acking.qr.m, acking.qr.r, nil, perr)
+		}
+		for _, p := range sent {
+			p.done()
+			s.reply(p.qr.m, p.qr.r, nil, perr)
 		}
 	}()
 
-	now := s.opts.Now()
 	confirmed := false // the first event is appended and acknowledged
 	for i, qr := range reqs {
+		deciding = i
 		r := qr.r
 		if !r.Deadline.IsZero() && !r.Deadline.After(now) {
 			s.log.Warn("request dropped: its deadline passed while it waited", "command", r.Command, "campId", r.CampID)
@@ -191,9 +249,13 @@ func (s *Service) appendMessages(n int, reqs []queuedRequest) (answered int) {
 			answered = i + 1
 			continue
 		}
+		reserved = done
+		// The state kept is the log's (no other writer, and the first
+		// append checks it), so a refusal decided on it stands.
 		next := st.clone()
 		ev, resp, err := decideMessage(next, r, text)
 		if ev == nil {
+			reserved = nil
 			done()
 			s.reply(qr.m, r, nil, err)
 			answered = i + 1
@@ -203,6 +265,7 @@ func (s *Service) appendMessages(n int, reqs []queuedRequest) (answered int) {
 		ev.event.Offset = next.Offset
 		m, err := groupEventMsg(n, *ev, next)
 		if err != nil {
+			reserved = nil
 			done()
 			s.reply(qr.m, r, nil, err)
 			answered = i + 1
@@ -211,18 +274,21 @@ func (s *Service) appendMessages(n int, reqs []queuedRequest) (answered int) {
 		if !confirmed {
 			// The first: acknowledged before the others go.
 			ack, err := s.js.PublishMsg(ctx, m, jetstream.WithExpectLastSequencePerSubject(seq), jetstream.WithMsgID(s.changeID()))
+			reserved = nil
 			done()
 			if err != nil || ack.Duplicate {
 				s.groupCache.drop(n)
 				if bus.IsWrongLastSequence(err) {
 					// Not the log's state after all: this one and the
 					// rest go the ordinary way.
+					deciding = -1
 					return i
 				}
 				if err == nil {
 					err = fmt.Errorf("group %d: a new change taken for an earlier one", n)
 				}
 				s.reply(qr.m, r, nil, fmt.Errorf("group %d: %w", n, err))
+				deciding = -1
 				return i + 1
 			}
 			s.appended(n, m, next, ack.Sequence)
@@ -234,19 +300,25 @@ func (s *Service) appendMessages(n int, reqs []queuedRequest) (answered int) {
 		}
 		fut, err := s.js.PublishMsgAsync(m, jetstream.WithMsgID(s.changeID()))
 		if err != nil {
+			reserved = nil
 			done()
 			s.reply(qr.m, r, nil, fmt.Errorf("group %d: %w", n, err))
 			answered = i + 1
 			break // the state after it is unknown: the rest wait for the next round
 		}
 		sent = append(sent, published{qr: qr, resp: resp, m: m, st: next, fut: fut, done: done})
+		s.unwaited.Add(1)
+		reserved = nil
 		st = next
 		answered = i + 1
 	}
+	deciding = -1
 
 	failed := false
 	for len(sent) > 0 {
 		p := sent[0]
+		sent = sent[1:]
+		acking = &p
 		var ack *jetstream.PubAck
 		var err error
 		select {
@@ -256,10 +328,10 @@ func (s *Service) appendMessages(n int, reqs []queuedRequest) (answered int) {
 			err = ctx.Err()
 		}
 		p.done()
-		sent = sent[1:]
 		if err != nil {
 			failed = true
 			s.reply(p.qr.m, p.qr.r, nil, fmt.Errorf("group %d: %w", n, err))
+			acking = nil
 			continue
 		}
 		s.appended(n, p.m, p.st, ack.Sequence)
@@ -267,6 +339,7 @@ func (s *Service) appendMessages(n int, reqs []queuedRequest) (answered int) {
 			s.groupCache.put(n, p.st, ack.Sequence)
 		}
 		s.reply(p.qr.m, p.qr.r, p.resp, nil)
+		acking = nil
 	}
 	if failed {
 		s.groupCache.drop(n)

@@ -114,4 +114,9 @@ func testMessagesPublishedTogether(t *testing.T, sole bool) {
 		}
 	}
 	assert.Equal(t, order[:maxCount], stored)
+	if sole {
+		assert.Positive(t, s.unwaited.Load(), "some appended without waiting for the one before")
+	} else {
+		assert.Zero(t, s.unwaited.Load(), "in a cluster each waits for the one before")
+	}
 }

@@ -107,6 +107,9 @@ type Service struct {
 	inOrder    groupQueues
 	queued     chan struct{}
 	msgSubject string
+	// unwaited counts the messages appendMessages published without
+	// waiting for the ack of the one before.
+	unwaited atomic.Uint64
 
 	// mu guards stopped; subscription callbacks hold it for reading while
 	// they queue a request, so that Stop never closes work under them.
