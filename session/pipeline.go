@@ -118,8 +118,8 @@ func (s *Session) settle() {
 		if reply.Status == http.StatusForbidden && reply.Code == campbus.CodeNotCheckedIn && s.state == CheckedIn {
 			s.forget() // as handle does
 		}
-		s.queueOnly(s.t.Codec().Response(reply.Status, p.reqID, reply.Body))
 		s.logRequestSince(campbus.CmdMessage, reply.Status, reply.Code, p.at)
+		s.queueOnly(s.t.Codec().Response(reply.Status, p.reqID, reply.Body))
 	}
 	s.flushQueued()
 	if timer != nil {
