@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/campbus/campbus"
+	"github.com/campbus/campbus/wire"
 )
 
 // startCluster starts size nodes (n1, n2, ...) that route to each other on
@@ -260,4 +261,37 @@ func TestALostNodesCampersAreCheckedOutEverywhere(t *testing.T) {
 	assert.Equal(t, []string{"J002", "J003", "J001", "J004"}, r.Members, "the restarted node sees the one camp")
 	a.ok(campbus.CmdMessage, map[string]string{"text": "welcome back"}, nil)
 	assert.Equal(t, "welcome back", j4.expect(campbus.EventMessage).Text)
+}
+
+// A camper that writes its messages in one burst, on a node of a cluster,
+// has them decided in the order it wrote them: NATS gives a client's
+// request to any node's handlers, so the session keeps one message on the
+// bus at a time there.
+func TestACampersBurstOfMessagesKeepsItsOrderInACluster(t *testing.T) {
+	ns := startCluster(t, 3)
+	a := dial(t, ns[0])
+	a.checkin("J001")
+	b := dial(t, ns[1])
+	b.checkin("J002")
+	a.expect(campbus.EventJoin)
+	const n = 24
+	a.ok(campbus.CmdPeerSession, map[string]int{"maxCount": n}, nil)
+	b.expect(campbus.EventPeerSession)
+
+	var burst []byte
+	for k := 1; k <= n; k++ {
+		burst = wire.AppendRequest(burst, campbus.CmdMessage, fmt.Sprint(k), []byte(fmt.Sprintf(`{"text":"m%02d"}`, k)))
+	}
+	a.send(string(burst))
+	for k := 1; k <= n; k++ {
+		f := a.response()
+		require.Equal(t, 200, f.Status, "%s", f.Body)
+		assert.Equal(t, fmt.Sprint(k), f.Get(wire.FieldRequestID))
+		var r campbus.MessageResponse
+		require.NoError(t, json.Unmarshal(f.Body, &r))
+		assert.Equal(t, k, r.Seq, "message %d counted in the order written", k)
+	}
+	for k := 1; k <= n; k++ {
+		assert.Equal(t, fmt.Sprintf("m%02d", k), b.expect(campbus.EventMessage).Text)
+	}
 }
