@@ -232,8 +232,7 @@ func (s *Service) appendMessages(n int, reqs []queuedRequest) (answered int) {
 	for i, qr := range reqs {
 		deciding = i
 		r := qr.r
-		if !r.Deadline.IsZero() && !r.Deadline.After(now) {
-			s.log.Warn("request dropped: its deadline passed while it waited", "command", r.Command, "campId", r.CampID)
+		if s.abandoned(r, now) {
 			answered = i + 1
 			continue
 		}

@@ -281,14 +281,12 @@ func (s *Service) worker() {
 // serveRequest handles one request message and replies to it. A panic is
 // recovered and answered with 500 internal.
 func (s *Service) serveRequest(m *nats.Msg, r *request) {
-	deadline := s.opts.Now().Add(s.opts.Timeout)
+	now := s.opts.Now()
+	if s.abandoned(r, now) {
+		return
+	}
+	deadline := now.Add(s.opts.Timeout)
 	if asker := r.Deadline; !asker.IsZero() {
-		if !asker.After(s.opts.Now()) {
-			// Nobody waits for the answer any more: doing the work now
-			// would change the camp behind the asker's back.
-			s.log.Warn("request dropped: its deadline passed while it waited", "command", r.Command, "campId", r.CampID)
-			return
-		}
 		deadline = minTime(deadline, asker)
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
@@ -311,6 +309,17 @@ func (s *Service) serveRequest(m *nats.Msg, r *request) {
 		body, err = h(ctx, r)
 	}()
 	s.reply(m, r, body, err)
+}
+
+// abandoned reports (and logs) a request whose asker stopped waiting before
+// its turn came: nobody waits for the answer any more, and doing the work
+// now would change the camp behind the asker's back.
+func (s *Service) abandoned(r *request, now time.Time) bool {
+	if r.Deadline.IsZero() || r.Deadline.After(now) {
+		return false
+	}
+	s.log.Warn("request dropped: its deadline passed while it waited", "command", r.Command, "campId", r.CampID)
+	return true
 }
 
 func minTime(a, b time.Time) time.Time {

@@ -98,13 +98,17 @@ func (w *wakeups) afterEvent(sub *nats.Subscription) {
 	}
 	// nats.go counts the event being handled as pending until its
 	// callback returns: more than one means another callback will come.
-	if pending, _, err := sub.Pending(); err == nil && pending > 1 && len(w.held) < maxHeldWriters {
+	more := func() bool {
+		pending, _, err := sub.Pending()
+		return err == nil && pending > 1 && len(w.held) < maxHeldWriters
+	}
+	if more() {
 		return
 	}
 	// The connection's reader may be handing over the rest of a burst
 	// right now: let it run once before the writers go.
 	runtime.Gosched()
-	if pending, _, err := sub.Pending(); err == nil && pending > 1 && len(w.held) < maxHeldWriters {
+	if more() {
 		return
 	}
 	for i, s := range w.held {

@@ -14,13 +14,13 @@ import (
 	"github.com/campbus/campbus/bus"
 )
 
-// A camper may send its next messages before the first is answered. When
-// the transport already holds the next request (it is not an Idler's idle),
+// A camper may send its next messages before the first is answered. While
+// the transport has the next request read whole already (FrameBufferer),
 // the session sends a message request on the bus and reads on instead of
 // waiting: up to Options.Pipeline messages are on the bus at once. Their
 // responses are written in the order the requests came, before the response
-// to anything else, once the transport has nothing more to read or the
-// window is full. The handlers decide one group's messages in the order they
+// to anything else, before any read that could wait, and when the window
+// is full. The handlers decide one group's messages in the order they
 // are published (handlers/inorder.go), so a camper's messages keep its order.
 // Only messages go this way: every other command changes what the session
 // is or reads what the messages before it did, and waits for them.
@@ -103,7 +103,7 @@ func (s *Session) sendPipelined(req *bus.Request, reqID string) {
 }
 
 // settle waits for the answers of the messages in flight, oldest first, and
-// queues their responses; those that came together go out in one write.
+// queues their responses; those that came together are written together.
 func (s *Session) settle() {
 	if len(s.inflight) == 0 {
 		return

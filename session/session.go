@@ -138,12 +138,7 @@ func (s *Session) readLoop(idle bool) bool {
 		if len(s.inflight) > 0 && (buffered == nil || !buffered.FrameBuffered() || len(s.inflight) >= s.h.opts.Pipeline) {
 			s.settle()
 		}
-		quiet := false
-		if !idle && idler != nil && s.state == CheckedIn {
-			idleNow, known := idler.Idle()
-			quiet = idleNow && known
-		}
-		if quiet {
+		if !idle && idler != nil && s.state == CheckedIn && idler.Idle() {
 			go s.serve(true)
 			return true
 		}

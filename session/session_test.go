@@ -459,12 +459,12 @@ type idleFake struct {
 	idles atomic.Int32
 }
 
-func (f *idleFake) Idle() (bool, bool) {
+func (f *idleFake) Idle() bool {
 	if len(f.in) > 0 {
-		return false, true
+		return false
 	}
 	f.idles.Add(1)
-	return true, true
+	return true
 }
 
 func TestAnIdleCamperIsServedOnAFreshGoroutine(t *testing.T) {
@@ -635,7 +635,7 @@ type burstFake struct {
 	feeding atomic.Bool
 }
 
-func (f *burstFake) Idle() (bool, bool) { return len(f.in) == 0 && !f.feeding.Load(), true }
+func (f *burstFake) Idle() bool { return len(f.in) == 0 && !f.feeding.Load() }
 
 // FrameBuffered: while the test feeds, the next request comes at once.
 func (f *burstFake) FrameBuffered() bool { return len(f.in) > 0 || f.feeding.Load() }
@@ -695,12 +695,12 @@ func TestAMessageWithoutAnAnswerGets500AndTheSessionGoesOn(t *testing.T) {
 	assert.Equal(t, 200, f.waitFrames(t, 3)[2].Status)
 }
 
-// blindFake is an Idler that can never tell (as TLS with nothing
-// buffered): a message must be answered without waiting for the next
-// request.
+// blindFake is an Idler that can never tell what waits and has no
+// FrameBuffered (as TLS with nothing decrypted yet): a message must be
+// answered without waiting for the next request.
 type blindFake struct{ *fakeTransport }
 
-func (f blindFake) Idle() (bool, bool) { return false, false }
+func (f blindFake) Idle() bool { return false }
 
 func TestAMessageIsAnsweredWhenTheTransportCannotTellWhatWaits(t *testing.T) {
 	h, _ := startHub(t, Options{RequestTimeout: 5 * time.Second})

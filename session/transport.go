@@ -56,16 +56,15 @@ type Transport interface {
 	RemoteAddr() string
 }
 
-// Idler is a Transport that can tell, without blocking, whether its next
-// request has arrived: Idle's idle is true when nothing is buffered and
-// nothing waits in the socket, false when bytes wait to be read; known is
-// false when the transport cannot tell this time. The session of such a
-// transport waits for its next request on a goroutine of its own: the
-// goroutine that handled the requests before, whose stack grew with them
-// (a request over the bus takes about 8 KiB), ends, and a quiet camper
-// holds a goroutine with a small stack.
+// Idler is a Transport that can tell, without blocking, that its next
+// request has not arrived: nothing is buffered and nothing waits in the
+// socket (false when it cannot tell). The session of such a transport
+// waits for that request on a goroutine of its own: the goroutine that
+// handled the requests before, whose stack grew with them (a request over
+// the bus takes about 8 KiB), ends, and a quiet camper holds a goroutine
+// with a small stack.
 type Idler interface {
-	Idle() (idle, known bool)
+	Idle() bool
 }
 
 // FrameBufferer is a Transport that can tell that its next request is read

@@ -6,5 +6,5 @@ package tcpfront
 // keeps its buffer.
 func (t *transport) waitReadable() error { return nil }
 
-// Idle cannot tell without a peek, unless bytes are buffered.
-func (t *transport) Idle() (idle, known bool) { return false, t.r.Buffered() > 0 }
+// Idle is false: without a peek the reader cannot tell.
+func (t *transport) Idle() bool { return false }

@@ -23,21 +23,17 @@ func (t *transport) waitReadable() error {
 	return t.raw.Read(readable)
 }
 
-// Idle reports whether nothing waits to be read: nothing buffered, and a
+// Idle reports that nothing waits to be read: nothing buffered, and a
 // non-blocking peek finds the socket empty (see session.Idler). Over TLS,
-// whose records may hide bytes the peek cannot judge, it cannot tell
-// unless bytes are buffered.
-func (t *transport) Idle() (idle, known bool) {
-	if t.r.Buffered() > 0 {
-		return false, true
-	}
-	if t.raw == nil {
-		return false, false
+// whose records may hide bytes the peek cannot judge, it is never idle.
+func (t *transport) Idle() bool {
+	if t.raw == nil || t.r.Buffered() > 0 {
+		return false
 	}
 	if err := t.raw.Control(func(fd uintptr) { t.ready = readable(fd) }); err != nil {
-		return false, true // closed: the read will tell
+		return false // closed: the read will tell
 	}
-	return !t.ready, true
+	return !t.ready
 }
 
 // readable peeks at the socket without blocking: false when it is drained
