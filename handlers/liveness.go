@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -48,24 +49,16 @@ const (
 	sweepAtStartPause = time.Second
 )
 
-// Holder returns the connection that holds campID in the camp's state, and
-// whether anyone holds it: nobody does once its checkout is under way (a
-// sweep that checked out a node taken for lost, say, may still be between
-// marking the record and deleting it). It reads the campers bucket as any
-// replica has it, which is fast but may lag; see HolderFromLeader.
-func (s *Service) Holder(ctx context.Context, campID string) (conn string, held bool, err error) {
-	h, held, err := s.holder(ctx, campID)
-	return h.conn, held && !h.leaving, err
-}
-
 // kvOperation is the header of a key-value bucket's delete and purge
 // markers (it is not exported by the jetstream package).
 const kvOperation = "KV-Operation"
 
-// HolderFromLeader is Holder answered by the campers bucket's leader,
-// which has every write acknowledged so far: what to believe before a
-// connection is closed for a checkin no longer held (a replica that lags,
-// on a loaded machine, may not have the checkin yet).
+// HolderFromLeader returns the connection that holds campID in the camp's
+// state, and whether anyone holds it: nobody does once its checkout is
+// under way (a sweep that checked out a node taken for lost, say, may
+// still be between marking the record and deleting it). It is answered by
+// the campers bucket's leader, which has every write acknowledged so far;
+// a replica's copy may lag either way (see CampersLeaderInTouch).
 func (s *Service) HolderFromLeader(ctx context.Context, campID string) (conn string, held bool, err error) {
 	m, found, err := s.lastFromLeader(ctx, "KV_"+bus.CampersBucket, "$KV."+bus.CampersBucket+"."+campID)
 	if err != nil {
@@ -79,4 +72,36 @@ func (s *Service) HolderFromLeader(ctx context.Context, campID string) (conn str
 		return "", false, fmt.Errorf("camper %s from the bucket's leader: %w", campID, err)
 	}
 	return rec.Conn, !rec.Leaving, nil
+}
+
+// CampersLeaderInTouch fails unless the campers bucket's leader, in its
+// own answer, heard from a majority of the bucket's replicas (itself
+// counted) within the last within. A node that led the bucket before a
+// spell out of sight takes itself for the leader until it hears the one
+// the others elected meanwhile, and answers reads from its stale copy; the
+// others cannot elect one in less than a Raft election timeout (4 s in
+// NATS), so a within below that tells the two apart.
+func (s *Service) CampersLeaderInTouch(ctx context.Context, within time.Duration) error {
+	stream, err := s.js.Stream(ctx, "KV_"+bus.CampersBucket)
+	if err != nil {
+		return fmt.Errorf("the campers bucket's leader: %w", err)
+	}
+	info := stream.CachedInfo() // answered by the leader just now
+	if info.Cluster == nil {
+		return nil // not clustered: this node's copy is the only one
+	}
+	if info.Cluster.Leader == "" {
+		return errors.New("the campers bucket has no leader yet")
+	}
+	inTouch := 1 // the leader
+	for _, r := range info.Cluster.Replicas {
+		if r.Current && !r.Offline && r.Active < within {
+			inTouch++
+		}
+	}
+	if replicas := len(info.Cluster.Replicas) + 1; inTouch <= replicas/2 {
+		return fmt.Errorf("the campers bucket's leader %s heard from %d of its %d replicas within %v",
+			info.Cluster.Leader, inTouch, replicas, within)
+	}
+	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"sort"
 	"sync"
 	"testing"
@@ -22,15 +21,7 @@ import (
 // changes each node's options before it starts.
 func startCluster(t *testing.T, size int, tune ...func(*Options)) []*Node {
 	t.Helper()
-	addrs := make([]string, size)
-	for i := range addrs {
-		// Reserve a free port for each route listener, so that every node
-		// can name all the others before any of them is up.
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		addrs[i] = ln.Addr().String()
-		ln.Close()
-	}
+	addrs := routeAddrs(t, size)
 	began := time.Now()
 	nodes := make([]*Node, size)
 	errs := make([]error, size)
@@ -149,6 +140,17 @@ func TestAClusterIsOneCamp(t *testing.T) {
 	// A direct from n3 reaches n1.
 	j3.ok(campbus.CmdDirect, campbus.DirectRequest{CampID: "J001", Text: "across"}, nil)
 	assert.Equal(t, "across", j1.expect(campbus.EventDirect).Text)
+
+	// Every node finds the campers bucket's leader in touch with its
+	// replicas, which is what a node back from a spell out of sight waits
+	// for before it believes the leader; nobody is in touch within a
+	// nanosecond.
+	for _, n := range ns {
+		assert.EventuallyWithT(t, func(c *assert.CollectT) {
+			assert.NoError(c, n.handlers.CampersLeaderInTouch(t.Context(), leaderInTouch))
+		}, waitFor, 100*time.Millisecond, "node %s", n.opts.Name)
+		assert.ErrorContains(t, n.handlers.CampersLeaderInTouch(t.Context(), time.Nanosecond), "heard from 1 of its 3 replicas")
+	}
 }
 
 func TestConcurrentRequestsOnDifferentNodesKeepTheInvariants(t *testing.T) {

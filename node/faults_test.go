@@ -137,13 +137,7 @@ type faultyCluster struct {
 
 func startFaultyCluster(t *testing.T, size int, tune ...func(*Options)) *faultyCluster {
 	t.Helper()
-	addrs := make([]string, size)
-	for i := range addrs {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		addrs[i] = ln.Addr().String()
-		ln.Close()
-	}
+	addrs := routeAddrs(t, size)
 	// Every node advertises a sink that closes what it accepts: a route a
 	// node learns of from another (gossip) fails, and every route goes
 	// through the proxies.

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -54,6 +56,31 @@ func quietLogger() *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// routeAddrs reserves n loopback addresses for the route listeners of a
+// cluster, so that every node can name all the others before any of them
+// is up. The ports are free when chosen, and below the kernel's ephemeral
+// range (net.ipv4.ip_local_port_range starts at 32768 by default), so
+// that no listener or dial on port 0 in this process or another takes one
+// before its node listens on it.
+func routeAddrs(t *testing.T, n int) []string {
+	t.Helper()
+	addrs := make([]string, 0, n)
+	for tries := 0; len(addrs) < n; tries++ {
+		require.Less(t, tries, 1000, "no free port below the ephemeral range")
+		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
+		if slices.Contains(addrs, addr) {
+			continue
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		addrs = append(addrs, addr)
+	}
+	return addrs
 }
 
 // camper is a raw TCP client speaking the wire protocol, as a test sees it.

@@ -17,7 +17,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -624,6 +623,11 @@ func (n *Node) members() (int, []string) {
 	return n.membersSize, n.membersNames
 }
 
+// leaderInTouch is how recently the campers bucket's leader must have
+// heard from a majority of its replicas for reconcile to believe it: below
+// the 4 s a NATS Raft group waits before it elects another leader.
+const leaderInTouch = 3 * time.Second
+
 // reconcile closes the connections of campers this node no longer holds in
 // the camp's state: the others took the node for lost while it was cut off
 // and checked its campers out.
@@ -632,23 +636,18 @@ func (n *Node) reconcile(ctx context.Context, since time.Time) error {
 	if hub == nil || h == nil {
 		return nil
 	}
-	// A replica that was cut off answers reads from what it had: wait
-	// until it has caught up with the bucket's leader.
-	if !n.bus.Server().JetStreamIsStreamCurrent(server.DEFAULT_GLOBAL_ACCOUNT, "KV_"+bus.CampersBucket) {
-		return errors.New("this node's copy of the campers bucket is not current yet")
+	// Every read is the bucket's leader's: a node back from a spell out of
+	// sight has a copy that may still hold what the others checked out
+	// meanwhile (it may even still take itself for the leader: see
+	// CampersLeaderInTouch), and a replica that lags on a loaded machine
+	// may not have a checkin yet.
+	if err := h.CampersLeaderInTouch(ctx, leaderInTouch); err != nil {
+		return err
 	}
 	evicted, mine := 0, hub.CheckedInBefore(since)
 	for conn, campID := range mine {
-		holder, held, err := h.Holder(ctx, campID)
+		holder, held, err := h.HolderFromLeader(ctx, campID)
 		if err != nil {
-			return err
-		}
-		if held && holder == conn {
-			continue
-		}
-		// The read above may come from a replica that lags: a connection
-		// is closed only on the word of the bucket's leader.
-		if holder, held, err = h.HolderFromLeader(ctx, campID); err != nil {
 			return err
 		}
 		if held && holder == conn {
