@@ -2,14 +2,13 @@ package handlers
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/campbus/campbus"
+	"github.com/campbus/campbus/bus"
 )
 
 // checkout handles POST /checkout (no body). The front-end also sends it,
@@ -19,31 +18,40 @@ import (
 // others get complete with reason host-left); then the camper leaves its
 // group (the others get checkout) and its campId is released.
 func (s *Service) checkout(ctx context.Context, r *request) (any, error) {
-	entry, err := s.campers.Get(ctx, r.CampID)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil, notCheckedIn()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("checkout %s: %w", r.CampID, err)
-	}
+	// The leader's copy decides: a replica that lags may not have the
+	// checkin yet, or may have an older revision of the record, and a
+	// disconnect's checkout refused for that would leave the id held by a
+	// connection that is gone.
 	var rec camperRecord
-	if err := json.Unmarshal(entry.Value(), &rec); err != nil {
-		return nil, fmt.Errorf("checkout %s: record: %w", r.CampID, err)
-	}
-	if rec.Conn != r.Conn {
-		// The id is held by another connection: this one is not checked in.
-		return nil, notCheckedIn()
+	var rev uint64
+	for try := 0; ; try++ {
+		var found bool
+		var err error
+		rec, rev, found, err = s.camperFromLeader(ctx, r.CampID)
+		if err != nil {
+			return nil, fmt.Errorf("checkout %s: %w", r.CampID, err)
+		}
+		if !found || rec.Conn != r.Conn {
+			// Nobody holds the id, or another connection does: this one
+			// is not checked in.
+			return nil, notCheckedIn()
+		}
+		// Mark the id as leaving, so that a checkin for it right after the
+		// checkout event waits for the release instead of failing.
+		rec.Leaving = true
+		rev, err = s.campers.Update(ctx, r.CampID, mustJSON(rec), rev)
+		if err == nil {
+			break
+		}
+		if try > 0 || !bus.IsWrongLastSequence(err) {
+			return nil, fmt.Errorf("checkout %s: %w", r.CampID, err)
+		}
+		// The record changed since it was read (a sweep marked it, say):
+		// decide again on what it is now.
 	}
 	reason := campbus.ReasonCheckout
 	if r.Reason == campbus.ReasonDisconnect {
 		reason = campbus.ReasonDisconnect
-	}
-	// Mark the id as leaving, so that a checkin for it right after the
-	// checkout event waits for the release instead of failing.
-	rec.Leaving = true
-	rev, err := s.campers.Update(ctx, r.CampID, mustJSON(rec), entry.Revision())
-	if err != nil {
-		return nil, fmt.Errorf("checkout %s: %w", r.CampID, err)
 	}
 	if rec.Group > 0 {
 		if err := s.leave(ctx, rec.Group, r.CampID, reason); err != nil {

@@ -60,18 +60,25 @@ const kvOperation = "KV-Operation"
 // the campers bucket's leader, which has every write acknowledged so far;
 // a replica's copy may lag either way (see CampersLeaderInTouch).
 func (s *Service) HolderFromLeader(ctx context.Context, campID string) (conn string, held bool, err error) {
+	rec, _, found, err := s.camperFromLeader(ctx, campID)
+	return rec.Conn, found && !rec.Leaving, err
+}
+
+// camperFromLeader reads campID's record and its revision from the campers
+// bucket's leader; found is false when nobody holds the id (never checked
+// in, or a delete or purge marker).
+func (s *Service) camperFromLeader(ctx context.Context, campID string) (rec camperRecord, rev uint64, found bool, err error) {
 	m, found, err := s.lastFromLeader(ctx, "KV_"+bus.CampersBucket, "$KV."+bus.CampersBucket+"."+campID)
 	if err != nil {
-		return "", false, fmt.Errorf("camper %s from the bucket's leader: %w", campID, err)
+		return rec, 0, false, fmt.Errorf("camper %s from the bucket's leader: %w", campID, err)
 	}
 	if !found || m.header.Get(kvOperation) != "" {
-		return "", false, nil // never held, or a delete or purge marker
+		return rec, 0, false, nil
 	}
-	var rec camperRecord
 	if err := json.Unmarshal(m.data, &rec); err != nil {
-		return "", false, fmt.Errorf("camper %s from the bucket's leader: %w", campID, err)
+		return rec, 0, false, fmt.Errorf("camper %s from the bucket's leader: %w", campID, err)
 	}
-	return rec.Conn, !rec.Leaving, nil
+	return rec, m.seq, true, nil
 }
 
 // CampersLeaderInTouch fails unless the campers bucket's leader, in its

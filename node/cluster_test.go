@@ -297,3 +297,20 @@ func TestACampersBurstOfMessagesKeepsItsOrderInACluster(t *testing.T) {
 		assert.Equal(t, fmt.Sprintf("m%02d", k), b.expect(campbus.EventMessage).Text)
 	}
 }
+
+// A camper whose connection ends right after its checkin is checked out
+// every time: another connection, on another node, gets the id soon after.
+func TestACamperGoneRightAfterItsCheckinIsCheckedOut(t *testing.T) {
+	ns := startCluster(t, 3)
+	for i := range 30 {
+		id := fmt.Sprintf("J%03d", i+1)
+		c := dial(t, ns[i%3])
+		c.checkin(id)
+		require.NoError(t, c.conn.Close())
+		again := dial(t, ns[(i+1)%3])
+		require.Eventually(t, func() bool {
+			return again.do(campbus.CmdCheckin, campbus.CheckinRequest{CampID: id}).Status == 200
+		}, waitFor, 50*time.Millisecond, "%s checks in again on another node after its connection ended", id)
+		require.NoError(t, again.conn.Close())
+	}
+}

@@ -294,7 +294,23 @@ func (s *Session) checkin(req *Request) {
 // (reason disconnect, no response). It reports whether the camper is out.
 func (s *Session) checkout(req *Request, reason string) bool {
 	s.state = Leaving
-	reply := s.request(&bus.Request{Command: campbus.CmdCheckout, Conn: s.busID, CampID: s.campID, Group: s.group, Reason: reason})
+	checkout := &bus.Request{Command: campbus.CmdCheckout, Conn: s.busID, CampID: s.campID, Group: s.group, Reason: reason}
+	reply := s.request(checkout)
+	// A disconnect's checkout has nobody to answer or to try again: one
+	// that failed (a stream electing its leader, say) would leave the
+	// campId held by a connection that is gone. Try again a few times,
+	// unless the hub shuts down (the node's next start, or the others'
+	// sweep of a node gone, checks its campers out).
+	for pause := disconnectRetry; req == nil && reply.Status == http.StatusInternalServerError &&
+		pause <= disconnectRetryMax && s.h.Accepting(); pause *= 2 {
+		s.h.log.Warn("checkout after a disconnect failed; trying again", "session", s.id, "campId", s.campID,
+			"code", reply.Code, "in", pause)
+		select {
+		case <-s.h.ctx.Done():
+		case <-time.After(pause):
+		}
+		reply = s.request(checkout)
+	}
 	out := reply.Status == http.StatusOK || reply.Code == campbus.CodeNotCheckedIn
 	if req != nil {
 		s.logRequest(campbus.CmdCheckout, reply.Status, reply.Code)
@@ -310,6 +326,13 @@ func (s *Session) checkout(req *Request, reason string) bool {
 	s.state = CheckedIn // refused (shutting down, say): still in
 	return false
 }
+
+// A failed checkout after a disconnect is tried again after disconnectRetry,
+// then after twice as long each time, up to disconnectRetryMax.
+const (
+	disconnectRetry    = 250 * time.Millisecond
+	disconnectRetryMax = 4 * time.Second
+)
 
 // checkoutOnBus checks campID out for this connection without a response
 // to anyone: a checkin taken back.

@@ -158,6 +158,8 @@ type fakeCamp struct {
 	// come, then answers them newest first, each with its own text.
 	holdMessages int
 	held         []*nats.Msg
+	// failCheckouts fails that many checkouts to come with 500 internal.
+	failCheckouts int
 }
 
 func startCamp(t *testing.T) (*fakeCamp, *nats.Conn) {
@@ -202,6 +204,11 @@ func (c *fakeCamp) answer(m *nats.Msg) {
 		c.holder[id] = r.Conn
 		reply = &bus.Reply{Status: 200, CampID: id, Group: 1, Body: []byte(fmt.Sprintf(`{"campId":%q,"group":1}`, id))}
 	case campbus.CmdCheckout:
+		if c.failCheckouts > 0 {
+			c.failCheckouts--
+			fail(http.StatusInternalServerError, campbus.CodeInternal)
+			break
+		}
 		if c.holder[r.CampID] != r.Conn {
 			fail(http.StatusForbidden, campbus.CodeNotCheckedIn)
 			break
@@ -335,6 +342,29 @@ func TestAPeerThatLeavesIsCheckedOutOnce(t *testing.T) {
 	}
 	assert.Equal(t, []string{"J004 disconnect"}, checkouts)
 	assert.Empty(t, camp.holder)
+	assert.Zero(t, h.Conns())
+}
+
+func TestACheckoutAfterADisconnectThatFailsIsTriedAgain(t *testing.T) {
+	h, camp := startHub(t, Options{})
+	f, done := serve(h)
+	f.in <- &Request{Command: campbus.CmdCheckin, ID: "1", Body: body(campbus.CheckinRequest{CampID: "J004"})}
+	f.waitFrames(t, 1)
+	camp.mu.Lock()
+	camp.failCheckouts = 2 // a stream electing its leader, say
+	camp.mu.Unlock()
+	close(f.in) // the peer is gone
+	<-done
+	camp.mu.Lock()
+	defer camp.mu.Unlock()
+	checkouts := 0
+	for _, r := range camp.seen {
+		if r.Command == campbus.CmdCheckout {
+			checkouts++
+		}
+	}
+	assert.Equal(t, 3, checkouts, "two failures, then the checkout that releases the id")
+	assert.Empty(t, camp.holder, "checked out in the camp")
 	assert.Zero(t, h.Conns())
 }
 
