@@ -11,7 +11,10 @@
 #
 # Usage: scripts/cost-breakdown.sh [output-dir]
 # Knobs (environment): RUNS (3), NGROUPS (250), MESSAGES (200 per camper),
-# IN_FLIGHT (8).
+# IN_FLIGHT (8), RATE (0: as fast as the server answers; else messages per
+# second for all campers together, for DURATION, 10s by default). The
+# breakdown at half the peak in docs/benchmarks.md is
+#   NGROUPS=64 MESSAGES=2500 IN_FLIGHT=1 RATE=4400 scripts/cost-breakdown.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +22,8 @@ RUNS=${RUNS:-3}
 NGROUPS=${NGROUPS:-250}
 MESSAGES=${MESSAGES:-200}
 IN_FLIGHT=${IN_FLIGHT:-8}
+RATE=${RATE:-0}
+DURATION=${DURATION:-10s}
 IDS=J00001-J20000
 export GOFLAGS="${GOFLAGS:--buildvcs=false}"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/campbus-cost.XXXXXX")
@@ -39,6 +44,10 @@ trap 'exit 130' INT TERM
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
 go build -o "$TMP/campbus" ./cmd/campbus
+PACE=()
+if [ "$RATE" != 0 ]; then
+  PACE=(--rate "$RATE" --duration "$DURATION")
+fi
 for run in $(seq 1 "$RUNS"); do
   dir="$OUT/run$run"
   mkdir -p "$dir"
@@ -54,7 +63,7 @@ for run in $(seq 1 "$RUNS"); do
     sleep 0.05
   done
   timeout 300 "$TMP/campbus" bench --addr "127.0.0.1:$port" --camp-ids "$IDS" --groups "$NGROUPS" --messages "$MESSAGES" \
-    --in-flight "$IN_FLIGHT" --server-pid "$SERVE_PID" --json --progress 0 >"$dir/run.json"
+    --in-flight "$IN_FLIGHT" "${PACE[@]}" --server-pid "$SERVE_PID" --json --progress 0 >"$dir/run.json"
   echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$dir/load"
   kill -INT "$SERVE_PID"
   wait "$SERVE_PID"
