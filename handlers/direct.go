@@ -46,7 +46,7 @@ func (s *Service) direct(ctx context.Context, r *request) (any, error) {
 	}
 	header := bus.EventMeta{Type: campbus.EventDirect, Origin: r.CampID}.Header
 	stored := &nats.Msg{Subject: bus.LogDirectSubject(to, r.CampID), Data: data, Header: header()}
-	if _, err := s.js.PublishMsg(ctx, stored); err != nil {
+	if _, err := s.js.PublishMsg(ctx, stored, appendOpts(ctx)...); err != nil {
 		return nil, fmt.Errorf("direct to %s: %w", to, err)
 	}
 	s.store.appended(storedSize(stored), false)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -148,7 +149,7 @@ func (s *Service) appendGroupEvent(ctx context.Context, n int, ev groupEvent, st
 	if err != nil {
 		return 0, false, err
 	}
-	ack, err := s.js.PublishMsg(ctx, m, jetstream.WithExpectLastSequencePerSubject(lastSeq), jetstream.WithMsgID(msgID))
+	ack, err := s.js.PublishMsg(ctx, m, appendOpts(ctx, jetstream.WithExpectLastSequencePerSubject(lastSeq), jetstream.WithMsgID(msgID))...)
 	if err != nil {
 		return 0, false, err
 	}
@@ -157,6 +158,24 @@ func (s *Service) appendGroupEvent(ctx context.Context, n int, ev groupEvent, st
 	}
 	s.appended(n, m, st, ack.Sequence)
 	return ack.Sequence, false, nil
+}
+
+// appendRetryWait is how long a synchronous append waits before it tries
+// again when no stream answered it.
+const appendRetryWait = 250 * time.Millisecond
+
+// appendOpts returns opts for a synchronous append that waits out a stream
+// with no leader: a leader's election takes seconds in NATS, and nobody
+// answering means nothing was stored, so the append is tried again every
+// appendRetryWait until ctx's deadline (the asker's), instead of failing
+// after the client's two retries. Without a deadline it keeps those.
+func appendOpts(ctx context.Context, opts ...jetstream.PublishOpt) []jetstream.PublishOpt {
+	if deadline, ok := ctx.Deadline(); ok {
+		if tries := int(time.Until(deadline) / appendRetryWait); tries > jetstream.DefaultPubRetryAttempts {
+			opts = append(opts, jetstream.WithRetryAttempts(tries), jetstream.WithRetryWait(appendRetryWait))
+		}
+	}
+	return opts
 }
 
 // groupEventMsg is ev as it is stored under log.group.<n>, with st, the

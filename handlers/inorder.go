@@ -272,7 +272,7 @@ func (s *Service) appendMessages(n int, reqs []queuedRequest) (answered int) {
 		}
 		if !confirmed {
 			// The first: acknowledged before the others go.
-			ack, err := s.js.PublishMsg(ctx, m, jetstream.WithExpectLastSequencePerSubject(seq), jetstream.WithMsgID(s.changeID()))
+			ack, err := s.js.PublishMsg(ctx, m, appendOpts(ctx, jetstream.WithExpectLastSequencePerSubject(seq), jetstream.WithMsgID(s.changeID()))...)
 			reserved = nil
 			done()
 			if err != nil || ack.Duplicate {

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -141,4 +142,33 @@ func TestTheLeadersStateIsTheLogsState(t *testing.T) {
 	assert.Equal(t, fromReplica, fromLeader)
 	assert.Equal(t, replicaSeq, leaderSeq)
 	assert.Equal(t, []string{"J001"}, fromLeader.Members)
+}
+
+// An append that no stream answers (its leader being elected, or here the
+// stream gone for a moment) is tried again until the asker's deadline:
+// nothing was stored, so the request waits instead of failing.
+func TestAnAppendWaitsOutAStreamThatDoesNotAnswer(t *testing.T) {
+	s, asker := startService(t)
+	require.NoError(t, s.Start())
+	t.Cleanup(s.Stop)
+	for i, id := range []string{"J001", "J002"} {
+		status, _ := ask(t, asker, &bus.Request{Command: campbus.CmdCheckin, Conn: fmt.Sprintf("t.1.%d", i+1)}, fmt.Sprintf(`{"campId":%q}`, id))
+		require.Equal(t, http.StatusOK, status)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, s.js.DeleteStream(ctx, bus.DirectsStream))
+	back := make(chan error, 1)
+	go func() {
+		// Longer than the client's own two retries, 250 ms apart.
+		time.Sleep(1500 * time.Millisecond)
+		_, err := bus.EnsureStreams(ctx, s.js, bus.StreamOptions{})
+		back <- err
+	}()
+	began := time.Now()
+	status, e := ask(t, asker, &bus.Request{Command: campbus.CmdDirect, Conn: "t.1.1", CampID: "J001", Group: 1},
+		`{"campId":"J002","text":"are you there?"}`)
+	require.NoError(t, <-back)
+	assert.Equal(t, http.StatusOK, status, "%+v", e)
+	assert.GreaterOrEqual(t, time.Since(began), 1500*time.Millisecond, "answered once the stream was back")
 }
