@@ -529,11 +529,13 @@ func TestAPartitionedNodeIsSweptAndItsCampersToldWhenItHeals(t *testing.T) {
 		require.True(t, time.Now().Before(deadline), "J003 checks in again on the healed node")
 		time.Sleep(200 * time.Millisecond)
 	}
+	t.Logf("J003 checked in again %v after the heal", time.Since(healed).Round(time.Millisecond))
 	again.id = "J003"
 	assert.Equal(t, "J003", a.expect(campbus.EventJoin).CampID)
 	stillCheckedIn(t, a)
 	stillCheckedIn(t, b)
 	checkCampInvariants(t, n1, 4)
+	t.Logf("the camp's invariants held %v after the heal", time.Since(healed).Round(time.Millisecond))
 }
 
 func TestALinkDownBetweenTwoNodesSweepsNobody(t *testing.T) {
