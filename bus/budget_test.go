@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -159,5 +161,29 @@ func startTestBus(t *testing.T, opts Options) (*Bus, jetstream.JetStream, contex
 		cancel()
 		nc.Close()
 		b.Shutdown()
+	}
+}
+
+// A raise of the budget is a config reload, which sorts the running
+// server's routes in place while its route goroutines read them (a data
+// race in nats-server v2.15.2): the routes are handed over sorted, so the
+// reload finds nothing to move.
+func TestARaiseWithRoutesLeavesTheRoutesAsTheyAre(t *testing.T) {
+	ports := []string{"127.0.0.1:3", "127.0.0.1:2", "127.0.0.1:1"} // nothing listens: the routes keep retrying
+	var routes []string
+	for _, p := range ports {
+		routes = append(routes, "nats://"+p)
+	}
+	b, err := Start(Options{ServerName: "t", ListenAddr: "127.0.0.1:0", DataDir: t.TempDir(), MaxStore: MinMaxStore,
+		ClusterAddr: "127.0.0.1:0", Routes: routes, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	t.Cleanup(b.Shutdown)
+	var got []string
+	for _, u := range b.nopts.Routes {
+		got = append(got, u.Host)
+	}
+	assert.Equal(t, []string{"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"}, got, "in the order a reload imposes")
+	for i := range 5 {
+		require.NoError(t, b.SetMaxStore(int64(i+2)*MinMaxStore))
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -184,6 +185,11 @@ func Start(opts Options) (*Bus, error) {
 			}
 			nopts.Routes = append(nopts.Routes, u)
 		}
+		// A config reload (SetMaxStore) sorts the running server's routes
+		// in place to compare them, while its route goroutines read them
+		// (nats-server v2.15.2 reload.go imposeOrder): handed over in that
+		// order already, the sort finds nothing to move.
+		slices.SortFunc(nopts.Routes, func(a, b *url.URL) int { return cmp.Compare(a.String(), b.String()) })
 	}
 	ns, err := server.NewServer(nopts)
 	if err != nil {
