@@ -158,14 +158,14 @@ func TestAnAppendWaitsOutAStreamThatDoesNotAnswer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	require.NoError(t, s.js.DeleteStream(ctx, bus.DirectsStream))
+	began := time.Now()
 	back := make(chan error, 1)
 	go func() {
-		// Longer than the client's own two retries, 250 ms apart.
+		// Gone longer than the client's own two retries, 250 ms apart.
 		time.Sleep(1500 * time.Millisecond)
 		_, err := bus.EnsureStreams(ctx, s.js, bus.StreamOptions{})
 		back <- err
 	}()
-	began := time.Now()
 	status, e := ask(t, asker, &bus.Request{Command: campbus.CmdDirect, Conn: "t.1.1", CampID: "J001", Group: 1},
 		`{"campId":"J002","text":"are you there?"}`)
 	require.NoError(t, <-back)

@@ -80,13 +80,6 @@ func (rs *replies) forget(tok string) {
 	rs.mu.Unlock()
 }
 
-// pending returns how many answers are awaited.
-func (rs *replies) pending() int {
-	rs.mu.Lock()
-	defer rs.mu.Unlock()
-	return len(rs.wait)
-}
-
 // sendPipelined publishes a message request and leaves its answer to settle.
 func (s *Session) sendPipelined(req *bus.Request, reqID string) {
 	rs := &s.h.replies

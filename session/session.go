@@ -302,7 +302,7 @@ func (s *Session) checkout(req *Request, reason string) bool {
 	// unless the hub shuts down (the node's next start, or the others'
 	// sweep of a node gone, checks its campers out).
 	for pause := disconnectRetry; req == nil && reply.Status == http.StatusInternalServerError &&
-		pause <= disconnectRetryMax && s.h.Accepting() && s.h.ctx.Err() == nil; pause *= 2 {
+		pause <= disconnectRetryMax && s.h.Accepting(); pause *= 2 {
 		s.h.log.Warn("checkout after a disconnect failed; trying again", "session", s.id, "campId", s.campID,
 			"code", reply.Code, "in", pause)
 		select {

@@ -740,3 +740,10 @@ func TestAMessageIsAnsweredWhenTheTransportCannotTellWhatWaits(t *testing.T) {
 	f.in <- &Request{Command: campbus.CmdMessage, ID: "2", Body: body(map[string]string{"text": "hi"})}
 	assert.Equal(t, 200, f.waitFrames(t, 2)[1].Status)
 }
+
+// pending returns how many answers the hub's replies await.
+func (rs *replies) pending() int {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return len(rs.wait)
+}
