@@ -33,6 +33,7 @@ const (
 	CodeShuttingDown       = "shutting-down"
 	CodeTooManyConnections = "too-many-connections"
 	CodeInternal           = "internal"
+	CodeUnavailable        = "unavailable"
 )
 
 // Error is a protocol error: an HTTP status, a machine-readable code and a
@@ -42,7 +43,10 @@ type Error struct {
 	Status  int    `json:"-"`
 	Code    string `json:"code"`
 	Message string `json:"error"`
-	Fatal   bool   `json:"-"`
+	// RetryAfter, in whole seconds, tells the client when to try again
+	// (503 unavailable; the TCP response carries it as Retry-After too).
+	RetryAfter int  `json:"retryAfter,omitempty"`
+	Fatal      bool `json:"-"`
 }
 
 // Error implements the error interface.
@@ -57,6 +61,16 @@ func Errorf(status int, code, format string, args ...any) *Error {
 func FatalErrorf(status int, code, format string, args ...any) *Error {
 	e := Errorf(status, code, format, args...)
 	e.Fatal = true
+	return e
+}
+
+// Unavailable is the 503 for a request the camp could not decide in time
+// because part of its state has no leader (a node was lost and the others
+// are electing one, PROTOCOL.md §11): the client tries again in a second.
+func Unavailable(command string) *Error {
+	e := Errorf(http.StatusServiceUnavailable, CodeUnavailable,
+		"the camp is electing a new leader for its log after losing a node and could not answer %s in time; try again in 1 s", command)
+	e.RetryAfter = 1
 	return e
 }
 

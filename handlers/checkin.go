@@ -26,7 +26,7 @@ type camperRecord struct {
 
 // Waiting for a leaving camper's id: how long, and how often to look.
 const (
-	leavingWait  = 2 * time.Second
+	leavingWait  = time.Second
 	leavingRetry = 5 * time.Millisecond
 )
 
@@ -110,6 +110,9 @@ func tokenAdmits(v bus.TokenVerdict, id string) error {
 // out right now, it waits for the key to go.
 func (s *Service) claim(ctx context.Context, id string, rec camperRecord) (uint64, camperRecord, error) {
 	deadline := time.Now().Add(leavingWait)
+	if d, ok := ctx.Deadline(); ok {
+		deadline = minTime(deadline, d)
+	}
 	for {
 		rev, err := s.campers.Create(ctx, id, mustJSON(rec))
 		if err == nil {

@@ -254,7 +254,11 @@ func (s *Service) scan(ctx context.Context, stream jetstream.Stream, subject str
 		}
 	}()
 	for read := uint64(0); read < total; {
-		batch, err := cons.Fetch(int(min(total-read, 256)), jetstream.FetchMaxWait(2*time.Second))
+		wait := 2 * time.Second
+		if d, ok := ctx.Deadline(); ok {
+			wait = min(wait, max(time.Until(d), 10*time.Millisecond))
+		}
+		batch, err := cons.Fetch(int(min(total-read, 256)), jetstream.FetchMaxWait(wait))
 		if err != nil {
 			return err
 		}

@@ -5,14 +5,23 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/campbus/campbus"
 	"github.com/campbus/campbus/bus"
 )
+
+// leaderAsk bounds a sweep's questions to a stream's leader (the lists of
+// campers and groups): a stream electing its leader after a node was lost
+// answers nothing, and the sweep is tried again on the detector's next
+// round rather than waiting, so the lost node's campIds are free soon
+// after the election ends.
+const leaderAsk = 750 * time.Millisecond
 
 // Sweep checks out every camper held by a connection that stale says is
 // gone: their groups get checkout events with reason disconnect, sessions
@@ -30,7 +39,9 @@ func (s *Service) Sweep(ctx context.Context, stale func(conn string) bool) (chec
 	if err != nil {
 		return 0, err
 	}
-	info, err := s.groups.Info(ctx, jetstream.WithSubjectFilter(bus.LogPrefix+bus.GroupPrefix+"*"))
+	ictx, cancel := context.WithTimeout(ctx, leaderAsk)
+	defer cancel()
+	info, err := s.groups.Info(ictx, jetstream.WithSubjectFilter(bus.LogPrefix+bus.GroupPrefix+"*"))
 	if err != nil {
 		return 0, fmt.Errorf("sweep: list groups: %w", err)
 	}
@@ -140,12 +151,28 @@ type holder struct {
 
 // holders lists the campers bucket: campId -> the connection holding it.
 func (s *Service) holders(ctx context.Context) (map[string]holder, error) {
+	// The keys come from the bucket's stream info (its leader answers),
+	// not from a key lister: a lister is a consumer, whose creation waits
+	// for JetStream's meta leader, and a sweep must not wait for the meta
+	// group's election when the lost node led it.
 	out := map[string]holder{}
-	lister, err := s.campers.ListKeys(ctx)
+	ictx, cancel := context.WithTimeout(ctx, leaderAsk)
+	defer cancel()
+	stream, err := s.js.Stream(ictx, "KV_"+bus.CampersBucket)
 	if err != nil {
 		return nil, fmt.Errorf("sweep: list campers: %w", err)
 	}
-	for key := range lister.Keys() {
+	prefix := "$KV." + bus.CampersBucket + "."
+	info, err := stream.Info(ictx, jetstream.WithSubjectFilter(prefix+">"))
+	if err != nil {
+		return nil, fmt.Errorf("sweep: list campers: %w", err)
+	}
+	keys := make([]string, 0, len(info.State.Subjects))
+	for subject := range info.State.Subjects {
+		keys = append(keys, strings.TrimPrefix(subject, prefix))
+	}
+	slices.Sort(keys)
+	for _, key := range keys {
 		h, held, err := s.holder(ctx, key)
 		if err != nil {
 			return nil, err

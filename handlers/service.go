@@ -40,7 +40,10 @@ type Options struct {
 	GroupSize int
 	// Workers bounds how many requests are handled at once on this node.
 	Workers int
-	// Timeout bounds one request's work on the bus.
+	// Timeout bounds one request's work on the bus: a request that the
+	// store cannot decide by then (a stream electing its leader after a
+	// node was lost) is answered 503 unavailable, so that every camper
+	// hears back within 2 s (PROTOCOL.md §11).
 	Timeout time.Duration
 	// DataDir is where JetStream keeps its files: CheckStore watches the
 	// free space of its filesystem ("" does not).
@@ -63,7 +66,7 @@ type Options struct {
 const (
 	DefaultGroupSize = 4
 	DefaultWorkers   = 64
-	DefaultTimeout   = 10 * time.Second
+	DefaultTimeout   = 1500 * time.Millisecond
 	// maxCommitTries bounds the compare-and-set retries of one change.
 	maxCommitTries = 200
 	// MaxSessionMessages is the highest maxCount a peer session accepts.
@@ -322,6 +325,16 @@ func (s *Service) abandoned(r *request, now time.Time) bool {
 	return true
 }
 
+// unavailable reports whether err says the store did not answer: nothing
+// answered (no responders, no stream response) or nothing answered in
+// time. That is what a stream without a leader looks like while the
+// survivors of a lost node elect one.
+func unavailable(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		errors.Is(err, jetstream.ErrNoHeartbeat)
+}
+
 func minTime(a, b time.Time) time.Time {
 	if a.Before(b) {
 		return a
@@ -340,6 +353,10 @@ func (s *Service) reply(m *nats.Msg, r *request, body any, err error) {
 			// JetStream refused the write for lack of room: nothing
 			// was stored. CheckStore logs the spell, once.
 			perr = storageFull(r.Command, "JetStream has no room for it")
+		}
+		if perr == nil && unavailable(err) {
+			s.log.Warn("request answered unavailable: the store did not answer in time", "command", r.Command, "campId", r.CampID, "err", err)
+			perr = campbus.Unavailable(r.Command)
 		}
 		if perr == nil {
 			s.log.Error("handler failed", "command", r.Command, "campId", r.CampID, "err", err)

@@ -145,9 +145,11 @@ func TestTheLeadersStateIsTheLogsState(t *testing.T) {
 }
 
 // An append that no stream answers (its leader being elected, or here the
-// stream gone for a moment) is tried again until the asker's deadline:
-// nothing was stored, so the request waits instead of failing.
-func TestAnAppendWaitsOutAStreamThatDoesNotAnswer(t *testing.T) {
+// stream gone for a moment) is tried again while the request's time lasts
+// (Options.Timeout): a stream back within it is answered 200, one that
+// stays away longer gets 503 unavailable in time, and the camper tries
+// again.
+func TestAnAppendWaitsOutAStreamThatDoesNotAnswerForAWhile(t *testing.T) {
 	s, asker := startService(t)
 	require.NoError(t, s.Start())
 	t.Cleanup(s.Stop)
@@ -155,20 +157,36 @@ func TestAnAppendWaitsOutAStreamThatDoesNotAnswer(t *testing.T) {
 		status, _ := ask(t, asker, &bus.Request{Command: campbus.CmdCheckin, Conn: fmt.Sprintf("t.1.%d", i+1)}, fmt.Sprintf(`{"campId":%q}`, id))
 		require.Equal(t, http.StatusOK, status)
 	}
+	direct := func() (int, campbus.Error) {
+		return ask(t, asker, &bus.Request{Command: campbus.CmdDirect, Conn: "t.1.1", CampID: "J001", Group: 1},
+			`{"campId":"J002","text":"are you there?"}`)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	require.NoError(t, s.js.DeleteStream(ctx, bus.DirectsStream))
-	began := time.Now()
-	back := make(chan error, 1)
-	go func() {
-		// Gone longer than the client's own two retries, 250 ms apart.
-		time.Sleep(1500 * time.Millisecond)
-		_, err := bus.EnsureStreams(ctx, s.js, bus.StreamOptions{})
-		back <- err
-	}()
-	status, e := ask(t, asker, &bus.Request{Command: campbus.CmdDirect, Conn: "t.1.1", CampID: "J001", Group: 1},
-		`{"campId":"J002","text":"are you there?"}`)
-	require.NoError(t, <-back)
-	assert.Equal(t, http.StatusOK, status, "%+v", e)
-	assert.GreaterOrEqual(t, time.Since(began), 1500*time.Millisecond, "answered once the stream was back")
+	for _, gone := range []time.Duration{700 * time.Millisecond, 2500 * time.Millisecond} {
+		require.NoError(t, s.js.DeleteStream(ctx, bus.DirectsStream))
+		began := time.Now()
+		back := make(chan error, 1)
+		go func() {
+			// Gone longer than the client's own two retries, 250 ms apart.
+			time.Sleep(gone)
+			_, err := bus.EnsureStreams(ctx, s.js, bus.StreamOptions{})
+			back <- err
+		}()
+		status, e := direct()
+		took := time.Since(began)
+		if gone < DefaultTimeout {
+			assert.Equal(t, http.StatusOK, status, "%+v", e)
+			assert.GreaterOrEqual(t, took, gone, "answered once the stream was back")
+			require.NoError(t, <-back)
+			continue
+		}
+		assert.Equal(t, http.StatusServiceUnavailable, status, "%+v", e)
+		assert.Equal(t, campbus.CodeUnavailable, e.Code)
+		assert.Equal(t, 1, e.RetryAfter)
+		assert.Less(t, took, 2*time.Second, "answered within 2 s")
+		require.NoError(t, <-back)
+		status, e = direct()
+		assert.Equal(t, http.StatusOK, status, "the stream is back: %+v", e)
+	}
 }

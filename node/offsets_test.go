@@ -30,10 +30,10 @@ func (c *camper) historyAfter(after uint64, limit int) historyPage {
 		body["limit"] = limit
 	}
 	var h historyPage
-	// A cluster still settling its leaders may answer 500 ("try again").
+	// A cluster still settling its leaders may answer 500 or 503 ("try again").
 	for try := 0; ; try++ {
 		f := c.do(campbus.CmdHistory, body)
-		if f.Status == http.StatusInternalServerError && try < 5 {
+		if (f.Status == http.StatusInternalServerError || f.Status == http.StatusServiceUnavailable) && try < 5 {
 			c.t.Logf("history after %d: %s; asking again", after, f.Body)
 			time.Sleep(200 * time.Millisecond)
 			continue

@@ -28,7 +28,8 @@ type Options struct {
 	OutboundBytes  int
 	// WriteTimeout bounds one write to a camper.
 	WriteTimeout time.Duration
-	// RequestTimeout bounds the wait for a handler's answer.
+	// RequestTimeout bounds the wait for a handler's answer: past it the
+	// camper gets 503 unavailable (PROTOCOL.md §11).
 	RequestTimeout time.Duration
 	// MaxConns bounds the campers connected at once, over every transport;
 	// past it a new one gets 503 too-many-connections and is closed.
@@ -65,7 +66,7 @@ const (
 	DefaultOutboundFrames = 1024
 	DefaultOutboundBytes  = 4 << 20
 	DefaultWriteTimeout   = 10 * time.Second
-	DefaultRequestTimeout = 15 * time.Second
+	DefaultRequestTimeout = 2 * time.Second
 	DefaultMaxConns       = 16384
 	DefaultCheckinTimeout = 30 * time.Second
 	DefaultPipeline       = 8

@@ -1,7 +1,6 @@
 package session
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -121,8 +120,8 @@ func (s *Session) settle() {
 	s.inflight = s.inflight[:0]
 }
 
-// await returns p's answer, or a 500 when it does not come by its deadline
-// (or the hub stops waiting for the bus).
+// await returns p's answer, or a 503 when it does not come by its deadline
+// (a 500 when the hub stops waiting for the bus).
 func (s *Session) await(p *inflight, timer **time.Timer) *bus.Reply {
 	err := p.err
 	if err == nil {
@@ -153,11 +152,7 @@ func (s *Session) await(p *inflight, timer **time.Timer) *bus.Reply {
 		}
 		s.h.replies.forget(p.token)
 	}
-	s.h.log.Error("bus request failed", "session", s.id, "command", campbus.CmdMessage, "err", err)
-	perr := campbus.Errorf(http.StatusInternalServerError, campbus.CodeInternal,
-		"internal error; the request may not have taken effect")
-	b, _ := json.Marshal(perr)
-	return &bus.Reply{Status: perr.Status, Code: perr.Code, Body: b}
+	return s.busFailure(campbus.CmdMessage, err)
 }
 
 // errNoAnswer is a pipelined request that got no answer by its deadline.

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/campbus/campbus"
 	"github.com/campbus/campbus/bus"
 )
@@ -272,13 +274,6 @@ func (s *Session) checkin(req *Request) {
 			s.h.reg.claim(s, s.campID)
 		}
 		s.setCheckedIn(s.campID)
-	case reply.Status == http.StatusInternalServerError && claimed != "":
-		// The checkin may have gone through after all (the answer was lost
-		// or came too late): take it back. The handler undoes it only if
-		// this connection holds the id.
-		s.checkoutOnBus(claimed, campbus.ReasonDisconnect)
-		s.h.reg.unclaim(s, claimed)
-		s.state = New
 	default:
 		if claimed != "" {
 			s.h.reg.unclaim(s, claimed)
@@ -287,6 +282,20 @@ func (s *Session) checkin(req *Request) {
 	}
 	s.logRequest(campbus.CmdCheckin, reply.Status, reply.Code)
 	s.release(s.t.Codec().Response(reply.Status, req.ID, reply.Body), reply.Status == http.StatusOK)
+	if mayHaveTakenEffect(reply) && claimed != "" {
+		// The checkin may have gone through after all (the answer was lost
+		// or came too late): take it back, after the camper has its answer
+		// and before this connection's next request. The handler undoes it
+		// only if this connection holds the id.
+		s.checkoutOnBus(claimed, campbus.ReasonDisconnect)
+	}
+}
+
+// mayHaveTakenEffect reports whether a failed change may have been stored
+// all the same: a fault (500), or no answer in time (503 unavailable).
+func mayHaveTakenEffect(r *bus.Reply) bool {
+	return r.Status == http.StatusInternalServerError ||
+		(r.Status == http.StatusServiceUnavailable && r.Code == campbus.CodeUnavailable)
 }
 
 // checkout is the one place a camper checks out: asked for (the response
@@ -301,7 +310,7 @@ func (s *Session) checkout(req *Request, reason string) bool {
 	// campId held by a connection that is gone. Try again a few times,
 	// unless the hub shuts down (the node's next start, or the others'
 	// sweep of a node gone, checks its campers out).
-	for pause := disconnectRetry; req == nil && reply.Status == http.StatusInternalServerError &&
+	for pause := disconnectRetry; req == nil && mayHaveTakenEffect(reply) &&
 		pause <= disconnectRetryMax && s.h.Accepting(); pause *= 2 {
 		s.h.log.Warn("checkout after a disconnect failed; trying again", "session", s.id, "campId", s.campID,
 			"code", reply.Code, "in", pause)
@@ -363,13 +372,27 @@ func (s *Session) request(req *bus.Request) *bus.Reply {
 		reply, err = bus.ParseReply(m)
 	}
 	if err != nil {
-		s.h.log.Error("bus request failed", "session", s.id, "command", req.Command, "err", err)
-		perr := campbus.Errorf(http.StatusInternalServerError, campbus.CodeInternal,
-			"internal error; the request may not have taken effect")
-		b, _ := json.Marshal(perr)
-		return &bus.Reply{Status: perr.Status, Code: perr.Code, Body: b}
+		return s.busFailure(req.Command, err)
 	}
 	return reply
+}
+
+// busFailure is the reply to a request the bus did not answer: 503
+// unavailable when nobody answered in time (the handlers' node lost, or
+// the camp electing: the camper tries again, PROTOCOL.md §11), 500 for any
+// other fault. Either way the request may have taken effect.
+func (s *Session) busFailure(command string, err error) *bus.Reply {
+	perr := campbus.Errorf(http.StatusInternalServerError, campbus.CodeInternal,
+		"internal error; the request may not have taken effect")
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, errNoAnswer) {
+		s.h.log.Warn("no answer from the camp in time", "session", s.id, "command", command, "err", err)
+		perr = campbus.Unavailable(command)
+	} else {
+		s.h.log.Error("bus request failed", "session", s.id, "command", command, "err", err)
+	}
+	b, _ := json.Marshal(perr)
+	return &bus.Reply{Status: perr.Status, Code: perr.Code, Body: b}
 }
 
 func outcome(r *bus.Reply) string {

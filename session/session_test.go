@@ -160,6 +160,11 @@ type fakeCamp struct {
 	held         []*nats.Msg
 	// failCheckouts fails that many checkouts to come with 500 internal.
 	failCheckouts int
+	// storedButUnavailable stores that many checkins to come and answers
+	// them 503 unavailable, as when the store's answer was lost.
+	storedButUnavailable int
+	// checkoutGate, when set, holds every checkout until it is closed.
+	checkoutGate chan struct{}
 }
 
 func startCamp(t *testing.T) (*fakeCamp, *nats.Conn) {
@@ -202,8 +207,18 @@ func (c *fakeCamp) answer(m *nats.Msg) {
 			break
 		}
 		c.holder[id] = r.Conn
+		if c.storedButUnavailable > 0 {
+			c.storedButUnavailable--
+			fail(http.StatusServiceUnavailable, campbus.CodeUnavailable)
+			break
+		}
 		reply = &bus.Reply{Status: 200, CampID: id, Group: 1, Body: []byte(fmt.Sprintf(`{"campId":%q,"group":1}`, id))}
 	case campbus.CmdCheckout:
+		if gate := c.checkoutGate; gate != nil {
+			c.mu.Unlock()
+			<-gate
+			c.mu.Lock()
+		}
 		if c.failCheckouts > 0 {
 			c.failCheckouts--
 			fail(http.StatusInternalServerError, campbus.CodeInternal)
@@ -366,6 +381,36 @@ func TestACheckoutAfterADisconnectThatFailsIsTriedAgain(t *testing.T) {
 	assert.Equal(t, 3, checkouts, "two failures, then the checkout that releases the id")
 	assert.Empty(t, camp.holder, "checked out in the camp")
 	assert.Zero(t, h.Conns())
+}
+
+func TestACheckinAnswered503IsTakenBackAfterTheCamperHasItsAnswer(t *testing.T) {
+	h, camp := startHub(t, Options{})
+	gate := make(chan struct{})
+	camp.mu.Lock()
+	camp.storedButUnavailable = 1 // stored, but the answer came too late
+	camp.checkoutGate = gate
+	camp.mu.Unlock()
+	f, done := serve(h)
+	f.in <- &Request{Command: campbus.CmdCheckin, ID: "1", Body: body(campbus.CheckinRequest{CampID: "J004"})}
+	// The answer comes while the take-back is still held at the camp.
+	fr := f.waitFrames(t, 1)[0]
+	assert.Equal(t, http.StatusServiceUnavailable, fr.Status)
+	assert.Contains(t, string(fr.Body), campbus.CodeUnavailable)
+	close(gate)
+	// The next checkin on the connection comes after the take-back.
+	f.in <- &Request{Command: campbus.CmdCheckin, ID: "2", Body: body(campbus.CheckinRequest{CampID: "J004"})}
+	assert.Equal(t, 200, f.waitFrames(t, 2)[1].Status, "the id was released, and this checkin takes it")
+	close(f.in)
+	<-done
+	camp.mu.Lock()
+	defer camp.mu.Unlock()
+	var commands []string
+	for _, r := range camp.seen {
+		commands = append(commands, r.Command)
+	}
+	assert.Equal(t, []string{campbus.CmdCheckin, campbus.CmdCheckout, campbus.CmdCheckin, campbus.CmdCheckout}, commands,
+		"the 503's checkin taken back before the next request, and the second checked out at the disconnect")
+	assert.Empty(t, camp.holder)
 }
 
 func TestEventsReachTheGroupButNotTheirOrigin(t *testing.T) {
@@ -707,7 +752,7 @@ func TestMessagesSentTogetherAreOnTheBusTogetherAndAnsweredInOrder(t *testing.T)
 	assert.Zero(t, h.replies.pending(), "no answer left awaited")
 }
 
-func TestAMessageWithoutAnAnswerGets500AndTheSessionGoesOn(t *testing.T) {
+func TestAMessageWithoutAnAnswerGets503AndTheSessionGoesOn(t *testing.T) {
 	h, camp := startHub(t, Options{RequestTimeout: 300 * time.Millisecond})
 	f := &burstFake{fakeTransport: newFake()}
 	checkedIn(t, h, f, f.fakeTransport)
@@ -717,8 +762,11 @@ func TestAMessageWithoutAnAnswerGets500AndTheSessionGoesOn(t *testing.T) {
 	camp.mu.Unlock()
 	f.in <- &Request{Command: campbus.CmdMessage, ID: "2", Body: body(map[string]string{"text": "lost"})}
 	fr := f.waitFrames(t, 2)[1]
-	assert.Equal(t, http.StatusInternalServerError, fr.Status)
-	assert.Contains(t, string(fr.Body), campbus.CodeInternal)
+	assert.Equal(t, http.StatusServiceUnavailable, fr.Status, "no answer in time: the camp is taken to be electing")
+	var perr campbus.Error
+	require.NoError(t, json.Unmarshal(fr.Body, &perr))
+	assert.Equal(t, campbus.CodeUnavailable, perr.Code)
+	assert.Equal(t, 1, perr.RetryAfter, "the camper is told when to try again")
 	assert.Zero(t, h.replies.pending(), "the unanswered request is forgotten")
 
 	f.in <- &Request{Command: campbus.CmdMission, ID: "3", Body: body(map[string]int{"day": 4})}

@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"encoding/json"
+	"net/http"
 	"strconv"
 
 	"github.com/campbus/campbus"
@@ -23,7 +25,26 @@ func AppendResponse(dst []byte, status int, requestID string, body []byte) []byt
 	dst = append(dst, ' ')
 	dst = append(dst, campbus.StatusText(status)...)
 	dst = append(dst, "\r\n"...)
+	if status == http.StatusServiceUnavailable {
+		if after := retryAfter(body); after > 0 {
+			dst = append(dst, "Retry-After: "...)
+			dst = strconv.AppendInt(dst, int64(after), 10)
+			dst = append(dst, "\r\n"...)
+		}
+	}
 	return appendFieldsAndBody(dst, requestID, body)
+}
+
+// retryAfter returns the "retryAfter" of a 503's body (PROTOCOL.md §11), or
+// 0 when it has none.
+func retryAfter(body []byte) int {
+	var b struct {
+		RetryAfter int `json:"retryAfter"`
+	}
+	if json.Unmarshal(body, &b) != nil {
+		return 0
+	}
+	return b.RetryAfter
 }
 
 // AppendEvent appends an event frame of type typ with a JSON body.

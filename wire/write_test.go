@@ -29,6 +29,16 @@ func TestAppendWritesExactBytes(t *testing.T) {
 			want: "HTTP/1.1 409 Conflict\r\nContent-Type: application/json\r\nContent-Length: 33\r\n\r\n" + `{"error":"x","code":"no-session"}`,
 		},
 		{
+			name: "a 503 with retryAfter in its body carries Retry-After",
+			got:  AppendResponse(nil, http.StatusServiceUnavailable, "", []byte(`{"error":"x","code":"unavailable","retryAfter":1}`)),
+			want: "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: application/json\r\nContent-Length: 49\r\n\r\n" + `{"error":"x","code":"unavailable","retryAfter":1}`,
+		},
+		{
+			name: "a 503 without retryAfter carries no Retry-After",
+			got:  AppendResponse(nil, http.StatusServiceUnavailable, "", []byte(`{"error":"x","code":"shutting-down"}`)),
+			want: "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 36\r\n\r\n" + `{"error":"x","code":"shutting-down"}`,
+		},
+		{
 			name: "a 431 response carries its standard reason",
 			got:  AppendResponse(nil, http.StatusRequestHeaderFieldsTooLarge, "", nil),
 			want: "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\n\r\n",

@@ -1,0 +1,287 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/campbus/campbus"
+	"github.com/campbus/campbus/wire"
+)
+
+// answerBound is how soon a surviving node answers every request while the
+// camp gets over the loss of a node (PROTOCOL.md §11); answerSlack is
+// what the race detector and a loaded machine add on top, measured.
+const (
+	answerBound = 2 * time.Second
+	answerSlack = 500 * time.Millisecond
+)
+
+// timedRequest sends a request from a goroutine other than the test's and
+// returns its response and how long it took, or nil after within.
+func (c *camper) timedRequest(command string, body any, within time.Duration) (*wire.Frame, time.Duration) {
+	b, _ := json.Marshal(body)
+	began := time.Now()
+	c.mu.Lock()
+	_, err := c.conn.Write(wire.AppendRequest(nil, command, "", b))
+	c.mu.Unlock()
+	if err != nil {
+		return nil, time.Since(began)
+	}
+	select {
+	case f := <-c.responses:
+		return f, time.Since(began)
+	case <-time.After(within):
+		return nil, time.Since(began)
+	}
+}
+
+// hardKill takes node k away as kill -9 would: its links are cut first, so
+// it hands over no leadership on the way out, and its streams' survivors
+// must elect new leaders; then it stops.
+func (c *faultyCluster) hardKill(k int) {
+	c.partition(k, true)
+	c.kill(k)
+}
+
+// electedAfter waits until every asset has a leader among the live nodes
+// and returns how long that took from since.
+func (c *faultyCluster) electedAfter(t *testing.T, since time.Time) time.Duration {
+	js, err := jetstream.New(c.live().handlerNC)
+	require.NoError(t, err)
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		all := true
+		for _, a := range assets {
+			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+			st, err := js.Stream(ctx, a)
+			cancel()
+			if err != nil || st.CachedInfo().Cluster == nil || st.CachedInfo().Cluster.Leader == "" ||
+				c.nodes[c.index(st.CachedInfo().Cluster.Leader)] == nil {
+				all = false
+				break
+			}
+		}
+		if all {
+			return time.Since(since)
+		}
+	}
+	t.Fatal("no leaders elected within a minute")
+	return 0
+}
+
+func TestKillingEachNodeInTurnTheSurvivorsAnswerWithinTwoSeconds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills three nodes in turn")
+	}
+	c := startFaultyCluster(t, 3)
+	next := 1
+	for round := range 3 {
+		victim := round
+		t.Run(fmt.Sprintf("killing n%d", victim+1), func(t *testing.T) {
+			require.Eventually(t, func() bool {
+				held, err := readSeatedCampers(c.live())
+				return err == nil && len(held) == 0
+			}, time.Minute, 200*time.Millisecond, "the campers of the last round are out")
+			leaders := c.leaders()
+			var led []string
+			for a, l := range leaders {
+				if l == c.opts[victim].Name {
+					led = append(led, a)
+				}
+			}
+			slices.Sort(led)
+			// Two campers on each node, spread over the groups; each keeps
+			// the last offset it saw.
+			cs := make([][]*camper, len(c.nodes))
+			lastSeen := map[string]uint64{}
+			groupOf := map[string]int{}
+			for i, n := range c.nodes {
+				for range 2 {
+					cm := dial(t, n)
+					var r campbus.CheckinResponse
+					id := fmt.Sprintf("J%03d", next)
+					next++
+					cm.ok(campbus.CmdCheckin, campbus.CheckinRequest{CampID: id}, &r)
+					cm.id = id
+					lastSeen[id], groupOf[id] = r.Offset, r.Group
+					cs[i] = append(cs[i], cm)
+				}
+			}
+			// Every camper reads its events up to now: the offsets it saw.
+			time.Sleep(300 * time.Millisecond)
+			for _, group := range cs {
+				for _, cm := range group {
+					for len(cm.events) > 0 {
+						var ev campbus.Event
+						require.NoError(t, json.Unmarshal((<-cm.events).Body, &ev))
+						lastSeen[cm.id] = max(lastSeen[cm.id], ev.Offset)
+					}
+				}
+			}
+			var survivors []*camper
+			for i, group := range cs {
+				if i != victim {
+					survivors = append(survivors, group...)
+				}
+			}
+			dead := cs[victim]
+
+			began := time.Now()
+			c.hardKill(victim)
+
+			// While the camp gets over it, every survivor keeps asking,
+			// and each of the dead node's campers checks in again on a
+			// survivor, trying again on 409 (the id not yet released) and
+			// on 503 (electing), as a client does.
+			var (
+				mu        sync.Mutex
+				slowest   time.Duration
+				slow      []string
+				unanswerd []string
+				released  = map[string]time.Duration{}
+				regrouped = map[string]int{}
+				statuses  = map[int]int{}
+			)
+			note := func(what string, f *wire.Frame, took time.Duration) {
+				mu.Lock()
+				defer mu.Unlock()
+				slowest = max(slowest, took)
+				if f == nil {
+					unanswerd = append(unanswerd, what)
+					return
+				}
+				statuses[f.Status]++
+				if took > answerBound+answerSlack {
+					slow = append(slow, fmt.Sprintf("%s: %d after %v", what, f.Status, took))
+				}
+			}
+			stop := time.Now().Add(12 * time.Second)
+			var wg sync.WaitGroup
+			for _, s := range survivors {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for time.Now().Before(stop) {
+						f, took := s.timedRequest(campbus.CmdHistory, map[string]int{"limit": 5}, 15*time.Second)
+						note(s.id+" history", f, took)
+						if f == nil {
+							return
+						}
+						f, took = s.timedRequest(campbus.CmdMission, map[string]int{"day": 4}, 15*time.Second)
+						note(s.id+" mission", f, took)
+						if f == nil {
+							return
+						}
+						time.Sleep(100 * time.Millisecond)
+					}
+				}()
+			}
+			back := make([]*camper, len(dead))
+			for i, d := range dead {
+				back[i] = dial(t, c.live(victim))
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for deadline := began.Add(time.Minute); time.Now().Before(deadline); {
+						f, took := back[i].timedRequest(campbus.CmdCheckin, campbus.CheckinRequest{CampID: d.id}, 15*time.Second)
+						note(d.id+" checkin again", f, took)
+						if f == nil {
+							return
+						}
+						if f.Status == 200 {
+							var r campbus.CheckinResponse
+							_ = json.Unmarshal(f.Body, &r)
+							back[i].id = d.id
+							mu.Lock()
+							regrouped[d.id] = r.Group
+							mu.Unlock()
+							mu.Lock()
+							released[d.id] = time.Since(began)
+							mu.Unlock()
+							return
+						}
+						if f.Status != 409 && f.Status != 503 {
+							t.Errorf("checkin %s again: %d %s", d.id, f.Status, f.Body)
+							return
+						}
+						time.Sleep(100 * time.Millisecond)
+					}
+				}()
+			}
+			elected := c.electedAfter(t, began)
+			wg.Wait()
+
+			t.Logf("killed n%d, which led %v: leaders back after %v; ids free again after %v; slowest answer %v; answers by status %v",
+				victim+1, led, elected.Round(time.Millisecond), released, slowest.Round(time.Millisecond), statuses)
+			assert.Empty(t, unanswerd, "requests never answered")
+			assert.Empty(t, slow, "requests answered later than %v", answerBound)
+			bound := 5 * time.Second
+			if len(led) > 0 {
+				bound = max(bound, elected+time.Second)
+			}
+			require.Len(t, released, len(dead), "every id of the dead node is free again")
+			for id, took := range released {
+				assert.LessOrEqual(t, took, bound+answerSlack, "%s free again within the bound", id)
+			}
+
+			// No false checkouts: the survivors saw only the dead node's
+			// campers leave, and are all still checked in.
+			deadIDs := map[string]bool{}
+			for _, d := range dead {
+				deadIDs[d.id] = true
+			}
+			for _, s := range survivors {
+				for len(s.events) > 0 {
+					var ev campbus.Event
+					require.NoError(t, json.Unmarshal((<-s.events).Body, &ev))
+					if ev.Type == campbus.EventCheckout {
+						assert.True(t, deadIDs[ev.CampID], "%s saw %s checked out, a camper of a live node", s.id, ev.CampID)
+					}
+				}
+				stillCheckedIn(t, s)
+			}
+
+			// The dead node's campers, back on a survivor, miss nothing:
+			// history after the last offset each saw holds every event
+			// of its old group up to now, without a gap.
+			for i, d := range dead {
+				if regrouped[d.id] != groupOf[d.id] {
+					t.Logf("%s came back in group %d, not %d: its catch-up is another group's", d.id, regrouped[d.id], groupOf[d.id])
+					continue
+				}
+				var h campbus.HistoryResponse
+				back[i].ok(campbus.CmdHistory, map[string]uint64{"after": lastSeen[d.id]}, &h)
+				want := lastSeen[d.id] + 1
+				for _, raw := range h.Events {
+					var ev campbus.Event
+					require.NoError(t, json.Unmarshal(raw, &ev))
+					if ev.Offset == 0 {
+						continue // a direct
+					}
+					assert.Equal(t, want, ev.Offset, "%s: events after %d without a gap", d.id, lastSeen[d.id])
+					want = ev.Offset + 1
+				}
+			}
+
+			c.partition(victim, false)
+			c.restart(victim)
+			checkCampInvariants(t, c.live(victim), 4)
+		})
+		if slices.Contains(c.nodes, nil) {
+			for k, n := range c.nodes {
+				if n == nil {
+					c.partition(k, false)
+					c.restart(k)
+				}
+			}
+		}
+	}
+}
