@@ -3,17 +3,23 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
 	"slices"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/campbus/campbus"
 	"github.com/campbus/campbus/bus"
 )
+
+// fetchRetry is how long a history read waits before it asks again a
+// consumer that nobody answered for.
+const fetchRetry = 20 * time.Millisecond
 
 // History limits (PROTOCOL.md §5).
 const (
@@ -276,6 +282,18 @@ func (s *Service) scan(ctx context.Context, stream jetstream.Stream, subject str
 			last = md.NumPending == 0
 		}
 		if err := batch.Error(); err != nil {
+			if got == 0 && errors.Is(err, nats.ErrNoResponders) {
+				// A consumer just created in a cluster may have its
+				// leader on another node, whose subscription to the
+				// consumer's requests has not reached this node yet:
+				// nothing was read, so ask again while there is time.
+				select {
+				case <-ctx.Done():
+					return fmt.Errorf("%w (%w)", err, ctx.Err())
+				case <-time.After(fetchRetry):
+				}
+				continue
+			}
 			return err
 		}
 		read += uint64(got)

@@ -285,3 +285,46 @@ func TestKillingEachNodeInTurnTheSurvivorsAnswerWithinTwoSeconds(t *testing.T) {
 		}
 	}
 }
+
+// On a healthy cluster every read is answered: many history calls, with
+// and without after, on every node, all 200.
+func TestHistoryAlwaysAnswersOnAHealthyCluster(t *testing.T) {
+	ns := startCluster(t, 3)
+	var cs []*camper
+	for i := range 6 {
+		cm := dial(t, ns[i%3])
+		cm.checkin(fmt.Sprintf("J%03d", 301+i))
+		cs = append(cs, cm)
+	}
+	cs[0].ok(campbus.CmdPeerSession, map[string]int{"maxCount": 100}, nil)
+	for i := range 20 {
+		cs[i%4].ok(campbus.CmdMessage, map[string]string{"text": fmt.Sprint("m", i)}, nil)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	failed := map[string]int{}
+	for _, cm := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 30 {
+				body := map[string]int{"limit": 10}
+				if i%2 == 1 {
+					body = map[string]int{"after": i % 7}
+				}
+				f, _ := cm.timedRequest(campbus.CmdHistory, body, 15*time.Second)
+				if f == nil || f.Status != 200 {
+					mu.Lock()
+					if f == nil {
+						failed["no answer"]++
+					} else {
+						failed[fmt.Sprintf("%d %s", f.Status, f.Body)]++
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Empty(t, failed, "180 history calls over three nodes, all answered 200")
+}
