@@ -566,3 +566,12 @@ func (d *Detector) Lost() []string {
 	slices.Sort(out)
 	return out
 }
+
+// CutOff reports whether this node is out of sight of the cluster's
+// majority (as of its last round): it then sweeps nobody, and its campers
+// are the others' to serve.
+func (d *Detector) CutOff() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cutOff
+}

@@ -87,6 +87,11 @@ func (m *Metrics) register(src Sources) {
 	gauge := func(name, help string, f func() float64) {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
 	}
+	gauge("campbus_electing", "Streams and buckets of the camp's state without a leader as this node sees it (the meta group counts as one): nonzero while the camp elects after losing a node.", func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		return float64(len(src.electing(ctx)))
+	})
 	gauge("campbus_connections", "Camper connections open on this node, over every transport.", func() float64 { return float64(src.Conns()) })
 	gauge("campbus_campers_checked_in", "Campers checked in, camp-wide.", func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)

@@ -23,6 +23,9 @@ type Sources struct {
 	NATS *server.Server
 	// Ready returns nil when the node serves: bus, JetStream and listener up.
 	Ready func(ctx context.Context) error
+	// Electing lists what of the camp's replicated state has no leader
+	// right now, as this node sees it (nil for a node alone).
+	Electing func(ctx context.Context) []string
 	// Gauges read when scraped.
 	Conns     func() int
 	CheckedIn func(ctx context.Context) (int, error)
@@ -32,6 +35,13 @@ type Sources struct {
 	// Store returns the bytes the event log holds, its budget, and whether
 	// it is full (writes refused with 507), as last looked at.
 	Store func() (used, budget int64, full bool)
+}
+
+func (src Sources) electing(ctx context.Context) []string {
+	if src.Electing == nil {
+		return nil
+	}
+	return src.Electing(ctx)
 }
 
 // Server is the monitoring HTTP server.
@@ -57,6 +67,13 @@ func Start(addr string, m *Metrics, src Sources, log *slog.Logger) (*Server, err
 		if err := src.Ready(ctx); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_ = json.NewEncoder(w).Encode(map[string]string{"status": "unavailable", "error": err.Error()})
+			return
+		}
+		if electing := src.electing(ctx); len(electing) > 0 {
+			// Serving, though some requests get 503 unavailable until
+			// the election ends: ready for a load balancer.
+			_ = json.NewEncoder(w).Encode(map[string]any{"status": "electing", "electing": electing,
+				"reason": "the camp is electing leaders after losing a node; requests that need them get 503 unavailable meanwhile"})
 			return
 		}
 		_ = json.NewEncoder(w).Encode(map[string]string{"status": "ok"})

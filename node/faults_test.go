@@ -244,7 +244,7 @@ func (c *faultyCluster) index(name string) int {
 }
 
 // assets are the replicated streams campbus keeps, by stream name.
-var assets = []string{bus.GroupsStream, bus.DirectsStream, "KV_" + bus.CampersBucket}
+var assets = replicatedStreams
 
 // leaders returns the node leading each asset, as a live node sees it.
 func (c *faultyCluster) leaders() map[string]string {

@@ -359,6 +359,7 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 		mon, err = monitor.Start(opts.MonitorAddr, metrics, monitor.Sources{
 			NATS:      n.bus.Server(),
 			Ready:     n.Ready,
+			Electing:  n.Electing,
 			Conns:     n.hub.Conns,
 			CheckedIn: n.handlers.CheckedIn,
 			Groups:    n.handlers.GroupCounts,
@@ -406,29 +407,6 @@ func (n *Node) MonitorAddr() net.Addr {
 		return nil
 	}
 	return n.monitor.Addr()
-}
-
-// Ready returns nil when the node serves campers: the bus accepts
-// connections, JetStream answers, and the TCP listener is up.
-func (n *Node) Ready(ctx context.Context) error {
-	ns := n.bus.Server()
-	switch {
-	case !ns.Running():
-		return errors.New("the bus is not running")
-	case !ns.JetStreamEnabled():
-		return errors.New("JetStream is not enabled")
-	case n.bus.Clustered() && !ns.JetStreamIsCurrent():
-		return errors.New("JetStream is not current with the cluster")
-	case n.ln == nil || n.hub == nil || !n.hub.Accepting():
-		return errors.New("the campers' listener is not up")
-	}
-	if err := n.handlers.Ready(ctx); err != nil {
-		return fmt.Errorf("JetStream does not answer: %w", err)
-	}
-	if u := n.handlers.StoreUsage(); u.Full {
-		return fmt.Errorf("the event log is full, writes get 507 storage-full: %s", u.Reason)
-	}
-	return nil
 }
 
 // ClusterURL returns the URL other nodes route to, or "" for a single node.

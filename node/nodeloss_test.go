@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"sync"
 	"testing"
@@ -81,7 +82,7 @@ func TestKillingEachNodeInTurnTheSurvivorsAnswerWithinTwoSeconds(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills three nodes in turn")
 	}
-	c := startFaultyCluster(t, 3)
+	c := startFaultyCluster(t, 3, func(o *Options) { o.MonitorAddr = "127.0.0.1:0" })
 	next := 1
 	for round := range 3 {
 		victim := round
@@ -216,8 +217,31 @@ func TestKillingEachNodeInTurnTheSurvivorsAnswerWithinTwoSeconds(t *testing.T) {
 					}
 				}()
 			}
+			// A load balancer asking the survivors meanwhile is told they
+			// serve (electing, maybe), never that they are down.
+			health := map[string]int{}
+			for i, n := range c.nodes {
+				if i == victim {
+					continue
+				}
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for time.Now().Before(stop) {
+						status, body := healthOf(n)
+						mu.Lock()
+						health[fmt.Sprintf("%d %s", status, body)]++
+						mu.Unlock()
+						time.Sleep(200 * time.Millisecond)
+					}
+				}()
+			}
 			elected := c.electedAfter(t, began)
 			wg.Wait()
+			t.Logf("the survivors' /healthz answers: %v", health)
+			for answer := range health {
+				assert.Regexp(t, `^200 \{"status":"(ok|electing)"`, answer, "a survivor stays ready")
+			}
 
 			t.Logf("killed n%d, which led %v: leaders back after %v; ids free again after %v; slowest answer %v; answers by status %v",
 				victim+1, led, elected.Round(time.Millisecond), released, slowest.Round(time.Millisecond), statuses)
@@ -327,4 +351,24 @@ func TestHistoryAlwaysAnswersOnAHealthyCluster(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Empty(t, failed, "180 history calls over three nodes, all answered 200")
+}
+
+// healthOf asks n's /healthz, from any goroutine: its status and its
+// body's "status" (with "electing" when present).
+func healthOf(n *Node) (int, string) {
+	resp, err := http.Get("http://" + n.MonitorAddr().String() + "/healthz")
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	var b struct {
+		Status   string   `json:"status"`
+		Electing []string `json:"electing"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&b)
+	out, _ := json.Marshal(map[string]any{"status": b.Status})
+	if len(b.Electing) > 0 {
+		out = []byte(fmt.Sprintf(`{"status":%q,"electing":%q}`, b.Status, b.Electing))
+	}
+	return resp.StatusCode, string(out)
 }
