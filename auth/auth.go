@@ -51,7 +51,23 @@ var (
 	ErrExpired   = errors.New("the token has expired; ask whoever runs the camp for a new one")
 	ErrNotYet    = errors.New("the token is not valid yet (nbf)")
 	ErrSubject   = errors.New("the token names no campId (sub)")
+	// ErrStaffToken refuses a staff member's token at a camper's checkin,
+	// ErrNotStaff a camper's at a staff sign-in.
+	ErrStaffToken = errors.New("the token is a staff member's; sign in as staff with it (staff {\"token\": ...}) rather than check in")
+	ErrNotStaff   = errors.New("the token is not a staff member's (campbus token --staff NAME mints one)")
+	ErrStaffName  = errors.New("the token names no staff member (sub)")
 )
+
+// RoleStaff is the role claim of a staff member's token.
+const RoleStaff = "staff"
+
+// staffNameForm is the form of a staff member's name: letters (any
+// script), digits, and inner spaces, dots, dashes and underscores, at most
+// 32 runes. It travels in events and log lines, so it is held to it.
+var staffNameForm = regexp.MustCompile(`^[\p{L}\p{N}](?:[\p{L}\p{N} ._-]{0,30}[\p{L}\p{N}])?$`)
+
+// ValidStaffName reports whether name may name a staff member.
+func ValidStaffName(name string) bool { return staffNameForm.MatchString(name) }
 
 // subjectForm is the form of a campId: letters, then digits (see
 // campbus.IDRange). A token's sub travels on the bus in a header, so it is
@@ -91,26 +107,82 @@ func (s *Secret) Mint(campID string, ttl time.Duration, now time.Time) (string, 
 // Check returns the campId token admits at time now, or one of the errors
 // above saying why it admits nobody.
 func (s *Secret) Check(token string, now time.Time) (campID string, err error) {
+	c, err := s.parse(token, now)
+	if err != nil {
+		return "", err
+	}
+	if c.Role == RoleStaff {
+		return "", ErrStaffToken
+	}
+	if !subjectForm.MatchString(c.Subject) {
+		return "", ErrSubject
+	}
+	return c.Subject, nil
+}
+
+// MintStaff returns a token that signs in the staff member name from now
+// until now+ttl: sub is the name, role "staff".
+func (s *Secret) MintStaff(name string, ttl time.Duration, now time.Time) (string, error) {
+	if !ValidStaffName(name) {
+		return "", fmt.Errorf("mint a staff token: %q is not a staff name (letters and digits, with inner spaces, dots, dashes or underscores, at most 32)", name)
+	}
+	if ttl <= 0 {
+		return "", fmt.Errorf("mint a staff token: the lifetime must be positive, not %v", ttl)
+	}
+	c := claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Subject:   name,
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+		},
+		Role: RoleStaff,
+	}
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.key)
+}
+
+// CheckStaff returns the staff member a token signs in at time now, or
+// why it signs in nobody (a camper's token among the reasons).
+func (s *Secret) CheckStaff(token string, now time.Time) (name string, err error) {
+	c, err := s.parse(token, now)
+	if err != nil {
+		return "", err
+	}
+	if c.Role != RoleStaff {
+		return "", ErrNotStaff
+	}
+	if !ValidStaffName(c.Subject) {
+		return "", ErrStaffName
+	}
+	return c.Subject, nil
+}
+
+// claims are the claims of a campbus token: the registered ones, and the
+// role of a staff member's.
+type claims struct {
+	jwt.RegisteredClaims
+	Role string `json:"role,omitempty"`
+}
+
+// parse checks token's form, algorithm, signature and times at now, and
+// returns its claims.
+func (s *Secret) parse(token string, now time.Time) (*claims, error) {
 	switch {
 	case token == "":
-		return "", ErrMissing
+		return nil, ErrMissing
 	case len(token) > MaxTokenBytes:
-		return "", ErrMalformed
+		return nil, ErrMalformed
 	}
-	var claims jwt.RegisteredClaims
-	parsed, err := jwt.ParseWithClaims(token, &claims, s.keyFor,
+	var c claims
+	parsed, err := jwt.ParseWithClaims(token, &c, s.keyFor,
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(),
 		jwt.WithLeeway(Leeway),
 		jwt.WithTimeFunc(func() time.Time { return now }),
 	)
 	if err != nil {
-		return "", refusal(parsed, err)
+		return nil, refusal(parsed, err)
 	}
-	if !subjectForm.MatchString(claims.Subject) {
-		return "", ErrSubject
-	}
-	return claims.Subject, nil
+	return &c, nil
 }
 
 // keyFor gives the secret for HS256 alone. WithValidMethods refuses every
