@@ -80,7 +80,7 @@ func (s *Service) checkin(ctx context.Context, r *request) (any, error) {
 		return nil, err
 	}
 	r.seated = &bus.Reply{CampID: id, Group: n}
-	return campbus.CheckinResponse{CampID: id, Group: n, Members: st.Members, Offset: st.Offset}, nil
+	return campbus.CheckinResponse{CampID: id, Group: n, Members: st.Members, Offset: st.Offset, Epoch: s.epoch}, nil
 }
 
 // tokenAdmits refuses, with 401 bad-token, a checkin as id whose token the

@@ -83,6 +83,8 @@ type Service struct {
 	campers jetstream.KeyValue
 	seats   *seatView
 	log     *slog.Logger
+	// epoch names the group log; every group event carries it.
+	epoch string
 	// store is the streams' shares of the disk budget and the last look
 	// at how full they are (CheckStore); measureMu lets one request at a
 	// time measure GROUPS when the estimate says it is near full.
@@ -161,6 +163,7 @@ func New(nc *nats.Conn, js jetstream.JetStream, st *bus.Streams, opts Options) (
 		groups:   st.Groups,
 		directs:  st.Directs,
 		campers:  st.Campers,
+		epoch:    st.Epoch,
 		seats:    newSeatView(),
 		log:      opts.Logger,
 		store:    storeState{budget: st.Budget},
@@ -184,6 +187,9 @@ func New(nc *nats.Conn, js jetstream.JetStream, st *bus.Streams, opts Options) (
 	}
 	return s, nil
 }
+
+// Epoch returns the group log's epoch (PROTOCOL.md §11).
+func (s *Service) Epoch() string { return s.epoch }
 
 // tableInSync checks that every command of campbus's table has a handler
 // and every handler a command.

@@ -266,6 +266,9 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if streams.EpochAdded {
+		n.log.Info("the group log, made before epochs, was given one", "epoch", streams.Epoch)
+	}
 	n.handlers, err = handlers.New(n.handlerNC, js, streams, handlers.Options{
 		NodeName:  opts.Name,
 		CampIDs:   opts.CampIDs,
@@ -381,7 +384,7 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 		}
 	}
 	n.log.Info("campbus serving", "node", opts.Name, "run", n.self.Run, "addr", n.ln.Addr().String(), "web", webURL,
-		"nats", n.bus.ClientURL(), "data", opts.DataDir, "campIds", opts.CampIDs.String(), "groupSize", opts.GroupSize,
+		"nats", n.bus.ClientURL(), "data", opts.DataDir, "epoch", streams.Epoch, "campIds", opts.CampIDs.String(), "groupSize", opts.GroupSize,
 		"maxStore", opts.Log.MaxStore, "diskFree", diskFree)
 	return n, nil
 }
@@ -430,6 +433,10 @@ func (n *Node) Ready(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Epoch returns the group log's epoch (PROTOCOL.md §11): made when the
+// camp's log was created, the same on every node of a cluster.
+func (n *Node) Epoch() string { return n.handlers.Epoch() }
 
 // ClusterURL returns the URL other nodes route to, or "" for a single node.
 func (n *Node) ClusterURL() string { return n.bus.ClusterURL() }
