@@ -50,6 +50,18 @@ type CheckinResponse struct {
 	Offset uint64 `json:"offset,omitempty"`
 	// Epoch names the group log the offset counts in (PROTOCOL.md §11).
 	Epoch string `json:"epoch,omitempty"`
+	// Nodes are the camp's live nodes, in name order, when the server is
+	// one node of a cluster (PROTOCOL.md §11).
+	Nodes []NodeInfo `json:"nodes,omitempty"`
+}
+
+// NodeInfo is one node of the camp as it advertises itself: the campers'
+// TCP address (host:port) and the base URL of its web front, "" when it
+// serves no page.
+type NodeInfo struct {
+	Name string `json:"name"`
+	TCP  string `json:"tcp"`
+	Web  string `json:"web,omitempty"`
 }
 
 // CheckoutResponse answers checkout; ActiveMs counts milliseconds since checkin.

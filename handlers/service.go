@@ -55,6 +55,11 @@ type Options struct {
 	// in a cluster): a group's queued messages are then appended without
 	// waiting for each acknowledgement (appendMessages).
 	SoleWriter bool
+	// Nodes returns the camp's live nodes as they advertise themselves,
+	// this one included, in name order, for the checkin response
+	// (PROTOCOL.md §11). Whichever node's handler answers a checkin, the
+	// list is that node's. Nil on a node alone: its checkins carry none.
+	Nodes func() []campbus.NodeInfo
 	// Now returns the current time (tests may replace it).
 	Now func() time.Time
 }
