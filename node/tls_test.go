@@ -76,6 +76,7 @@ func metricLine(t *testing.T, n *Node, prefix string) string {
 func TestCampersCheckInOverTLSAndOverWSS(t *testing.T) {
 	ca := camptest.NewCA(t)
 	n, _ := tlsNode(t, ca, Options{})
+	assert.Equal(t, "https://"+n.WebAddr().String(), n.advert.Web, "a web front with TLS advertises https://")
 
 	conn := dialTLS(t, n.Addr().String(), ca)
 	assert.GreaterOrEqual(t, conn.ConnectionState().Version, uint16(tls.VersionTLS12))
