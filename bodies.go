@@ -48,6 +48,20 @@ type CheckinResponse struct {
 	// Offset is the offset of the camper's join event in its group's log
 	// (PROTOCOL.md §5): the place to ask history after once reconnected.
 	Offset uint64 `json:"offset,omitempty"`
+	// Epoch names the group log the offset counts in (PROTOCOL.md §11).
+	Epoch string `json:"epoch,omitempty"`
+	// Nodes are the camp's live nodes, in name order, when the server is
+	// one node of a cluster (PROTOCOL.md §11).
+	Nodes []NodeInfo `json:"nodes,omitempty"`
+}
+
+// NodeInfo is one node of the camp as it advertises itself: the campers'
+// TCP address (host:port) and the base URL of its web front, "" when it
+// serves no page.
+type NodeInfo struct {
+	Name string `json:"name"`
+	TCP  string `json:"tcp"`
+	Web  string `json:"web,omitempty"`
 }
 
 // CheckoutResponse answers checkout; ActiveMs counts milliseconds since checkin.
@@ -99,6 +113,8 @@ type HistoryResponse struct {
 	Events  []json.RawMessage `json:"events"`
 	Next    *uint64           `json:"next,omitempty"`
 	Trimmed bool              `json:"trimmed,omitempty"`
+	// Epoch names the group log the offsets count in (PROTOCOL.md §11).
+	Epoch string `json:"epoch,omitempty"`
 }
 
 // Event types (PROTOCOL.md §4), the path of EVENT frames and the "type" field
@@ -141,4 +157,8 @@ type Event struct {
 	// Offset is a group event's position in its group's log: 1, 2, 3...
 	// with no gaps over the group's whole life (PROTOCOL.md §5).
 	Offset uint64 `json:"offset,omitempty"`
+	// Epoch names a group event's log, made when the log was created:
+	// offsets of logs with different epochs have nothing in common
+	// (PROTOCOL.md §11).
+	Epoch string `json:"epoch,omitempty"`
 }

@@ -14,6 +14,7 @@ const (
 	CodeBadMaxCount        = "bad-max-count"
 	CodeBadLimit           = "bad-limit"
 	CodeBadAfter           = "bad-after"
+	CodeBadEpoch           = "bad-epoch"
 	CodeBadToken           = "bad-token"
 	CodeNotCheckedIn       = "not-checked-in"
 	CodeNotHost            = "not-host"
@@ -26,6 +27,7 @@ const (
 	CodeSessionActive      = "session-active"
 	CodeNoSession          = "no-session"
 	CodeLimitReached       = "limit-reached"
+	CodeEpochChanged       = "epoch-changed"
 	CodeTooLarge           = "too-large"
 	CodeMalformed          = "malformed"
 	CodeRateLimited        = "rate-limited"
@@ -45,8 +47,11 @@ type Error struct {
 	Message string `json:"error"`
 	// RetryAfter, in whole seconds, tells the client when to try again
 	// (503 unavailable; the TCP response carries it as Retry-After too).
-	RetryAfter int  `json:"retryAfter,omitempty"`
-	Fatal      bool `json:"-"`
+	RetryAfter int `json:"retryAfter,omitempty"`
+	// Epoch is set on epoch-changed: the epoch of the log there is now
+	// (PROTOCOL.md §11).
+	Epoch string `json:"epoch,omitempty"`
+	Fatal bool   `json:"-"`
 }
 
 // Error implements the error interface.

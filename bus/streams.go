@@ -2,8 +2,13 @@ package bus
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -42,7 +47,15 @@ type Streams struct {
 	Campers jetstream.KeyValue
 	// Budget is how MaxStore was split among them.
 	Budget Budget
+	// Epoch names the group log (PROTOCOL.md §11): a word made when
+	// GROUPS is created and kept in its metadata under EpochKey.
+	// EpochAdded says this start gave one to a stream made without.
+	Epoch      string
+	EpochAdded bool
 }
+
+// EpochKey is the key of GROUPS' metadata that holds the log's epoch.
+const EpochKey = "campbus_epoch"
 
 // EnsureStreams creates or updates the GROUPS and DIRECTS streams and the
 // campers bucket. In a cluster that is still electing its
@@ -62,8 +75,11 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, so StreamOptions
 		}
 		return n
 	}
+	var epoch groupsEpoch
 	groups, err := retry(ctx, func(ctx context.Context) (jetstream.Stream, error) {
-		return createOrKeepStream(ctx, js, jetstream.StreamConfig{
+		var err error
+		var s jetstream.Stream
+		s, epoch, err = ensureGroups(ctx, js, jetstream.StreamConfig{
 			Name:              GroupsStream,
 			Description:       "campbus group events, each carrying its group's state; republished on group.<n>",
 			Subjects:          []string{LogPrefix + GroupPrefix + "*"},
@@ -80,6 +96,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, so StreamOptions
 			AllowDirect: true,
 			RePublish:   &jetstream.RePublish{Source: LogPrefix + GroupPrefix + "*", Destination: GroupPrefix + "{{wildcard(1)}}"},
 		})
+		return s, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("bus: stream %s: %w", GroupsStream, err)
@@ -123,7 +140,86 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, so StreamOptions
 			budget.Campers = maxBytes(bs.StreamInfo())
 		}
 	}
-	return &Streams{Groups: groups, Directs: directs, Campers: campers, Budget: budget}, nil
+	return &Streams{Groups: groups, Directs: directs, Campers: campers, Budget: budget,
+		Epoch: epoch.value, EpochAdded: epoch.added}, nil
+}
+
+// groupsEpoch is the epoch ensureGroups found or made.
+type groupsEpoch struct {
+	value string
+	added bool // given to a stream that had none
+}
+
+// ensureGroups creates GROUPS with a new epoch, or updates it keeping the
+// one it has. A stream made before epochs gets one derived from its
+// creation time, which every node of a cluster sees alike, so that nodes
+// upgraded at once all add the same. The stream is only created, never
+// updated, by a node that did not find it: when two nodes of a new
+// cluster create it at once, the second's create is refused (its epoch
+// differs), and the next try finds the first's stream and keeps its epoch.
+// The epoch returned is the one the stream holds.
+func ensureGroups(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, groupsEpoch, error) {
+	var ep groupsEpoch
+	existing, err := js.Stream(ctx, cfg.Name)
+	var s jetstream.Stream
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		if ep.value, err = newEpoch(); err != nil {
+			return nil, ep, err
+		}
+		cfg.Metadata = map[string]string{EpochKey: ep.value}
+		if s, err = js.CreateStream(ctx, cfg); err != nil {
+			return nil, ep, err
+		}
+	case err != nil:
+		return nil, ep, err
+	default:
+		info := existing.CachedInfo()
+		cfg.Metadata = map[string]string{}
+		for k, v := range info.Config.Metadata {
+			if !strings.HasPrefix(k, "_nats.") { // the server's own
+				cfg.Metadata[k] = v
+			}
+		}
+		if ep.value = info.Config.Metadata[EpochKey]; ep.value == "" {
+			ep.value, ep.added = derivedEpoch(cfg.Name, info.Created), true
+			cfg.Metadata[EpochKey] = ep.value
+		}
+		s, err = js.UpdateStream(ctx, cfg)
+		if isBeyondBudget(err) {
+			// Sized by another node for a larger budget: kept as it is
+			// (see createOrKeepStream), given an epoch if it had none.
+			s, err = existing, nil
+			if ep.added {
+				kept := info.Config
+				kept.Metadata = cfg.Metadata
+				s, err = js.UpdateStream(ctx, kept)
+			}
+		}
+		if err != nil {
+			return nil, ep, err
+		}
+	}
+	if held := s.CachedInfo().Config.Metadata[EpochKey]; held != "" {
+		ep.value = held
+	}
+	return s, ep, nil
+}
+
+// newEpoch returns a fresh epoch: 12 hex digits.
+func newEpoch() (string, error) {
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("epoch: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// derivedEpoch is the epoch of a stream made before epochs: 12 hex digits
+// of a hash of its name and creation time.
+func derivedEpoch(name string, created time.Time) string {
+	sum := sha256.Sum256([]byte(name + "@" + strconv.FormatInt(created.UnixNano(), 10)))
+	return hex.EncodeToString(sum[:6])
 }
 
 // createOrKeepStream creates or updates a stream; if its byte limit does

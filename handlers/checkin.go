@@ -80,7 +80,11 @@ func (s *Service) checkin(ctx context.Context, r *request) (any, error) {
 		return nil, err
 	}
 	r.seated = &bus.Reply{CampID: id, Group: n}
-	return campbus.CheckinResponse{CampID: id, Group: n, Members: st.Members, Offset: st.Offset}, nil
+	resp := campbus.CheckinResponse{CampID: id, Group: n, Members: st.Members, Offset: st.Offset, Epoch: s.epoch}
+	if s.opts.Nodes != nil {
+		resp.Nodes = s.opts.Nodes()
+	}
+	return resp, nil
 }
 
 // tokenAdmits refuses, with 401 bad-token, a checkin as id whose token the

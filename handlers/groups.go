@@ -145,7 +145,7 @@ func (s *Service) lastFromLeader(ctx context.Context, stream, subject string) (l
 // lost (a leader election in between), JetStream keeps that one and says
 // so (duplicate true) instead of storing the change twice.
 func (s *Service) appendGroupEvent(ctx context.Context, n int, ev groupEvent, st *groupState, lastSeq uint64, msgID string) (uint64, bool, error) {
-	m, err := groupEventMsg(n, ev, st)
+	m, err := groupEventMsg(n, ev, st, s.epoch)
 	if err != nil {
 		return 0, false, err
 	}
@@ -179,9 +179,11 @@ func appendOpts(ctx context.Context, opts ...jetstream.PublishOpt) []jetstream.P
 }
 
 // groupEventMsg is ev as it is stored under log.group.<n>, with st, the
-// group's state after it.
-func groupEventMsg(n int, ev groupEvent, st *groupState) (*nats.Msg, error) {
+// group's state after it, and the log's epoch (a string field set from
+// the one made at start: it costs the encoding no allocation).
+func groupEventMsg(n int, ev groupEvent, st *groupState, epoch string) (*nats.Msg, error) {
 	ev.event.Group = n
+	ev.event.Epoch = epoch
 	data, err := json.Marshal(ev.event)
 	if err != nil {
 		return nil, err

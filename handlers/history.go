@@ -33,7 +33,10 @@ type storedEvent struct {
 	data json.RawMessage
 }
 
-// history handles POST /history {"limit":20} or {"after":57,"limit":20}.
+// history handles POST /history {"limit":20} or {"after":57,"limit":20},
+// and {"after":57,"epoch":"5f0c1a9e2b7d"}: an after with an epoch other
+// than the log's gets 409 epoch-changed (PROTOCOL.md §11), as its offset
+// counts in another log. The response carries the log's epoch.
 //
 // With limit alone: the last limit events of the caller's group (by group
 // number, so across restarts) and of the directs sent to or by the caller,
@@ -53,12 +56,26 @@ func (s *Service) history(ctx context.Context, r *request) (any, error) {
 				`"limit" must be an integer from 1 to %d`, MaxHistory)
 		}
 	}
-	if _, present := f["after"]; present {
-		after, ok := f.integer("after", 0, math.MaxInt)
-		if !ok {
-			return nil, campbus.Errorf(http.StatusBadRequest, campbus.CodeBadAfter,
-				`"after" must be an integer of 0 or more: the offset of the last group event seen`)
+	_, withAfter := f["after"]
+	after, ok := f.integer("after", 0, math.MaxInt)
+	if withAfter && !ok {
+		return nil, campbus.Errorf(http.StatusBadRequest, campbus.CodeBadAfter,
+			`"after" must be an integer of 0 or more: the offset of the last group event seen`)
+	}
+	if _, present := f["epoch"]; present {
+		epoch, ok := f.str("epoch")
+		if !ok || epoch == "" {
+			return nil, campbus.Errorf(http.StatusBadRequest, campbus.CodeBadEpoch,
+				`"epoch" must be a non-empty string: the epoch of the log "after" was read from`)
 		}
+		if withAfter && epoch != s.epoch {
+			e := campbus.Errorf(http.StatusConflict, campbus.CodeEpochChanged,
+				"the camp's log was started anew; offsets of the old one mean nothing here")
+			e.Epoch = s.epoch
+			return nil, e
+		}
+	}
+	if withAfter {
 		return s.historyAfter(ctx, r, uint64(after), limit)
 	}
 	var all []storedEvent
@@ -73,7 +90,7 @@ func (s *Service) history(ctx context.Context, r *request) (any, error) {
 	if len(all) > limit {
 		all = all[len(all)-limit:]
 	}
-	return campbus.HistoryResponse{Events: rawEvents(all)}, nil
+	return campbus.HistoryResponse{Events: rawEvents(all), Epoch: s.epoch}, nil
 }
 
 // logSubject is one subject of a stream that history reads.
@@ -136,7 +153,7 @@ func (s *Service) historyAfter(ctx context.Context, r *request, after uint64, li
 	if err != nil {
 		return nil, fmt.Errorf("history of %s: %w", r.CampID, err)
 	}
-	resp := campbus.HistoryResponse{Next: &after, Trimmed: after+1 < first}
+	resp := campbus.HistoryResponse{Next: &after, Trimmed: after+1 < first, Epoch: s.epoch}
 	if after > last && !more {
 		resp.Next = &last
 		return resp, nil

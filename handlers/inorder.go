@@ -262,7 +262,7 @@ func (s *Service) appendMessages(n int, reqs []queuedRequest) (answered int) {
 		}
 		next.Offset = st.Offset + 1
 		ev.event.Offset = next.Offset
-		m, err := groupEventMsg(n, *ev, next)
+		m, err := groupEventMsg(n, *ev, next, s.epoch)
 		if err != nil {
 			reserved = nil
 			done()

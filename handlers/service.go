@@ -58,6 +58,11 @@ type Options struct {
 	// in a cluster): a group's queued messages are then appended without
 	// waiting for each acknowledgement (appendMessages).
 	SoleWriter bool
+	// Nodes returns the camp's live nodes as they advertise themselves,
+	// this one included, in name order, for the checkin response
+	// (PROTOCOL.md §11). Whichever node's handler answers a checkin, the
+	// list is that node's. Nil on a node alone: its checkins carry none.
+	Nodes func() []campbus.NodeInfo
 	// Now returns the current time (tests may replace it).
 	Now func() time.Time
 }
@@ -86,6 +91,8 @@ type Service struct {
 	campers jetstream.KeyValue
 	seats   *seatView
 	log     *slog.Logger
+	// epoch names the group log; every group event carries it.
+	epoch string
 	// store is the streams' shares of the disk budget and the last look
 	// at how full they are (CheckStore); measureMu lets one request at a
 	// time measure GROUPS when the estimate says it is near full.
@@ -164,6 +171,7 @@ func New(nc *nats.Conn, js jetstream.JetStream, st *bus.Streams, opts Options) (
 		groups:   st.Groups,
 		directs:  st.Directs,
 		campers:  st.Campers,
+		epoch:    st.Epoch,
 		seats:    newSeatView(),
 		log:      opts.Logger,
 		store:    storeState{budget: st.Budget},
@@ -187,6 +195,9 @@ func New(nc *nats.Conn, js jetstream.JetStream, st *bus.Streams, opts Options) (
 	}
 	return s, nil
 }
+
+// Epoch returns the group log's epoch (PROTOCOL.md §11).
+func (s *Service) Epoch() string { return s.epoch }
 
 // tableInSync checks that every command of campbus's table has a handler
 // and every handler a command.

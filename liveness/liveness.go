@@ -21,20 +21,26 @@
 //
 // Heartbeats carry the node's run token (bus.Instance), so a node that
 // restarted under the same name is told apart from its previous run: the
-// campers of the old run are stale, those of the new one are not.
+// campers of the old run are stale, those of the new one are not. They
+// also carry the addresses the node advertises to campers (Advertise), from
+// which every node knows the camp's live nodes (Camp) and their web
+// addresses (WebURLs).
 package liveness
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/campbus/campbus"
 	"github.com/campbus/campbus/bus"
 )
 
@@ -119,11 +125,33 @@ type Detector struct {
 	beating   sync.WaitGroup
 	// unreachable: suspects alive for others only, logged once a spell.
 	unreachable map[string]bool
+
+	// adv is this node's advert (guarded by mu); payload its beat's
+	// payload, encoded once per change of the advert.
+	adv     Advert
+	payload atomic.Pointer[[]byte]
 }
 
 type peer struct {
 	run  string
 	last time.Time // when it was last heard; zero if never
+	adv  Advert    // what its last beat advertised
+}
+
+// Advert is what a node advertises to campers: the campers' TCP address
+// (host:port), and the base URL of its web front ("" when it has none). A
+// node that serves no camper (still starting, or draining) advertises no
+// TCP address.
+type Advert struct {
+	TCP string `json:"tcp,omitempty"`
+	Web string `json:"web,omitempty"`
+}
+
+// beatPayload is a heartbeat's payload, a JSON object. A node from before
+// adverts sent its run token alone, which onBeat still accepts.
+type beatPayload struct {
+	Run string `json:"run"`
+	Advert
 }
 
 // New returns a detector that speaks over nc; Start subscribes it and Run
@@ -144,7 +172,7 @@ func New(nc *nats.Conn, opts Options) *Detector {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Detector{
+	d := &Detector{
 		opts:        opts,
 		nc:          nc,
 		log:         opts.Logger.With("component", "liveness"),
@@ -153,6 +181,56 @@ func New(nc *nats.Conn, opts Options) *Detector {
 		toSweep:     map[string]bool{},
 		unreachable: map[string]bool{},
 	}
+	d.Advertise(Advert{})
+	return d
+}
+
+// Advertise sets what this node's heartbeats advertise from the next one
+// on: Advert{} while it serves no camper.
+func (d *Detector) Advertise(a Advert) {
+	payload, _ := json.Marshal(beatPayload{Run: d.opts.Self.Run, Advert: a})
+	d.mu.Lock()
+	d.adv = a
+	d.payload.Store(&payload)
+	d.mu.Unlock()
+}
+
+// Camp returns the camp's live nodes that serve campers, this one
+// included, each as it advertises itself, in name order: the nodes heard
+// within Timeout whose last beat advertised a TCP address.
+func (d *Detector) Camp() []campbus.NodeInfo {
+	now := d.opts.Now()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]campbus.NodeInfo, 0, len(d.peers)+1)
+	if d.adv.TCP != "" {
+		out = append(out, campbus.NodeInfo{Name: d.opts.Self.Node, TCP: d.adv.TCP, Web: d.adv.Web})
+	}
+	for name, p := range d.peers {
+		if p.adv.TCP != "" && !p.last.IsZero() && now.Sub(p.last) < d.opts.Timeout && !d.lost[name] {
+			out = append(out, campbus.NodeInfo{Name: name, TCP: p.adv.TCP, Web: p.adv.Web})
+		}
+	}
+	slices.SortFunc(out, func(a, b campbus.NodeInfo) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// WebURLs returns the web addresses this node and every node heard since
+// it started advertise, live or not: a page served by a node that is gone
+// may still open the socket of another.
+func (d *Detector) WebURLs() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []string
+	if d.adv.Web != "" {
+		out = append(out, d.adv.Web)
+	}
+	for _, p := range d.peers {
+		if p.adv.Web != "" {
+			out = append(out, p.adv.Web)
+		}
+	}
+	return out
 }
 
 // Start subscribes to the heartbeats, answers direct checks, and listens
@@ -213,7 +291,7 @@ func (d *Detector) Stop() {
 }
 
 func (d *Detector) beat() error {
-	return d.nc.Publish(bus.BeatSubject(d.opts.Self.Node), []byte(d.opts.Self.Run))
+	return d.nc.Publish(bus.BeatSubject(d.opts.Self.Node), *d.payload.Load())
 }
 
 // onBeat records a heartbeat. A peer heard again after a silence long
@@ -223,10 +301,31 @@ func (d *Detector) onBeat(m *nats.Msg) {
 	if !ok || name == d.opts.Self.Node {
 		return
 	}
-	d.heard(name, string(m.Data))
+	b, ok := parseBeat(m.Data)
+	if !ok {
+		d.log.Debug("a heartbeat that is neither JSON nor a run token", "node", name)
+		return
+	}
+	d.heard(name, b.Run, &b.Advert)
 }
 
-func (d *Detector) heard(name, run string) {
+// parseBeat reads a heartbeat's payload: a JSON object, or the bare run
+// token of a node from before adverts (which advertises nothing).
+func parseBeat(data []byte) (beatPayload, bool) {
+	var b beatPayload
+	if len(data) > 0 && data[0] == '{' {
+		if err := json.Unmarshal(data, &b); err != nil {
+			return b, false
+		}
+	} else {
+		b.Run = string(data)
+	}
+	return b, b.Run != "" && !strings.ContainsAny(b.Run, " {")
+}
+
+// heard records that node name, run run, is alive; adv is what it
+// advertises, nil when unknown (a direct check's answer carries none).
+func (d *Detector) heard(name, run string, adv *Advert) {
 	now := d.opts.Now()
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -254,6 +353,9 @@ func (d *Detector) heard(name, run string) {
 		d.log.Info("a node restarted", "node", name, "run", run)
 	}
 	p.run, p.last = run, now
+	if adv != nil {
+		p.adv = *adv
+	}
 }
 
 // dueReconcile schedules the checks of this node's campers. d.mu must be
@@ -404,7 +506,7 @@ func (d *Detector) round(ctx context.Context) {
 			d.mu.Unlock()
 		}
 		if alive {
-			d.heard(name, run)
+			d.heard(name, run, nil)
 			continue
 		}
 		d.mu.Lock()

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/campbus/campbus"
 	"github.com/campbus/campbus/bus"
 )
 
@@ -108,4 +109,58 @@ func TestStaleConnectionsAreThoseOfLostNodesAndEarlierRuns(t *testing.T) {
 	} {
 		assert.Equal(t, stale, d.Stale(conn), conn)
 	}
+}
+
+func TestBeatsCarryTheAdvertAndABareRunTokenIsStillHeard(t *testing.T) {
+	for _, tc := range []struct {
+		payload string
+		want    beatPayload
+		ok      bool
+	}{
+		{`{"run":"3fa9c2d1","tcp":"10.0.0.1:2022","web":"http://10.0.0.1:8080"}`,
+			beatPayload{Run: "3fa9c2d1", Advert: Advert{TCP: "10.0.0.1:2022", Web: "http://10.0.0.1:8080"}}, true},
+		{`{"run":"3fa9c2d1"}`, beatPayload{Run: "3fa9c2d1"}, true},
+		{`3fa9c2d1`, beatPayload{Run: "3fa9c2d1"}, true}, // a node from before adverts
+		{`{"run":`, beatPayload{}, false},
+		{`{"tcp":"10.0.0.1:2022"}`, beatPayload{Advert: Advert{TCP: "10.0.0.1:2022"}}, false},
+		{``, beatPayload{}, false},
+	} {
+		got, ok := parseBeat([]byte(tc.payload))
+		assert.Equal(t, tc.ok, ok, tc.payload)
+		if tc.ok {
+			assert.Equal(t, tc.want, got, tc.payload)
+		}
+	}
+
+	d := New(nil, Options{Self: bus.Instance{Node: "n1", Run: "a"}})
+	assert.JSONEq(t, `{"run":"a"}`, string(*d.payload.Load()), "nothing to advertise before the node serves")
+	d.Advertise(Advert{TCP: "n1.camp:2022", Web: "https://n1.camp"})
+	assert.JSONEq(t, `{"run":"a","tcp":"n1.camp:2022","web":"https://n1.camp"}`, string(*d.payload.Load()))
+}
+
+func TestTheCampIsTheLiveNodesThatServeInNameOrder(t *testing.T) {
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	d := New(nil, Options{Self: bus.Instance{Node: "n2", Run: "b"}, Timeout: 2 * time.Second, Now: func() time.Time { return now }})
+	assert.Empty(t, d.Camp(), "a node that does not serve yet lists nobody, itself included")
+	d.Advertise(Advert{TCP: "h2:2022", Web: "http://h2:8080"})
+	d.heard("n3", "c", &Advert{TCP: "h3:2022"})
+	d.heard("n1", "a", &Advert{TCP: "h1:2022", Web: "https://h1"})
+	d.heard("n4", "d", &Advert{})            // starting, or draining
+	d.heard("n5", "e", &Advert{TCP: "h5:1"}) // then silent
+	d.heard("n6", "f", &Advert{TCP: "h6:1", Web: "http://h6"})
+	d.heard("n7", "g", nil) // heard by a direct check only
+	now = now.Add(1500 * time.Millisecond)
+	d.heard("n1", "a", nil) // a direct check's answer keeps the advert
+	d.heard("n3", "c", &Advert{TCP: "h3:2022"})
+	d.heard("n4", "d", &Advert{})
+	d.heard("n6", "f", &Advert{TCP: "h6:1", Web: "http://h6"})
+	d.lost["n6"] = true // declared lost meanwhile
+	now = now.Add(time.Second)
+	assert.Equal(t, []campbus.NodeInfo{
+		{Name: "n1", TCP: "h1:2022", Web: "https://h1"},
+		{Name: "n2", TCP: "h2:2022", Web: "http://h2:8080"},
+		{Name: "n3", TCP: "h3:2022"},
+	}, d.Camp())
+	assert.ElementsMatch(t, []string{"http://h2:8080", "https://h1", "http://h6"}, d.WebURLs(),
+		"every node heard, live or not, for the origins of its pages")
 }

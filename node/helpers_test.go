@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -274,11 +275,25 @@ func (c *camper) expectWithin(typ string, within time.Duration) campbus.Event {
 	return ev
 }
 
-// noOffset returns ev without its offset, for a test about the rest.
+// noOffset returns ev without its offset and epoch, for a test about the
+// rest.
 func noOffset(ev campbus.Event) campbus.Event {
 	ev.Offset = 0
+	return noEpoch(ev)
+}
+
+// noEpoch returns ev without its epoch, for a test about the rest; it
+// requires a group event to carry one.
+func noEpoch(ev campbus.Event) campbus.Event {
+	if ev.Type != campbus.EventDirect && ev.Type != campbus.EventShutdown && !epochForm.MatchString(ev.Epoch) {
+		panic(fmt.Sprintf("group event %+v carries no epoch of 12 hex digits", ev))
+	}
+	ev.Epoch = ""
 	return ev
 }
+
+// epochForm is the form of the epochs this server makes.
+var epochForm = regexp.MustCompile(`^[0-9a-f]{12}$`)
 
 // closed waits until the server closes the connection.
 func (c *camper) closed() {

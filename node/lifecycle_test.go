@@ -95,7 +95,7 @@ func TestRestartAfterACrashChecksOutTheCampersLeftBehind(t *testing.T) {
 	c := dial(t, n2)
 	var r campbus.CheckinResponse
 	c.ok(campbus.CmdCheckin, campbus.CheckinRequest{CampID: "J001"}, &r)
-	assert.Equal(t, campbus.CheckinResponse{CampID: "J001", Group: 1, Members: []string{"J001"}, Offset: 7}, r,
+	assert.Equal(t, campbus.CheckinResponse{CampID: "J001", Group: 1, Members: []string{"J001"}, Offset: 7, Epoch: n2.Epoch()}, r,
 		"J001 and J002 were checked out at start (the session ended too), so group 1 is empty and J001 is free")
 	c.ok(campbus.CmdPeerSession, map[string]int{"maxCount": 1}, nil) // the old session ended
 	assert.ElementsMatch(t, []string{"J001", "J002"}, checkoutsInLog(t, dir))

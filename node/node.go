@@ -12,8 +12,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"regexp"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,6 +40,13 @@ type Options struct {
 	Name string
 	// Addr is the campers' TCP address. Default 0.0.0.0:2022.
 	Addr string
+	// Advertise is the campers' address (host:port) told to campers in a
+	// cluster's checkin response, and WebAdvertise the web front's base URL
+	// (http:// or https://), PROTOCOL.md §11. By default: the listen
+	// addresses, a host of 0.0.0.0, :: or none replaced by the machine's
+	// host name, and http:// or https:// (with TLS) for the web front.
+	Advertise    string
+	WebAdvertise string
 	// NATSAddr is the observers' NATS client port; "" turns it off.
 	NATSAddr string
 	// DataDir keeps the JetStream files; it is created if missing.
@@ -124,6 +134,7 @@ type Node struct {
 	serving            bool // Serve runs and will send on served
 
 	liveness     *liveness.Detector
+	advert       liveness.Advert // what the heartbeats advertise while the node serves
 	stopLiveness context.CancelFunc
 	livenessDone chan struct{}
 	stopStore    context.CancelFunc
@@ -174,6 +185,9 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 		if opts.ClusterAddr != "" {
 			opts.Log.Replicas = min(3, len(opts.Routes)+1)
 		}
+	}
+	if err := checkAdvertise(opts); err != nil {
+		return nil, err
 	}
 	if err := usableDir(opts.DataDir); err != nil {
 		return nil, err
@@ -266,7 +280,16 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if streams.EpochAdded {
+		n.log.Info("the group log, made before epochs, was given one", "epoch", streams.Epoch)
+	}
+	var campNodes func() []campbus.NodeInfo
+	if opts.ClusterAddr != "" {
+		// A node alone sends no list of the camp's nodes.
+		campNodes = n.liveness.Camp
+	}
 	n.handlers, err = handlers.New(n.handlerNC, js, streams, handlers.Options{
+		Nodes:     campNodes,
 		NodeName:  opts.Name,
 		CampIDs:   opts.CampIDs,
 		GroupSize: opts.GroupSize,
@@ -345,6 +368,7 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 		}
 		web := opts.Web
 		web.Origins, web.Logger = opts.WebOrigins, opts.Logger
+		web.CampURLs = n.liveness.WebURLs
 		web.TLS, web.HandshakeFailed = trust.campers, trust.failures(metrics, "web")
 		if web.MaxBodyBytes == 0 {
 			web.MaxBodyBytes = opts.Front.Limits.MaxBodyBytes
@@ -381,8 +405,12 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 			webURL = "https://" + n.webLn.Addr().String() + "/"
 		}
 	}
+	// From now on the heartbeats tell the camp where campers reach this node.
+	n.advert = advertised(opts, n.ln.Addr(), n.WebAddr(), trust.campers != nil)
+	n.liveness.Advertise(n.advert)
 	n.log.Info("campbus serving", "node", opts.Name, "run", n.self.Run, "addr", n.ln.Addr().String(), "web", webURL,
-		"nats", n.bus.ClientURL(), "data", opts.DataDir, "campIds", opts.CampIDs.String(), "groupSize", opts.GroupSize,
+		"advertise", n.advert.TCP, "webAdvertise", n.advert.Web,
+		"nats", n.bus.ClientURL(), "data", opts.DataDir, "epoch", streams.Epoch, "campIds", opts.CampIDs.String(), "groupSize", opts.GroupSize,
 		"maxStore", opts.Log.MaxStore, "diskFree", diskFree)
 	return n, nil
 }
@@ -409,6 +437,10 @@ func (n *Node) MonitorAddr() net.Addr {
 	return n.monitor.Addr()
 }
 
+// Epoch returns the group log's epoch (PROTOCOL.md §11): made when the
+// camp's log was created, the same on every node of a cluster.
+func (n *Node) Epoch() string { return n.handlers.Epoch() }
+
 // ClusterURL returns the URL other nodes route to, or "" for a single node.
 func (n *Node) ClusterURL() string { return n.bus.ClusterURL() }
 
@@ -428,6 +460,10 @@ func (n *Node) Shutdown(ctx context.Context) error {
 	// on until close, so that the others do not take it for lost while it
 	// checks its campers out.
 	n.stopDetector()
+	if n.liveness != nil {
+		// A node on its way out is no longer one to move to.
+		n.liveness.Advertise(liveness.Advert{})
+	}
 	if n.front != nil {
 		n.front.StopAccepting()
 	}
@@ -638,4 +674,70 @@ func (n *Node) reconcile(ctx context.Context, since time.Time) error {
 	n.log.Info("checked this node's campers against the camp after a spell out of sight",
 		"checkedIn", len(mine), "closed", evicted)
 	return nil
+}
+
+// checkAdvertise refuses an --advertise that is not host:port, and a
+// --web-advertise that is not an http or https base URL, or that has no web
+// front to name.
+func checkAdvertise(opts Options) error {
+	if a := opts.Advertise; a != "" {
+		host, port, err := net.SplitHostPort(a)
+		if err == nil && host == "" {
+			err = errors.New("no host")
+		}
+		if p, perr := strconv.Atoi(port); err == nil && (perr != nil || p < 1 || p > 65535) {
+			err = fmt.Errorf("port %q is not a number from 1 to 65535", port)
+		}
+		if err != nil {
+			return fmt.Errorf("advertised address (--advertise) %q: want host:port: %w", a, err)
+		}
+	}
+	if w := opts.WebAdvertise; w != "" {
+		if opts.WebAddr == "" {
+			return fmt.Errorf("advertised web address (--web-advertise) %q: the web front is off (--web-addr \"\")", w)
+		}
+		u, err := url.Parse(w)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+			return fmt.Errorf("advertised web address (--web-advertise) %q: want http://host[:port] or https://host[:port]", w)
+		}
+	}
+	return nil
+}
+
+// advertised is what the node's heartbeats advertise once it serves: its
+// listen addresses unless the options name others, with a host that
+// stands for every interface replaced by the machine's name.
+func advertised(opts Options, tcp, web net.Addr, withTLS bool) liveness.Advert {
+	a := liveness.Advert{TCP: opts.Advertise}
+	if a.TCP == "" {
+		a.TCP = reachable(tcp.String())
+	}
+	if web == nil {
+		return a
+	}
+	a.Web = strings.TrimSuffix(opts.WebAdvertise, "/")
+	if a.Web == "" {
+		scheme := "http://"
+		if withTLS {
+			scheme = "https://"
+		}
+		a.Web = scheme + reachable(web.String())
+	}
+	return a
+}
+
+// reachable returns a listen address with an unspecified host (0.0.0.0,
+// ::, none) replaced by the machine's host name.
+func reachable(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		if name, err := os.Hostname(); err == nil && name != "" {
+			host = name
+		}
+	}
+	return net.JoinHostPort(host, port)
 }

@@ -230,7 +230,7 @@ func TestCheckoutsSucceedWhileTheLogIsFullAndARestartStartsClean(t *testing.T) {
 	var in campbus.CheckinResponse
 	eventually(t, "the log has room", func() bool { return !again.handlers.StoreUsage().Full })
 	dial(t, again).ok(campbus.CmdCheckin, campbus.CheckinRequest{CampID: "J002"}, &in)
-	assert.Equal(t, campbus.CheckinResponse{CampID: "J002", Group: 1, Members: []string{"J002"}, Offset: in.Offset}, in,
+	assert.Equal(t, campbus.CheckinResponse{CampID: "J002", Group: 1, Members: []string{"J002"}, Offset: in.Offset, Epoch: again.Epoch()}, in,
 		"J002's id is free and group 1 is empty")
 }
 

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -75,6 +76,7 @@ func metricLine(t *testing.T, n *Node, prefix string) string {
 func TestCampersCheckInOverTLSAndOverWSS(t *testing.T) {
 	ca := camptest.NewCA(t)
 	n, _ := tlsNode(t, ca, Options{})
+	assert.Equal(t, "https://"+n.WebAddr().String(), n.advert.Web, "a web front with TLS advertises https://")
 
 	conn := dialTLS(t, n.Addr().String(), ca)
 	assert.GreaterOrEqual(t, conn.ConnectionState().Version, uint16(tls.VersionTLS12))
@@ -84,7 +86,7 @@ func TestCampersCheckInOverTLSAndOverWSS(t *testing.T) {
 	web := wss(t, n, ca)
 	r := web.do(campbus.CmdCheckin, campbus.CheckinRequest{CampID: "J002"})
 	require.Equal(t, 200, r.Status, "%s", r.Body)
-	assert.JSONEq(t, `{"campId":"J002","group":1,"members":["J001","J002"],"offset":2}`, string(r.Body))
+	assert.JSONEq(t, fmt.Sprintf(`{"campId":"J002","group":1,"members":["J001","J002"],"offset":2,"epoch":%q}`, n.Epoch()), string(r.Body))
 	assert.Equal(t, []string{"J001", "J002"}, tcp.expect(campbus.EventJoin).Members)
 
 	tcp.ok(campbus.CmdDirect, campbus.DirectRequest{CampID: "J002", Text: "over TLS"}, nil)

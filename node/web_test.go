@@ -143,7 +143,7 @@ func TestABrowserAndATCPCamperShareAGroup(t *testing.T) {
 	web := dialWeb(t, n, nil)
 	r := web.do(campbus.CmdCheckin, campbus.CheckinRequest{CampID: "J001"})
 	require.Equal(t, 200, r.Status, "%s", r.Body)
-	assert.JSONEq(t, `{"campId":"J001","group":1,"members":["J001"],"offset":1}`, string(r.Body))
+	assert.JSONEq(t, fmt.Sprintf(`{"campId":"J001","group":1,"members":["J001"],"offset":1,"epoch":%q}`, n.Epoch()), string(r.Body))
 
 	tcp := dial(t, n)
 	tcp.checkin("J002")

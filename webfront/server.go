@@ -16,6 +16,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -46,6 +48,10 @@ type Options struct {
 	// "*.camp.example"). A request without Origin (not from a browser) is
 	// let in.
 	Origins []string
+	// CampURLs, when set, returns the web addresses the camp's nodes
+	// advertise (PROTOCOL.md §11): a page from any of them may open a
+	// socket here, as if it were this server's own.
+	CampURLs func() []string
 	// MaxBodyBytes bounds a request's body, as on TCP.
 	MaxBodyBytes int
 	// PingInterval is how often the server pings a socket; one that has
@@ -138,7 +144,13 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 	}
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.opts.Origins})
+	accept := &websocket.AcceptOptions{OriginPatterns: s.opts.Origins}
+	if s.campOrigin(r.Header.Get("Origin")) {
+		// A page of another node of the camp: checked here, so the
+		// library's check (own host, or Origins) is skipped.
+		accept.InsecureSkipVerify = true
+	}
+	ws, err := websocket.Accept(w, r, accept)
 	if err != nil {
 		s.log.Info("websocket refused", "remote", r.RemoteAddr, "origin", r.Header.Get("Origin"), "err", err)
 		return // Accept wrote the refusal
@@ -156,6 +168,48 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.hub.Serve(t)
 	_ = t.Close(session.CloseNormal) // no-op if the session closed it
 	<-pinged
+}
+
+// campOrigin reports whether origin is the origin of a web address that a
+// node of the camp advertises.
+func (s *Server) campOrigin(origin string) bool {
+	if origin == "" || s.opts.CampURLs == nil {
+		return false
+	}
+	want, ok := OriginOf(origin)
+	if !ok {
+		return false
+	}
+	for _, u := range s.opts.CampURLs() {
+		if o, ok := OriginOf(u); ok && o == want {
+			return true
+		}
+	}
+	return false
+}
+
+// OriginOf returns the origin of an http or https URL, as a browser sends
+// it in Origin: scheme://host[:port], lower case, without the scheme's
+// default port; ok is false for anything else.
+func OriginOf(raw string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil {
+		return "", false
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "http" && scheme != "https" {
+		return "", false
+	}
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+		port = ""
+	}
+	if port != "" {
+		host = net.JoinHostPort(host, port)
+	} else if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return scheme + "://" + host, true
 }
 
 // keepAlive pings the socket every PingInterval until it closes; a socket

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -201,7 +202,7 @@ func TestPythonClientChatsWithAGoCamperInTheSameGroup(t *testing.T) {
 	assert.Equal(t, "J004", session.Host)
 	assert.Equal(t, 2, session.MaxCount)
 	msg := expectEvent(t, goCamper, campbus.EventMessage)
-	assert.Equal(t, campbus.Event{Type: "message", Group: joined.Group, From: "J004", Text: "hello from Python 🐍", Seq: 1, Remaining: intp(1), Offset: 4}, msg)
+	assert.Equal(t, campbus.Event{Type: "message", Group: joined.Group, From: "J004", Text: "hello from Python 🐍", Seq: 1, Remaining: intp(1), Offset: 4, Epoch: joined.Epoch}, msg)
 	direct := expectEvent(t, goCamper, campbus.EventDirect)
 	assert.Equal(t, "J004", direct.From)
 	assert.Equal(t, "hi, this is Python", direct.Text)
@@ -253,7 +254,7 @@ func TestPythonClientChatsWithAGoCamperInTheSameGroup(t *testing.T) {
 
 	var checkin campbus.CheckinResponse
 	require.NoError(t, json.Unmarshal(steps["checkin"].Body, &checkin))
-	assert.Equal(t, campbus.CheckinResponse{CampID: "J004", Group: joined.Group, Members: []string{"J004"}, Offset: 1}, checkin)
+	assert.Equal(t, campbus.CheckinResponse{CampID: "J004", Group: joined.Group, Members: []string{"J004"}, Offset: 1, Epoch: joined.Epoch}, checkin)
 	var mission campbus.MissionResponse
 	require.NoError(t, json.Unmarshal(steps["mission"].Body, &mission))
 	assert.Equal(t, campbus.MissionResponse{Day: 4, Keywords: "Heap, Stack"}, mission)
@@ -271,9 +272,9 @@ func TestPythonClientChatsWithAGoCamperInTheSameGroup(t *testing.T) {
 	// The join comes first (the script waits for it); the other camper's
 	// message and direct travel on different subjects, in either order.
 	require.Len(t, events, 3, "events seen by the Python camper: %+v", events)
-	assert.Equal(t, campbus.Event{Type: "join", Group: joined.Group, CampID: "J005", Members: []string{"J004", "J005"}, Offset: 2}, events[0])
+	assert.Equal(t, campbus.Event{Type: "join", Group: joined.Group, CampID: "J005", Members: []string{"J004", "J005"}, Offset: 2, Epoch: joined.Epoch}, events[0])
 	assert.ElementsMatch(t, []campbus.Event{
-		{Type: "message", Group: joined.Group, From: "J005", Text: "hello from Go 🐹", Seq: 2, Remaining: intp(0), Offset: 5},
+		{Type: "message", Group: joined.Group, From: "J005", Text: "hello from Go 🐹", Seq: 2, Remaining: intp(0), Offset: 5, Epoch: joined.Epoch},
 		{Type: "direct", From: "J005", To: "J004", Text: "hi Python, Go here"},
 	}, events[1:])
 }
@@ -288,7 +289,7 @@ func TestPythonClientTakesCommandsFromStdinWhenNotScripted(t *testing.T) {
 	require.NoError(t, err, "stderr:\n%s", stderr)
 
 	for _, want := range []string{
-		`{"campId": "J007", "group": 1, "members": ["J007"], "offset": 1}`,
+		fmt.Sprintf(`{"campId": "J007", "group": 1, "members": ["J007"], "offset": 1, "epoch": %q}`, n.Epoch()),
 		`{"day": 4, "keywords": "Heap, Stack"}`,
 		"error: 404 no-mission: ",
 		"unknown command 'dance'",
@@ -323,7 +324,7 @@ func TestPythonClientShowsItsTokenFromTheFlagOrTheEnvironment(t *testing.T) {
 
 	out, stderr, err := interactive([]string{"CAMPBUS_TOKEN="}, "--camp-id", "J004", "--token", token("J004"))
 	require.NoError(t, err, "stderr:\n%s", stderr)
-	assert.Contains(t, out, `{"campId": "J004", "group": 1, "members": ["J004"], "offset": 1}`)
+	assert.Contains(t, out, fmt.Sprintf(`{"campId": "J004", "group": 1, "members": ["J004"], "offset": 1, "epoch": %q}`, n.Epoch()))
 
 	out, stderr, err = interactive([]string{"CAMPBUS_TOKEN=" + token("J005")}, "--camp-id", "J005")
 	require.NoError(t, err, "stderr:\n%s", stderr)
@@ -357,7 +358,7 @@ func TestPythonClientChecksInOverTLS(t *testing.T) {
 
 	out, stderr, err := runPython(t, python, "mission 4\ncheckout\n", "--addr", addr, "--camp-id", "J007", "--tls", "--ca", ca.WriteCA(t, dir))
 	require.NoError(t, err, "stderr:\n%s", stderr)
-	assert.Contains(t, out, `{"campId": "J007", "group": 1, "members": ["J007"], "offset": 1}`)
+	assert.Contains(t, out, fmt.Sprintf(`{"campId": "J007", "group": 1, "members": ["J007"], "offset": 1, "epoch": %q}`, n.Epoch()))
 	assert.Contains(t, out, `{"day": 4, "keywords": "Heap, Stack"}`)
 
 	_, stderr, err = runPython(t, python, "", "--addr", addr, "--camp-id", "J007", "--tls")
