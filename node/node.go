@@ -140,6 +140,9 @@ type Node struct {
 	membersAt    time.Time
 	membersSize  int
 	membersNames []string
+
+	// dirLock holds DataDir for this node until close.
+	dirLock *dirLock
 }
 
 var validName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
@@ -175,6 +178,18 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 			opts.Log.Replicas = min(3, len(opts.Routes)+1)
 		}
 	}
+	// The data dir is this node's alone from here on: its lock comes before
+	// anything in it is opened, and is let go when the node stops (on a
+	// failed start too).
+	lock, err := lockDataDir(opts.DataDir, opts.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			lock.release() // after the started node's Shutdown, if any, below
+		}
+	}()
 	if err := usableDir(opts.DataDir); err != nil {
 		return nil, err
 	}
@@ -205,7 +220,7 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 			return nil, fmt.Errorf("--auth-secret: %w", err)
 		}
 	}
-	started := &Node{opts: opts, log: opts.Logger, served: make(chan error, 1),
+	started := &Node{opts: opts, log: opts.Logger, served: make(chan error, 1), dirLock: lock,
 		self:   bus.Instance{Node: opts.Name, Run: run},
 		budget: budget{maxStore: opts.Log.MaxStore, followDisk: followDisk}}
 	n = started
@@ -529,6 +544,8 @@ func (n *Node) close() {
 		n.bus.Shutdown()
 		n.bus = nil
 	}
+	// Last: JetStream has closed its files in the data dir.
+	n.dirLock.release()
 }
 
 // drainAndWait drains nc (pending messages are delivered, publishes are
@@ -560,6 +577,7 @@ func runToken() (string, error) {
 }
 
 // usableDir makes sure dir exists (creating it) and can be written to.
+// Called once the dir's lock is held: it writes and removes a file there.
 func usableDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("data directory (--data-dir) %s: %w", dir, err)
