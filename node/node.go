@@ -382,6 +382,7 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 				u := n.handlers.StoreUsage()
 				return u.Bytes, u.Budget, u.Full
 			},
+			RouteConnectFailures: n.bus.RouteConnectFailures,
 		}, opts.Logger)
 		if err != nil {
 			return nil, listenError("monitoring address", "--monitor-addr", opts.MonitorAddr, err)
