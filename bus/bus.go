@@ -104,6 +104,8 @@ type Bus struct {
 	nopts    *server.Options
 	// writeFailed is set when JetStream logs a critical write error.
 	writeFailed *atomic.Bool
+	// routes counts the failed connects to routes (see routeLog).
+	routes *routeLog
 }
 
 // Start starts the embedded NATS server with JetStream and waits until it
@@ -196,7 +198,9 @@ func Start(opts Options) (*Bus, error) {
 		return nil, fmt.Errorf("bus: %w", err)
 	}
 	writeFailed := new(atomic.Bool)
-	ns.SetLoggerV2(&natsLogger{log: opts.Logger.With("component", "nats"), writeFailed: writeFailed}, false, false, false)
+	nlog := opts.Logger.With("component", "nats")
+	routes := newRouteLog(nlog)
+	ns.SetLoggerV2(&natsLogger{log: nlog, writeFailed: writeFailed, routes: routes}, false, false, false)
 	ns.Start()
 	if !ns.ReadyForConnections(opts.ReadyTimeout) {
 		ns.Shutdown()
@@ -204,7 +208,7 @@ func Start(opts Options) (*Bus, error) {
 		return nil, fmt.Errorf("bus: nats server not ready after %v", opts.ReadyTimeout)
 	}
 	b := &Bus{ns: ns, appPass: appPass, log: opts.Logger, storeDir: opts.DataDir, maxStore: opts.MaxStore, nopts: nopts,
-		writeFailed: writeFailed}
+		writeFailed: writeFailed, routes: routes}
 	if _, reserved, err := ns.JetStreamReservedResources(); err == nil && opts.MaxStore > 0 && reserved > opts.MaxStore {
 		// The streams found in the data dir reserve more than this start's
 		// budget (a smaller --max-store, or less room on the disk): JetStream
@@ -373,6 +377,10 @@ func (b *Bus) ReopenJetStream() error {
 	return b.RestartJetStream()
 }
 
+// RouteConnectFailures returns how many of this server's attempts to
+// connect to another node's route have failed since it started.
+func (b *Bus) RouteConnectFailures() uint64 { return b.routes.total() }
+
 // Server returns the embedded NATS server.
 func (b *Bus) Server() *server.Server { return b.ns }
 
@@ -384,14 +392,20 @@ func (b *Bus) Shutdown() {
 }
 
 // natsLogger sends the NATS server's log to slog: notices at debug level,
-// warnings and errors as they are. It notes a stream's critical write error
-// in writeFailed.
+// warnings and errors as they are, but for failed connects to a route,
+// which routes logs once a spell and counts. It notes a stream's critical
+// write error in writeFailed.
 type natsLogger struct {
 	log         *slog.Logger
 	writeFailed *atomic.Bool
+	routes      *routeLog
 }
 
-func (l *natsLogger) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l *natsLogger) Noticef(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	l.routes.noticed(msg)
+	l.log.Debug(msg)
+}
 func (l *natsLogger) Warnf(format string, v ...any) {
 	msg := fmt.Sprintf(format, v...)
 	if strings.HasPrefix(msg, "Plaintext passwords detected") {
@@ -407,6 +421,9 @@ func (l *natsLogger) Errorf(format string, v ...any) {
 	msg := fmt.Sprintf(format, v...)
 	if strings.Contains(msg, "critical write error") {
 		l.writeFailed.Store(true)
+	}
+	if l.routes.connectFailed(msg) {
+		return
 	}
 	l.log.Error(msg)
 }

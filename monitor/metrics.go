@@ -114,6 +114,12 @@ func (m *Metrics) register(src Sources) {
 			return 0
 		})
 	}
+	if src.RouteConnectFailures != nil {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "campbus_route_connect_failures_total",
+			Help: "Failed attempts of this node to connect to another node's route (the log has one line when a route starts failing, one when it connects again).",
+		}, func() float64 { return float64(src.RouteConnectFailures()) }))
+	}
 	m.reg.MustRegister(&dropsCollector{src.Drops})
 }
 

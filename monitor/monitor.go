@@ -35,6 +35,9 @@ type Sources struct {
 	// Store returns the bytes the event log holds, its budget, and whether
 	// it is full (writes refused with 507), as last looked at.
 	Store func() (used, budget int64, full bool)
+	// RouteConnectFailures returns how many attempts of the embedded NATS
+	// server to connect to another node's route have failed.
+	RouteConnectFailures func() uint64
 }
 
 func (src Sources) electing(ctx context.Context) []string {

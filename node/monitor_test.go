@@ -58,6 +58,7 @@ func TestMetricsAndHealthAreServed(t *testing.T) {
 		`campbus_groups 1`,
 		`campbus_sessions_active 1`,
 		`campbus_drops_total{reason="slow-consumer"} 0`,
+		`campbus_route_connect_failures_total 0`,
 		`campbus_request_duration_seconds_count{command="message"} 1`,
 	} {
 		assert.Contains(t, body, want+"\n")

@@ -151,6 +151,9 @@ type Node struct {
 	membersAt    time.Time
 	membersSize  int
 	membersNames []string
+
+	// dirLock holds DataDir for this node until close.
+	dirLock *dirLock
 }
 
 var validName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
@@ -189,6 +192,18 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 	if err := checkAdvertise(opts); err != nil {
 		return nil, err
 	}
+	// The data dir is this node's alone from here on: its lock comes before
+	// anything in it is opened, and is let go when the node stops (on a
+	// failed start too).
+	lock, err := lockDataDir(opts.DataDir, opts.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			lock.release() // after the started node's Shutdown, if any, below
+		}
+	}()
 	if err := usableDir(opts.DataDir); err != nil {
 		return nil, err
 	}
@@ -219,7 +234,7 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 			return nil, fmt.Errorf("--auth-secret: %w", err)
 		}
 	}
-	started := &Node{opts: opts, log: opts.Logger, served: make(chan error, 1),
+	started := &Node{opts: opts, log: opts.Logger, served: make(chan error, 1), dirLock: lock,
 		self:   bus.Instance{Node: opts.Name, Run: run},
 		budget: budget{maxStore: opts.Log.MaxStore, followDisk: followDisk}}
 	n = started
@@ -392,6 +407,7 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 				u := n.handlers.StoreUsage()
 				return u.Bytes, u.Budget, u.Full
 			},
+			RouteConnectFailures: n.bus.RouteConnectFailures,
 		}, opts.Logger)
 		if err != nil {
 			return nil, listenError("monitoring address", "--monitor-addr", opts.MonitorAddr, err)
@@ -543,6 +559,8 @@ func (n *Node) close() {
 		n.bus.Shutdown()
 		n.bus = nil
 	}
+	// Last: JetStream has closed its files in the data dir.
+	n.dirLock.release()
 }
 
 // drainAndWait drains nc (pending messages are delivered, publishes are
@@ -574,6 +592,7 @@ func runToken() (string, error) {
 }
 
 // usableDir makes sure dir exists (creating it) and can be written to.
+// Called once the dir's lock is held: it writes and removes a file there.
 func usableDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("data directory (--data-dir) %s: %w", dir, err)

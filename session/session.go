@@ -1,6 +1,7 @@
 package session
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -164,7 +165,7 @@ func (s *Session) readLoop(idle bool) bool {
 			s.h.stats.rateLimited.Add(1)
 			perr := campbus.Errorf(http.StatusTooManyRequests, campbus.CodeRateLimited,
 				"too many requests: at most %g a second (bursts of %d); slow down", s.h.opts.Rate, s.h.opts.Burst)
-			s.logRequest(req.Command, perr.Status, perr.Code)
+			s.logRequestFor(req, perr.Status, perr.Code)
 			s.respond(req.ID, perr)
 			continue
 		}
@@ -224,7 +225,7 @@ func (s *Session) handle(req *Request) bool {
 	// Anything else is answered after the messages before it.
 	s.settle()
 	if perr != nil {
-		s.logRequest(req.Command, perr.Status, perr.Code)
+		s.logRequestFor(req, perr.Status, perr.Code)
 		s.respond(req.ID, perr)
 		return true
 	}
@@ -253,7 +254,7 @@ func (s *Session) handle(req *Request) bool {
 // right after the camper's join is lost.
 func (s *Session) checkin(req *Request) {
 	if perr := s.tokenThrottled(); perr != nil {
-		s.logRequest(campbus.CmdCheckin, perr.Status, perr.Code)
+		s.logRequestFor(req, perr.Status, perr.Code)
 		s.respond(req.ID, perr)
 		return
 	}
@@ -280,7 +281,7 @@ func (s *Session) checkin(req *Request) {
 		}
 		s.state = New
 	}
-	s.logRequest(campbus.CmdCheckin, reply.Status, reply.Code)
+	s.logRequestAs(campbus.CmdCheckin, cmp.Or(s.campID, claimed), reply.Status, reply.Code, s.frameAt)
 	s.release(s.t.Codec().Response(reply.Status, req.ID, reply.Body), reply.Status == http.StatusOK)
 	if mayHaveTakenEffect(reply) && claimed != "" {
 		// The checkin may have gone through after all (the answer was lost
@@ -425,13 +426,29 @@ func (s *Session) logRequest(command string, status int, code string) {
 	s.logRequestSince(command, status, code, s.frameAt)
 }
 
+// logRequestFor is logRequest for req. A connection that is not checked in
+// has no campId of its own: the line of its checkin, refused, names the
+// campId the checkin asked for.
+func (s *Session) logRequestFor(req *Request, status int, code string) {
+	campID := s.campID
+	if campID == "" && req.Command == campbus.CmdCheckin {
+		campID = checkinID(req.Body)
+	}
+	s.logRequestAs(req.Command, campID, status, code, s.frameAt)
+}
+
 // logRequestSince is logRequest for a request read at at.
 func (s *Session) logRequestSince(command string, status int, code string, at time.Time) {
+	s.logRequestAs(command, s.campID, status, code, at)
+}
+
+// logRequestAs is logRequestSince with the campId the line names.
+func (s *Session) logRequestAs(command, campID string, status int, code string, at time.Time) {
 	out := "success"
 	if status != http.StatusOK {
 		out = code
 	}
-	s.h.log.Info("request", "session", s.id, "campId", s.campID, "command", clip(command),
+	s.h.log.Info("request", "session", s.id, "campId", clip(campID), "command", clip(command),
 		"outcome", out, "group", s.group, "transport", s.t.Name(), "remote", s.remote)
 	label := command
 	if _, ok := campbus.LookupCommand(command); !ok && command != "-" {

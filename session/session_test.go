@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -271,7 +272,9 @@ func startHub(t *testing.T, opts Options) (*Hub, *fakeCamp) {
 	t.Helper()
 	camp, nc := startCamp(t)
 	opts.Instance = bus.Instance{Node: "n1", Run: "r"}
-	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	h := NewHub(nc, opts)
 	require.NoError(t, h.Start())
 	t.Cleanup(func() {
@@ -794,4 +797,61 @@ func (rs *replies) pending() int {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	return len(rs.wait)
+}
+
+// logLines is a log, safe for the session's goroutines and the test's.
+type logLines struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// requests returns the "request" records of command, in order.
+func (l *logLines) requests(t *testing.T, command string) []map[string]any {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var found []map[string]any
+	for line := range strings.Lines(l.buf.String()) {
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &rec), "log line %q", line)
+		if rec["msg"] == "request" && rec["command"] == command {
+			found = append(found, rec)
+		}
+	}
+	return found
+}
+
+func TestARefusedCheckinsLogLineNamesTheCampIdAskedFor(t *testing.T) {
+	var logs logLines
+	// One request per connection, then one every 100 s.
+	h, _ := startHub(t, Options{Rate: 0.01, Burst: 1, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	holder, _ := serve(h)
+	holder.in <- &Request{Command: campbus.CmdCheckin, ID: "1", Body: body(campbus.CheckinRequest{CampID: "J004"})}
+	require.Equal(t, 200, holder.waitFrames(t, 1)[0].Status)
+
+	f, _ := serve(h)
+	// Refused by the camp: J004 is held.
+	f.in <- &Request{Command: campbus.CmdCheckin, ID: "1", Body: body(campbus.CheckinRequest{CampID: "J004"})}
+	// Refused by the session itself, before the bus: past the rate.
+	f.in <- &Request{Command: campbus.CmdCheckin, ID: "2", Body: body(campbus.CheckinRequest{CampID: "J006"})}
+	fr := f.waitFrames(t, 2)
+	require.Equal(t, []int{409, 429}, []int{fr[0].Status, fr[1].Status})
+
+	recs := logs.requests(t, campbus.CmdCheckin)
+	require.Len(t, recs, 3)
+	var got [][2]any
+	for _, r := range recs {
+		got = append(got, [2]any{r["campId"], r["outcome"]})
+	}
+	assert.Equal(t, [][2]any{
+		{"J004", "success"},
+		{"J004", campbus.CodeCampIDInUse},
+		{"J006", campbus.CodeRateLimited},
+	}, got)
 }
