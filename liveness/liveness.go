@@ -126,10 +126,10 @@ type Detector struct {
 	// unreachable: suspects alive for others only, logged once a spell.
 	unreachable map[string]bool
 
-	// adv is this node's advert (guarded by mu); payload its beat's
-	// payload, encoded once per change of the advert.
+	// adv is this node's advert (guarded by mu); beatMsg its heartbeat,
+	// made once per change of the advert.
 	adv     Advert
-	payload atomic.Pointer[[]byte]
+	beatMsg atomic.Pointer[nats.Msg]
 }
 
 type peer struct {
@@ -147,12 +147,10 @@ type Advert struct {
 	Web string `json:"web,omitempty"`
 }
 
-// beatPayload is a heartbeat's payload, a JSON object. A node from before
-// adverts sent its run token alone, which onBeat still accepts.
-type beatPayload struct {
-	Run string `json:"run"`
-	Advert
-}
+// AdvertHeader carries a heartbeat's advert, as JSON; the payload stays the
+// bare run token, so that a node that does not know adverts reads the beat
+// as before (a camp's nodes may be upgraded one at a time).
+const AdvertHeader = "Campbus-Advert"
 
 // New returns a detector that speaks over nc; Start subscribes it and Run
 // drives it.
@@ -188,10 +186,14 @@ func New(nc *nats.Conn, opts Options) *Detector {
 // Advertise sets what this node's heartbeats advertise from the next one
 // on: Advert{} while it serves no camper.
 func (d *Detector) Advertise(a Advert) {
-	payload, _ := json.Marshal(beatPayload{Run: d.opts.Self.Run, Advert: a})
+	m := &nats.Msg{Subject: bus.BeatSubject(d.opts.Self.Node), Data: []byte(d.opts.Self.Run)}
+	if a != (Advert{}) {
+		adv, _ := json.Marshal(a)
+		m.Header = nats.Header{AdvertHeader: []string{string(adv)}}
+	}
 	d.mu.Lock()
 	d.adv = a
-	d.payload.Store(&payload)
+	d.beatMsg.Store(m)
 	d.mu.Unlock()
 }
 
@@ -291,7 +293,7 @@ func (d *Detector) Stop() {
 }
 
 func (d *Detector) beat() error {
-	return d.nc.Publish(bus.BeatSubject(d.opts.Self.Node), *d.payload.Load())
+	return d.nc.PublishMsg(d.beatMsg.Load())
 }
 
 // onBeat records a heartbeat. A peer heard again after a silence long
@@ -301,26 +303,17 @@ func (d *Detector) onBeat(m *nats.Msg) {
 	if !ok || name == d.opts.Self.Node {
 		return
 	}
-	b, ok := parseBeat(m.Data)
-	if !ok {
-		d.log.Debug("a heartbeat that is neither JSON nor a run token", "node", name)
-		return
-	}
-	d.heard(name, b.Run, &b.Advert)
+	d.heard(name, string(m.Data), parseAdvert(m.Header.Get(AdvertHeader)))
 }
 
-// parseBeat reads a heartbeat's payload: a JSON object, or the bare run
-// token of a node from before adverts (which advertises nothing).
-func parseBeat(data []byte) (beatPayload, bool) {
-	var b beatPayload
-	if len(data) > 0 && data[0] == '{' {
-		if err := json.Unmarshal(data, &b); err != nil {
-			return b, false
-		}
-	} else {
-		b.Run = string(data)
+// parseAdvert reads a heartbeat's advert; a beat without one (a node from
+// before adverts) advertises nothing.
+func parseAdvert(h string) *Advert {
+	var a Advert
+	if h != "" {
+		_ = json.Unmarshal([]byte(h), &a)
 	}
-	return b, b.Run != "" && !strings.ContainsAny(b.Run, " {")
+	return &a
 }
 
 // heard records that node name, run run, is alive; adv is what it

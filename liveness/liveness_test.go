@@ -111,31 +111,23 @@ func TestStaleConnectionsAreThoseOfLostNodesAndEarlierRuns(t *testing.T) {
 	}
 }
 
-func TestBeatsCarryTheAdvertAndABareRunTokenIsStillHeard(t *testing.T) {
-	for _, tc := range []struct {
-		payload string
-		want    beatPayload
-		ok      bool
-	}{
-		{`{"run":"3fa9c2d1","tcp":"10.0.0.1:2022","web":"http://10.0.0.1:8080"}`,
-			beatPayload{Run: "3fa9c2d1", Advert: Advert{TCP: "10.0.0.1:2022", Web: "http://10.0.0.1:8080"}}, true},
-		{`{"run":"3fa9c2d1"}`, beatPayload{Run: "3fa9c2d1"}, true},
-		{`3fa9c2d1`, beatPayload{Run: "3fa9c2d1"}, true}, // a node from before adverts
-		{`{"run":`, beatPayload{}, false},
-		{`{"tcp":"10.0.0.1:2022"}`, beatPayload{Advert: Advert{TCP: "10.0.0.1:2022"}}, false},
-		{``, beatPayload{}, false},
-	} {
-		got, ok := parseBeat([]byte(tc.payload))
-		assert.Equal(t, tc.ok, ok, tc.payload)
-		if tc.ok {
-			assert.Equal(t, tc.want, got, tc.payload)
-		}
-	}
-
+func TestBeatsCarryTheAdvertInAHeaderAndTheRunTokenAlone(t *testing.T) {
 	d := New(nil, Options{Self: bus.Instance{Node: "n1", Run: "a"}})
-	assert.JSONEq(t, `{"run":"a"}`, string(*d.payload.Load()), "nothing to advertise before the node serves")
+	m := d.beatMsg.Load()
+	assert.Equal(t, "a", string(m.Data), "the payload is the run token, as a node from before adverts reads it")
+	assert.Empty(t, m.Header.Get(AdvertHeader), "nothing to advertise before the node serves")
 	d.Advertise(Advert{TCP: "n1.camp:2022", Web: "https://n1.camp"})
-	assert.JSONEq(t, `{"run":"a","tcp":"n1.camp:2022","web":"https://n1.camp"}`, string(*d.payload.Load()))
+	m = d.beatMsg.Load()
+	assert.Equal(t, "a", string(m.Data))
+	assert.JSONEq(t, `{"tcp":"n1.camp:2022","web":"https://n1.camp"}`, m.Header.Get(AdvertHeader))
+
+	for h, want := range map[string]Advert{
+		`{"tcp":"10.0.0.1:2022","web":"http://10.0.0.1:8080"}`: {TCP: "10.0.0.1:2022", Web: "http://10.0.0.1:8080"},
+		``:        {}, // a node from before adverts
+		`{"tcp":`: {}, // unreadable: advertises nothing
+	} {
+		assert.Equal(t, want, *parseAdvert(h), h)
+	}
 }
 
 func TestTheCampIsTheLiveNodesThatServeInNameOrder(t *testing.T) {
