@@ -29,13 +29,18 @@ TERM=dumb turns colour off.
 When stdin is not a terminal, commands come from it as a script: each is
 echoed as "> command" before it is sent, and the next is sent only after the
 response came. At the end of the script the client leaves without checkout
-(the server counts that as a checkout).
+(the server counts that as a checkout). A script whose checkin the server
+refuses (campId in use, bad token...) ends at once with exit status 3 and
+the reason on stderr, rather than take its next line for a campId; on a
+terminal the client asks for another campId instead.
 
 --json writes one JSON object per line instead, for programs, with no
 prompts and no echo:
   {"kind":"response","command":"mission","status":200,"body":{"day":4,"keywords":"Heap, Stack"}}
   {"kind":"event","type":"join","body":{"group":1,"campId":"J005","members":["J004","J005"]}}
   {"kind":"error","error":"usage: mission <day>, e.g. mission 4"}   (a line not sent)
+and a refused checkin ends it, as a script, after
+  {"kind":"error","error":"connect: checkin as J004 refused (409 camp-id-in-use): ...","status":409,"code":"camp-id-in-use","exit":3}
 
 When the connection drops or the server shuts down, the client connects
 again by itself, waiting 0.5 s, then twice as long each time up to 30 s
@@ -90,6 +95,10 @@ type connectOptions struct {
 	noReconnect bool
 	token       string // shown at checkin (see connect_token.go)
 	tls         connectTLS
+	// script is set when stdin is not a terminal, or with --json: a refused
+	// checkin then ends the client (see checkinRefused) instead of asking
+	// for another campId, which would take the script's next line for one.
+	script bool
 }
 
 // runConnect is `campbus connect`: the interactive client of MISSION-SPEC §3.
@@ -100,6 +109,7 @@ func runConnect(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	in, out, isTerminal := terminals(stdin, stdout)
 	dumb := os.Getenv("TERM") == "dumb"
+	opts.script = opts.json || !stdinIsTerminal(stdin)
 	switch {
 	case opts.json:
 		con := newScriptConsole(stdin, stdout, false)
@@ -152,6 +162,7 @@ func connectAndRun(ctx context.Context, opts connectOptions, con console, v view
 // drops.
 func startSession(c *client.Client, opts connectOptions, con console, v view, traceTo console, pal palette) *session {
 	s := newSession(c, opts.addr, con, v).withToken(opts.token)
+	s.script = opts.script
 	if !opts.noReconnect {
 		s.redial = func(ctx context.Context) (*client.Client, error) { return dialServer(ctx, opts, traceTo, pal) }
 	}

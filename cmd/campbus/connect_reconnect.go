@@ -218,7 +218,9 @@ func (s *session) rejoin(ctx context.Context, began time.Time) (done bool, faile
 		return false, fmt.Sprintf("checkin as %s refused for now: %s", id, printable(resp.Err.Message)), nil
 	case resp.Err != nil:
 		s.view.failure(campbus.CmdCheckin, resp, hintFor(campbus.CmdCheckin, nil, resp.Err))
-		return true, "", fmt.Errorf("connect: cannot check in again as %s: %s", id, resp.Err.Message)
+		refused := &checkinRefused{campID: id, cause: resp.Err, again: true}
+		s.view.fatal(refused)
+		return true, "", refused
 	}
 	var body campbus.CheckinResponse
 	if err := decode(resp, &body); err != nil {

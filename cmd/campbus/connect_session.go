@@ -36,6 +36,11 @@ type session struct {
 	lostIn  string
 	refused bool      // the last catch-up's history was refused
 	token   campToken // shown at checkin
+
+	// script is set when lines come from a script or --json is on: a
+	// refused checkin ends the client with checkinRefused.
+	script  bool
+	lastErr *campbus.Error // the last error response shown by do
 }
 
 // Outcomes that end a session without an error.
@@ -120,6 +125,11 @@ func (s *session) checkin(ctx context.Context, campID string) error {
 		if err != nil || ok {
 			return err
 		}
+		if s.script && s.lastErr != nil {
+			refused := &checkinRefused{campID: campID, cause: s.lastErr}
+			s.view.fatal(refused)
+			return refused
+		}
 		campID = ""
 	}
 }
@@ -183,6 +193,7 @@ func (s *session) do(ctx context.Context, command string, body any) (*client.Res
 				return nil, s.connectionEnded()
 			}
 			if r.resp.Err != nil {
+				s.lastErr = r.resp.Err
 				s.view.failure(command, r.resp, hintFor(command, body, r.resp.Err))
 				s.token.refused = r.resp.Err.Code == campbus.CodeBadToken
 				return nil, nil
@@ -234,6 +245,35 @@ func (s *session) connectionEnded() error {
 	}
 	return &lostError{addr: s.addr, cause: s.client.Err()}
 }
+
+// exitCheckinRefused is the exit status of a client whose checkin the
+// server refused where nobody can type another campId: a script, --json,
+// or a reconnect refused for good.
+const exitCheckinRefused = 3
+
+// checkinRefused ends a client whose checkin the server refused. main
+// exits with its ExitCode.
+type checkinRefused struct {
+	campID string
+	cause  *campbus.Error
+	again  bool // the checkin was coming back after a drop
+}
+
+func (e *checkinRefused) Error() string {
+	what := "checkin as " + e.campID
+	if e.campID == "" {
+		what = "checkin"
+	}
+	if e.again {
+		what = "checking in again as " + e.campID
+	}
+	return fmt.Sprintf("connect: %s refused (%d %s): %s", what, e.cause.Status, e.cause.Code, printable(e.cause.Message))
+}
+
+func (e *checkinRefused) Unwrap() error { return e.cause }
+
+// ExitCode is the status the process exits with.
+func (e *checkinRefused) ExitCode() int { return exitCheckinRefused }
 
 // lostError says that the connection ended, and why.
 type lostError struct {

@@ -21,6 +21,12 @@ func terminals(stdin io.Reader, stdout io.Writer) (in, out *os.File, ok bool) {
 	return in, out, true
 }
 
+// stdinIsTerminal reports whether stdin is a terminal, whatever stdout is.
+func stdinIsTerminal(stdin io.Reader) bool {
+	in, ok := stdin.(*os.File)
+	return ok && term.IsTerminal(int(in.Fd()))
+}
+
 // runTerminal connects, then runs the session on the line editor with the
 // terminal in raw mode, restoring the terminal on the way out. It connects
 // first so that Ctrl-C still interrupts a slow connection attempt.

@@ -26,6 +26,9 @@ type view interface {
 	connection(note connectionNote)
 	// missed shows an event that happened while the camper was away.
 	missed(ev client.Event)
+	// fatal tells that a refused checkin ends the client; the refusal
+	// itself was shown by failure.
+	fatal(refused *checkinRefused)
 }
 
 // textLine is one line of human output and its style.
@@ -96,6 +99,10 @@ func (h *humanView) connection(note connectionNote) {
 func (h *humanView) missed(ev client.Event) {
 	h.con.Print(h.pal.paint(styleEvent, "< (missed) "+describeEvent(ev, false)))
 }
+
+// fatal adds nothing: the refusal is on screen, and main writes the
+// reason on stderr.
+func (h *humanView) fatal(*checkinRefused) {}
 
 func (h *humanView) withHint(line, hint string) {
 	lines := []string{h.pal.paint(styleError, line)}
