@@ -8,13 +8,14 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/campbus/campbus/client"
 )
 
-const connectUsage = `Usage: campbus connect [--addr host:port] [--json] [--trace] [--no-reconnect] [campId]
+const connectUsage = `Usage: campbus connect [--addr host:port[,host:port...]] [--json] [--trace] [--no-reconnect] [campId]
 
 Connects to a campbus server and checks in with campId (asked for when it is
 not given), then reads commands, one per line; type "help" for the list.
@@ -53,6 +54,22 @@ it is back; Ctrl-D (or Ctrl-C on a terminal) stops trying. Scripts and
 and the missed events with "missed":true. --no-reconnect ends the client
 instead (with an error, or quietly after a shutdown).
 
+--addr may list several nodes of one camp, comma-separated; the client
+connects to the first that answers, and learns the camp's other nodes from
+the checkin. When its node is lost, each attempt to come back goes to the
+next address (those given, then those learned), and the line says where:
+"reconnected to n2 (10.0.0.2:2022) after 3.1s; 2 missed events". Until the
+camp releases the campId the lost node held, the checkin there is refused
+for now (409 camp-id-in-use): the client says so once and asks again.
+
+While the camp elects a leader after losing a node, the server answers
+503 unavailable with retryAfter: the client waits that long and sends the
+request again by itself, for up to 30 s in all, saying so once
+("the camp is electing a leader; trying mission again in 1 s"; with --json
+{"kind":"retry","command":"mission","status":503,"code":"unavailable",
+"retryAfter":1,"attempt":1,"text":"..."} at each try); then it shows the
+error.
+
 A camp whose server runs with a secret checks in only campers who show their
 own token (handed out by whoever runs it): give it as --token or, kept out of
 the shell's history, CAMPBUS_TOKEN. Without one, on a terminal, the client asks
@@ -65,6 +82,7 @@ received, line ends written as \r\n: a way to learn the protocol. With
 Examples:
   campbus connect J004
   campbus connect --addr 10.0.0.5:2022
+  campbus connect --addr 10.0.0.1:2022,10.0.0.2:2022,10.0.0.3:2022 J004
   campbus connect --trace J004
   CAMPBUS_TOKEN="$(cat my.token)" campbus connect J004
   campbus connect --tls --ca camp-ca.pem --addr camp.example:2022 J004
@@ -88,7 +106,8 @@ const (
 
 // connectOptions are the flags and argument of connect.
 type connectOptions struct {
-	addr        string
+	addr        string   // the flag as given
+	addrs       []string // its addresses, in order
 	campID      string
 	json        bool
 	trace       bool
@@ -128,7 +147,7 @@ func runConnect(ctx context.Context, args []string, stdin io.Reader, stdout, std
 func parseConnectFlags(args []string, stderr io.Writer) (connectOptions, error) {
 	var opts connectOptions
 	fs := flag.NewFlagSet("connect", flag.ContinueOnError)
-	fs.StringVar(&opts.addr, "addr", defaultConnectAddr, "`host:port` of the campbus server")
+	fs.StringVar(&opts.addr, "addr", defaultConnectAddr, "`host:port` of the campbus server, or several, comma-separated: the nodes of one camp")
 	fs.BoolVar(&opts.json, "json", false, "write one JSON object per line (responses, events) for programs")
 	fs.BoolVar(&opts.trace, "trace", false, "show the raw frames sent (>>) and received (<<)")
 	fs.BoolVar(&opts.noReconnect, "no-reconnect", false, "end when the connection drops instead of connecting again and catching up")
@@ -136,7 +155,8 @@ func parseConnectFlags(args []string, stderr io.Writer) (connectOptions, error) 
 	fs.BoolVar(&opts.tls.on, "tls", false, "connect over TLS, checking the server's certificate against the system's CAs or --ca")
 	fs.StringVar(&opts.tls.ca, "ca", "", "PEM `file` of the CA(s) that signed the server's certificate, trusted instead of the system's (with --tls)")
 	setUsage(fs, stderr, connectUsage)
-	if err := parseFlags(fs, args); err != nil { // flags not given come from CAMPBUS_ADDR, CAMPBUS_JSON...
+	err := parseFlags(fs, args) // flags not given come from CAMPBUS_ADDR, CAMPBUS_JSON...
+	if err != nil {
 		return opts, err
 	}
 	if fs.NArg() > 1 {
@@ -144,33 +164,63 @@ func parseConnectFlags(args []string, stderr io.Writer) (connectOptions, error) 
 		return opts, fmt.Errorf("connect: want at most one campId, got %q", fs.Args())
 	}
 	opts.campID = fs.Arg(0)
-	return opts, nil
+	opts.addrs, err = splitAddrs(opts.addr)
+	return opts, err
 }
 
 // connectAndRun connects and runs a session on con, tracing frames on
 // traceTo when asked.
 func connectAndRun(ctx context.Context, opts connectOptions, con console, v view, traceTo console, pal palette) error {
-	c, err := dialServer(ctx, opts, traceTo, pal)
+	c, addr, err := dialFirst(ctx, opts, traceTo, pal)
 	if err != nil {
 		return err
 	}
-	return startSession(c, opts, con, v, traceTo, pal).run(ctx, opts.campID)
+	return startSession(c, addr, opts, con, v, traceTo, pal).run(ctx, opts.campID)
 }
 
-// startSession makes the session of a connected client; unless told not
-// to, it dials again as the first connection did when the connection
-// drops.
-func startSession(c *client.Client, opts connectOptions, con console, v view, traceTo console, pal palette) *session {
-	s := newSession(c, opts.addr, con, v).withToken(opts.token)
+// startSession makes the session of a client connected to addr; unless
+// told not to, it dials again as the first connection did when the
+// connection drops, to the next of the camp's addresses.
+func startSession(c *client.Client, addr string, opts connectOptions, con console, v view, traceTo console, pal palette) *session {
+	s := newSession(c, addr, con, v).withToken(opts.token)
 	s.script = opts.script
+	s.book = newAddrBook(opts.addrs, addr)
 	if !opts.noReconnect {
-		s.redial = func(ctx context.Context) (*client.Client, error) { return dialServer(ctx, opts, traceTo, pal) }
+		s.redial = func(ctx context.Context, addr string) (*client.Client, error) {
+			return dialServer(ctx, opts, addr, traceTo, pal)
+		}
 	}
 	return s
 }
 
-// dialServer connects to the server, and says what to do when it cannot.
-func dialServer(ctx context.Context, opts connectOptions, traceTo console, pal palette) (*client.Client, error) {
+// dialFirst connects to the first of the addresses that answers, trying
+// each once in order, and returns the client and the address.
+func dialFirst(ctx context.Context, opts connectOptions, traceTo console, pal palette) (*client.Client, string, error) {
+	var errs []error
+	for _, addr := range opts.addrs {
+		c, err := dialServer(ctx, opts, addr, traceTo, pal)
+		if err == nil {
+			return c, addr, nil
+		}
+		if ctx.Err() != nil || len(opts.addrs) == 1 {
+			return nil, "", err
+		}
+		errs = append(errs, err)
+	}
+	return nil, "", &dialError{fmt.Sprintf("no address of --addr answered: %v", joinSentences(errs)), errors.Join(errs...)}
+}
+
+func joinSentences(errs []error) string {
+	parts := make([]string, len(errs))
+	for i, err := range errs {
+		parts[i] = err.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+// dialServer connects to the server at addr, and says what to do when it
+// cannot.
+func dialServer(ctx context.Context, opts connectOptions, addr string, traceTo console, pal palette) (*client.Client, error) {
 	var clientOpts []client.Option
 	if opts.trace {
 		clientOpts = append(clientOpts, client.WithTrace(tracer(traceTo, pal)))
@@ -181,25 +231,25 @@ func dialServer(ctx context.Context, opts connectOptions, traceTo console, pal p
 	}
 	dialCtx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
-	c, err := client.Dial(dialCtx, opts.addr, append(clientOpts, tlsOpts...)...)
+	c, err := client.Dial(dialCtx, addr, append(clientOpts, tlsOpts...)...)
 	if err == nil {
 		return c, nil
 	}
-	if tlsErr := tlsDialError(err, opts.addr); tlsErr != nil {
+	if tlsErr := tlsDialError(err, addr); tlsErr != nil {
 		return nil, tlsErr
 	}
 	var dnsErr *net.DNSError
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		start := "campbus serve"
-		if opts.addr != defaultConnectAddr {
-			start += " --addr " + opts.addr
+		if addr != defaultConnectAddr {
+			start += " --addr " + addr
 		}
-		return nil, &dialError{fmt.Sprintf("nothing is listening on %s: is the server running? try: %s", opts.addr, start), err}
+		return nil, &dialError{fmt.Sprintf("nothing is listening on %s: is the server running? try: %s", addr, start), err}
 	case errors.As(err, &dnsErr):
-		return nil, &dialError{fmt.Sprintf("cannot find the host of %s: check --addr", opts.addr), err}
+		return nil, &dialError{fmt.Sprintf("cannot find the host of %s: check --addr", addr), err}
 	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
-		return nil, &dialError{fmt.Sprintf("no answer from %s within %v: check --addr, and that a firewall lets you through", opts.addr, dialTimeout), err}
+		return nil, &dialError{fmt.Sprintf("no answer from %s within %v: check --addr, and that a firewall lets you through", addr, dialTimeout), err}
 	}
 	return nil, fmt.Errorf("connect: %w", err)
 }

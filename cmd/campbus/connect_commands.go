@@ -102,6 +102,7 @@ func (s *session) doCheckin(ctx context.Context, campID string) (bool, error) {
 	}
 	s.checkedInAt = s.clock()
 	s.place.checkedIn(body)
+	s.learnFrom(resp)
 	s.view.result(campbus.CmdCheckin, resp, resultLines(checkinLine(body))...)
 	return true, nil
 }

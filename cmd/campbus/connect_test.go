@@ -404,7 +404,7 @@ func TestConnectFlags(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		err := runConnect(context.Background(), []string{"--help"}, strings.NewReader(""), &stdout, &stderr)
 		require.ErrorIs(t, err, flag.ErrHelp)
-		assert.Contains(t, stderr.String(), "Usage: campbus connect [--addr host:port] [--json] [--trace] [--no-reconnect] [campId]")
+		assert.Contains(t, stderr.String(), "Usage: campbus connect [--addr host:port[,host:port...]] [--json] [--trace] [--no-reconnect] [campId]")
 		assert.Contains(t, stderr.String(), "campbus connect J004")
 		assert.Contains(t, stderr.String(), "-addr")
 		assert.Empty(t, stdout.String())

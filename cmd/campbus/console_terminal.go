@@ -39,7 +39,7 @@ func runTerminal(ctx context.Context, opts connectOptions, in, out *os.File, pal
 		return w
 	}
 	ed := newLineEditor(in, out, width, completions)
-	c, err := dialServer(ctx, opts, ed, pal)
+	c, addr, err := dialFirst(ctx, opts, ed, pal)
 	if err != nil {
 		return err
 	}
@@ -55,5 +55,5 @@ func runTerminal(ctx context.Context, opts connectOptions, in, out *os.File, pal
 			err = fmt.Errorf("connect: restore the terminal: %w", restoreErr)
 		}
 	}()
-	return startSession(c, opts, ed, &humanView{con: ed, pal: pal, keys: true}, ed, pal).run(ctx, opts.campID)
+	return startSession(c, addr, opts, ed, &humanView{con: ed, pal: pal, keys: true}, ed, pal).run(ctx, opts.campID)
 }

@@ -73,6 +73,11 @@ func (j *jsonView) mistake(text, _ string) {
 	j.emit(jsonMistake{Kind: "error", Error: text})
 }
 
+func (j *jsonView) retrying(note retryNote) {
+	note.Kind = "retry"
+	j.emit(note)
+}
+
 func (j *jsonView) fatal(refused *checkinRefused) {
 	j.emit(jsonFatal{Kind: "error", Error: refused.Error(), Status: refused.cause.Status, Code: refused.cause.Code, Exit: refused.ExitCode()})
 }
