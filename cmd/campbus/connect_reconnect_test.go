@@ -63,12 +63,12 @@ func TestOwnEventsAreTheCampersOwnDoing(t *testing.T) {
 
 // restartE2ENode shuts n down (campers get the shutdown event) and starts a
 // node on the same address and data dir.
-func restartE2ENode(t *testing.T, n *node.Node, dataDir string) *node.Node {
+func restartE2ENode(t *testing.T, n *node.Node, dataDir string, tune ...func(*node.Options)) *node.Node {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), e2eTimeout)
 	defer cancel()
 	require.NoError(t, n.Shutdown(ctx))
-	return startE2ENode(t, func(o *node.Options) { o.Addr, o.DataDir = n.Addr().String(), dataDir })
+	return startE2ENode(t, append([]func(*node.Options){func(o *node.Options) { o.Addr, o.DataDir = n.Addr().String(), dataDir }}, tune...)...)
 }
 
 func TestConnectReconnectsAfterARestartAndShowsExactlyWhatItMissed(t *testing.T) {

@@ -15,7 +15,7 @@
 //   view.js        DOM: the feed (an ARIA log), the member list, form notes,
 //                  the connection status
 
-import { Connection, ConnectionLost, socketURL } from './connection.js';
+import { Connection, ConnectionLost, socketURL, socketURLOf } from './connection.js';
 import { checkCampId } from './campid.js';
 import { hintFor } from './hints.js';
 import { Feed, note, renderMembers, status } from './view.js';
@@ -26,7 +26,7 @@ const MAX_BODY_BYTES = 1024;
 /** How many stored events to show on opening (after the first checkin). */
 const HISTORY_LIMIT = 50;
 /** Checkin errors that a new try can get past; others need the camper. */
-const RETRYABLE_CHECKIN = new Set(['camp-id-in-use', 'shutting-down', 'rate-limited', 'internal', 'too-many-connections']);
+const RETRYABLE_CHECKIN = new Set(['camp-id-in-use', 'shutting-down', 'rate-limited', 'internal', 'too-many-connections', 'unavailable']);
 const REMEMBERED_ID = 'campbus.campId';
 
 const $ = (id) => document.getElementById(id);
@@ -88,6 +88,10 @@ const state = {
   closeWhy: '', // why the last socket closed, in words
   closeNote: '', // why the open socket is about to close, when the page knows first
   checkingIn: false,
+  lostURL: '', // the socket address of the node a checked-in camper lost
+  toldInUse: false, // the wait for the camp to release the campId was told
+  nodeNames: new Map(), // socket address → node name, from the checkin's nodes
+  electing: false, // the status line says the camp is electing a leader
 };
 
 // ---- the connection -------------------------------------------------------
@@ -112,6 +116,8 @@ conn.addEventListener('close', ({ detail }) => {
   state.closeNote = '';
   if (wasIn) {
     state.droppedAt = Date.now();
+    state.lostURL = detail.url;
+    state.toldInUse = false;
     feed.add({ kind: 'system', text: `connection lost: ${state.closeWhy}; reconnecting as ${state.campId}…` });
   }
 });
@@ -201,7 +207,7 @@ async function checkIn(campId, token, { again }) {
   const body = token ? { campId, token } : { campId };
   let resp;
   try {
-    resp = await conn.request('checkin', body);
+    resp = await conn.ask('checkin', body, { onRetry: electionNotice });
   } catch (err) {
     if (!again) note(ui.checkinMsg, 'Not connected yet: you are checked in once the server answers.');
     state.campId = campId;
@@ -210,13 +216,20 @@ async function checkIn(campId, token, { again }) {
     state.checkingIn = false;
     ui.checkinButton.disabled = false;
   }
+  endElectionNotice();
   if (resp.status !== 200) {
     const { code = '', error = '' } = resp.body;
     if (again && RETRYABLE_CHECKIN.has(code)) {
-      state.closeNote = code === 'camp-id-in-use'
-        ? `the server still holds ${campId} for the dropped connection (it lets go within a minute)`
+      const inUse = code === 'camp-id-in-use';
+      state.closeNote = inUse
+        ? `the camp still holds ${campId} for the lost connection (it lets go a few seconds after the loss)`
         : `checkin failed: ${words.printable(error)}`;
-      conn.drop(1000, 'checkin again later');
+      if (inUse && !state.toldInUse) {
+        // The node is up: wait there until the camp releases the campId.
+        state.toldInUse = true;
+        feed.add({ kind: 'system', text: `${campId} is still held for the lost connection; waiting for the camp to let it go, then checking in again` });
+      }
+      conn.drop(1000, 'checkin again later', { stay: inUse });
       return;
     }
     state.campId = '';
@@ -251,6 +264,7 @@ function enterCamp(body, campId, again) {
   // What arrives live while the missed events are fetched, not to show twice.
   state.arriving = sameGroup ? { offsets: new Set(), directs: [] } : null;
   conn.healthy();
+  learnNodes(body.nodes);
   remember(state.campId);
 
   ui.checkinView.hidden = true;
@@ -264,8 +278,11 @@ function enterCamp(body, campId, again) {
 
   const now = feed.mark('now'); // history goes in above it
   if (again) {
-    feed.add({ kind: 'system', text: `reconnected after ${words.formatSeconds(Date.now() - state.droppedAt)}` });
+    const away = words.formatSeconds(Date.now() - state.droppedAt);
+    const moved = state.lostURL !== '' && conn.url !== state.lostURL;
+    feed.add({ kind: 'system', text: moved ? `reconnected to ${nodeName(conn.url)} after ${away}` : `reconnected after ${away}` });
     state.droppedAt = 0;
+    state.lostURL = '';
   }
   if (!sameGroup) feed.add({ kind: 'result', text: words.checkinLine(body) });
   showMembers();
@@ -349,7 +366,8 @@ async function storedEvents(body) {
 }
 
 async function historyPage(body) {
-  const resp = await conn.request('history', body);
+  const resp = await conn.ask('history', body, { onRetry: electionNotice });
+  endElectionNotice();
   if (resp.status !== 200) throw new HistoryRefused(resp.body, body);
   return {
     events: Array.isArray(resp.body.events) ? resp.body.events : [],
@@ -476,12 +494,13 @@ async function send(command, body, target) {
   }
   let resp;
   try {
-    resp = await conn.request(command, body);
+    resp = await conn.ask(command, body, { onRetry: electionNotice });
   } catch (err) {
     if (!(err instanceof ConnectionLost)) throw err;
     tell(`${command}: the connection dropped before the answer; it may not have gone through.`, { error: true });
     return null;
   }
+  endElectionNotice();
   if (resp.status === 200) {
     tell('');
     return resp.body;
@@ -666,6 +685,39 @@ function learnFromError(command, code) {
   }
   showSession();
   showMembers();
+}
+
+// ---- the camp's nodes (PROTOCOL §11) ---------------------------------------
+
+/** learnNodes takes the checkin's "nodes": the page may come back at any of their sockets. */
+function learnNodes(nodes) {
+  if (!Array.isArray(nodes)) return;
+  const urls = [];
+  for (const n of nodes) {
+    const url = typeof n?.web === 'string' ? socketURLOf(n.web) : '';
+    if (url === '') continue;
+    urls.push(url);
+    if (typeof n.name === 'string' && n.name !== '') state.nodeNames.set(url, n.name);
+  }
+  conn.learn(urls);
+}
+
+/** nodeName names a node for the camper: "n2 (ws://10.0.0.2:8080/ws)", or its address. */
+function nodeName(url) {
+  const name = state.nodeNames.get(url);
+  return name ? `${name} (${url})` : url;
+}
+
+/** electionNotice says in the status line that a request waits for the camp's election. */
+function electionNotice({ delayMs }) {
+  state.electing = true;
+  status(ui.status, 'connecting', `The camp is electing a leader after losing a node; trying again in ${words.formatSeconds(delayMs)}…`);
+}
+
+function endElectionNotice() {
+  if (!state.electing) return;
+  state.electing = false;
+  if (conn.isOpen) status(ui.status, 'up', 'Connected');
 }
 
 // ---- panels ---------------------------------------------------------------
