@@ -35,14 +35,21 @@ type fakeNode struct {
 	wg       sync.WaitGroup
 }
 
-func startFakeNode(t *testing.T, name string, handle func(req *wire.Frame) reply) *fakeNode {
+// listenFakeNode listens, so that the camp's nodes know each other's
+// addresses before any of them answers; start makes it answer.
+func listenFakeNode(t *testing.T, name string) *fakeNode {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	n := &fakeNode{t: t, name: name, ln: ln, handle: handle}
+	n := &fakeNode{t: t, name: name, ln: ln}
+	t.Cleanup(n.kill)
+	return n
+}
+
+func (n *fakeNode) start(handle func(req *wire.Frame) reply) *fakeNode {
+	n.handle = handle
 	n.wg.Add(1)
 	go n.accept()
-	t.Cleanup(n.kill)
 	return n
 }
 
@@ -182,8 +189,8 @@ func TestConnectAddrListDialsTheFirstThatAnswers(t *testing.T) {
 
 func TestConnectMovesToALiveNodeWaitsForItsCampIdAndRetriesWhileTheCampElects(t *testing.T) {
 	verifyNoLeaks(t)
-	var n2 *fakeNode
-	n1 := startFakeNode(t, "n1", func(req *wire.Frame) reply {
+	n1, n2 := listenFakeNode(t, "n1"), listenFakeNode(t, "n2")
+	n1.start(func(req *wire.Frame) reply {
 		switch req.Name() {
 		case campbus.CmdCheckin:
 			return reply{frames: ok(req, checkinBody(t, 3, "e1", campNode{Name: "n1", TCP: "127.0.0.1:1"}, n2.node()))}
@@ -191,7 +198,7 @@ func TestConnectMovesToALiveNodeWaitsForItsCampIdAndRetriesWhileTheCampElects(t 
 		return reply{frames: fail(req, http.StatusNotFound, campbus.CodeUnknownCommand, "no such command")}
 	})
 	var count countingHandler
-	n2 = startFakeNode(t, "n2", func(req *wire.Frame) reply {
+	n2.start(func(req *wire.Frame) reply {
 		switch req.Name() {
 		case campbus.CmdCheckin:
 			if count.next(campbus.CmdCheckin) <= 2 { // the camp has not yet released the lost node's J004
@@ -238,12 +245,12 @@ func TestConnectMovesToALiveNodeWaitsForItsCampIdAndRetriesWhileTheCampElects(t 
 
 func TestConnectJSONSaysWhereItMovedAndWhenItRetries(t *testing.T) {
 	verifyNoLeaks(t)
-	var n2 *fakeNode
-	n1 := startFakeNode(t, "n1", func(req *wire.Frame) reply {
+	n1, n2 := listenFakeNode(t, "n1"), listenFakeNode(t, "n2")
+	n1.start(func(req *wire.Frame) reply {
 		return reply{frames: ok(req, checkinBody(t, 3, "", n2.node()))}
 	})
 	var count countingHandler
-	n2 = startFakeNode(t, "n2", func(req *wire.Frame) reply {
+	n2.start(func(req *wire.Frame) reply {
 		switch req.Name() {
 		case campbus.CmdCheckin:
 			if count.next(campbus.CmdCheckin) == 1 {

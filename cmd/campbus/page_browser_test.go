@@ -222,11 +222,16 @@ func (p *browserPage) jsErrors() []string {
 }
 
 func TestPageMovesToALiveNodeWaitsForItsCampIdAndRetriesWhileTheCampElects(t *testing.T) {
-	var n1, n2 *fakeWebNode
+	// The handlers read the camp's nodes under a lock: they are known once
+	// both serve.
+	var nodesMu sync.Mutex
+	var nodesJSON string
 	nodes := func() string {
-		return fmt.Sprintf(`[{"name":"n1","tcp":"127.0.0.1:1","web":%q},{"name":"n2","tcp":"127.0.0.1:2","web":%q}]`, n1.url(), n2.url())
+		nodesMu.Lock()
+		defer nodesMu.Unlock()
+		return nodesJSON
 	}
-	n1 = startFakeWebNode(t, func(command string, _ json.RawMessage) (int, string) {
+	n1 := startFakeWebNode(t, func(command string, _ json.RawMessage) (int, string) {
 		switch command {
 		case "checkin":
 			return 200, `{"campId":"J004","group":1,"members":["J004"],"offset":3,"epoch":"e1","nodes":` + nodes() + `}`
@@ -243,7 +248,7 @@ func TestPageMovesToALiveNodeWaitsForItsCampIdAndRetriesWhileTheCampElects(t *te
 		seen[command]++
 		return seen[command]
 	}
-	n2 = startFakeWebNode(t, func(command string, _ json.RawMessage) (int, string) {
+	n2 := startFakeWebNode(t, func(command string, _ json.RawMessage) (int, string) {
 		switch command {
 		case "checkin":
 			if count(command) <= 2 {
@@ -260,6 +265,10 @@ func TestPageMovesToALiveNodeWaitsForItsCampIdAndRetriesWhileTheCampElects(t *te
 		}
 		return 404, `{"error":"no such command","code":"unknown-command"}`
 	})
+
+	nodesMu.Lock()
+	nodesJSON = fmt.Sprintf(`[{"name":"n1","tcp":"127.0.0.1:1","web":%q},{"name":"n2","tcp":"127.0.0.1:2","web":%q}]`, n1.url(), n2.url())
+	nodesMu.Unlock()
 
 	p := openPage(t, n1.url())
 	p.run(chromedp.SendKeys(chromedp.ID("camp-id"), "J004"), chromedp.Click(chromedp.ID("checkin-button")), chromedp.WaitVisible(chromedp.ID("camp-view")))
