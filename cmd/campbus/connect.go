@@ -70,6 +70,12 @@ request again by itself, for up to 30 s in all, saying so once
 "retryAfter":1,"attempt":1,"text":"..."} at each try); then it shows the
 error.
 
+Offsets count the events of one log, and each log has an epoch: the
+client catches up with history after its offset in its epoch. When the
+camp's log was started anew while it was away (409 epoch-changed), it shows
+the latest events of the new log and says that the events before are gone
+(with --json, "epochChanged":true on the reconnected line).
+
 A camp whose server runs with a secret checks in only campers who show their
 own token (handed out by whoever runs it): give it as --token or, kept out of
 the shell's history, CAMPBUS_TOKEN. Without one, on a terminal, the client asks

@@ -237,7 +237,7 @@ func TestConnectMovesToALiveNodeWaitsForItsCampIdAndRetriesWhileTheCampElects(t 
 		`checkin {"campId":"J004"}`,
 		`checkin {"campId":"J004"}`,
 		`checkin {"campId":"J004"}`,
-		`history {"after":3,"limit":1000}`,
+		`history {"after":3,"epoch":"e1","limit":1000}`,
 		`mission {"day":4}`,
 		`mission {"day":4}`,
 	}, n2.requestsSeen(), "the same camper checks in again, catches up from its offset in its epoch, and asks again after the 503")
@@ -298,4 +298,47 @@ func TestRetryAfterComesFromTheBodyElseTheHeader(t *testing.T) {
 	assert.Equal(t, 5*time.Second, retryAfter(resp))
 	resp.RetryAfter = 0
 	assert.Equal(t, time.Second, retryAfter(resp), "at least a second")
+}
+
+func TestConnectTellsWhenTheCampsLogWasStartedAnewAndShowsTheNewOne(t *testing.T) {
+	verifyNoLeaks(t)
+	n1, n2 := listenFakeNode(t, "n1"), listenFakeNode(t, "n2")
+	n1.start(func(req *wire.Frame) reply {
+		return reply{frames: ok(req, checkinBody(t, 7, "old", n1.node(), n2.node()))}
+	})
+	n2.start(func(req *wire.Frame) reply {
+		switch req.Name() {
+		case campbus.CmdCheckin:
+			return reply{frames: ok(req, checkinBody(t, 2, "new", n1.node(), n2.node()))}
+		case campbus.CmdHistory:
+			if len(req.Body) > 0 {
+				return reply{frames: wire.AppendResponse(nil, http.StatusConflict, req.Get(wire.FieldRequestID),
+					[]byte(`{"error":"the camp's log was started anew; offsets of the old one mean nothing here","code":"epoch-changed","epoch":"new"}`))}
+			}
+			return reply{frames: ok(req, `{"events":[{"type":"join","group":1,"campId":"J006","members":["J006"],"offset":1,"epoch":"new"},`+
+				`{"type":"join","group":1,"campId":"J004","members":["J006","J004"],"offset":2,"epoch":"new"}],"epoch":"new"}`)}
+		}
+		return reply{frames: fail(req, http.StatusNotFound, campbus.CodeUnknownCommand, "no such command")}
+	})
+
+	sc := startConnect(t, "--addr", n1.addr()+","+n2.addr(), "J004")
+	sc.expect("< checkin success to group#1 (members: J004)\n")
+	machine := startConnect(t, "--addr", n1.addr()+","+n2.addr(), "--json", "J004")
+	machine.expectJSON(t, func(line map[string]any) bool { return line["kind"] == "response" })
+	n1.kill()
+	sc.expect("< reconnected to n2 (" + n2.addr() + ") after ")
+	sc.expect("; 1 missed event; the camp's log was started anew, so the events before it are gone (these are the latest of the new log)\n" +
+		"< (missed) J006 joined group#1 (members: J006)\n")
+	back := machine.expectJSON(t, func(line map[string]any) bool { return line["kind"] == "connection" && line["state"] == "reconnected" })
+	assert.Equal(t, true, back["epochChanged"])
+	assert.Equal(t, 1.0, back["missed"])
+
+	var histories []string
+	for _, r := range n2.requestsSeen() {
+		if strings.HasPrefix(r, "history") {
+			histories = append(histories, r)
+		}
+	}
+	assert.Equal(t, []string{`history {"after":7,"epoch":"old","limit":1000}`, `history`, `history {"after":7,"epoch":"old","limit":1000}`, `history`},
+		histories, "each client asks in its epoch, then the new log's latest without after")
 }

@@ -51,12 +51,15 @@ func (b backoff) wait(attempt int) time.Duration {
 }
 
 // place is where the camper stands: the campId it checked in with, its
-// group, the offset of the last group event it knows of, and the directs
-// shown since that event (history after the offset gives them again).
+// group, the offset of the last group event it knows of and the epoch of
+// the log that offset counts in (PROTOCOL.md §11; "" from a server that
+// gives none), and the directs shown since that event (history after the
+// offset gives them again).
 type place struct {
 	campID  string
 	group   int
 	offset  uint64
+	epoch   string
 	directs []directKey
 }
 
@@ -65,8 +68,8 @@ type directKey struct{ from, text string }
 
 func keyOf(ev client.Event) directKey { return directKey{ev.From, ev.Text} }
 
-func (p *place) checkedIn(body campbus.CheckinResponse) {
-	*p = place{campID: body.CampID, group: body.Group, offset: body.Offset}
+func (p *place) checkedIn(body campbus.CheckinResponse, epoch string) {
+	*p = place{campID: body.CampID, group: body.Group, offset: body.Offset, epoch: epoch}
 }
 
 // saw notes an event shown to the camper.
@@ -79,6 +82,9 @@ func (p *place) saw(ev client.Event) {
 		p.directs = append(p.directs, keyOf(ev))
 	case ev.Offset > p.offset && ev.Group == p.group:
 		p.offset = ev.Offset
+		if epoch := clusterFieldsOf(ev.Raw).Epoch; epoch != "" {
+			p.epoch = epoch
+		}
 		p.directs = p.directs[:0]
 	}
 }
@@ -123,6 +129,10 @@ type connectionNote struct {
 	Moved   bool   `json:"moved,omitempty"`   // reconnected: to another address than the one lost
 	Missed  *int   `json:"missed,omitempty"`  // reconnected: events shown as missed
 	Trimmed bool   `json:"trimmed,omitempty"` // reconnected: some were no longer kept
+	// EpochChanged is set when the camp's log was started anew while the
+	// client was away: the events before are gone, and the missed ones are
+	// the latest of the new log.
+	EpochChanged bool `json:"epochChanged,omitempty"`
 }
 
 // mayReconnect reports whether err ends a connection that the client
@@ -259,7 +269,7 @@ func (s *session) rejoin(ctx context.Context, began time.Time, lost, addr string
 	}
 	before := s.place
 	s.checkedInAt = s.clock()
-	s.place.checkedIn(body)
+	s.place.checkedIn(body, clusterFieldsOf(resp.Body).Epoch)
 	s.learnFrom(resp)
 	missed, live, trimmed, err := s.catchUp(ctx, before, live)
 	if err != nil {
@@ -278,12 +288,14 @@ func (s *session) rejoin(ctx context.Context, began time.Time, lost, addr string
 		text += " (this server gives no offsets: what was missed cannot be shown)"
 	case s.refused:
 		text += " shown (history failed)"
+	case s.epochChanged:
+		text += "; the camp's log was started anew, so the events before it are gone (these are the latest of the new log)"
 	case trimmed:
 		text += "; some were no longer kept"
 	}
 	n := len(missed)
 	s.view.connection(connectionNote{State: "reconnected", Text: text, AfterMs: away.Milliseconds(), Missed: &n, Trimmed: trimmed,
-		Addr: addr, Node: s.book.names[addr], Moved: addr != lost})
+		Addr: addr, Node: s.book.names[addr], Moved: addr != lost, EpochChanged: s.epochChanged})
 	for _, ev := range missed {
 		s.view.missed(ev)
 	}
@@ -302,18 +314,27 @@ func (s *session) reconnectedTo(lost, addr string) string {
 	return " to " + s.book.describe(addr)
 }
 
-// catchUp asks history after the last offset known before the drop, and
-// returns the events to show as missed, in order, and the live events
-// received meanwhile that are still to show.
+// catchUp asks history after the last offset known before the drop, in
+// its epoch, and returns the events to show as missed, in order, and the
+// live events received meanwhile that are still to show. When the camp's
+// log was started anew meanwhile (409 epoch-changed) it asks the latest
+// events of the new log instead, and sets s.epochChanged.
 func (s *session) catchUp(ctx context.Context, before place, live []client.Event) (missed, rest []client.Event, trimmed bool, err error) {
+	s.refused, s.epochChanged = false, false
 	if before.group != s.place.group || before.offset == 0 {
 		return nil, live, false, nil
 	}
-	s.refused = false
 	var stored []client.Event
 	after, tries := before.offset, 0
 	for page := 0; page < catchUpPages; page++ {
-		resp, more, err := s.collect(ctx, campbus.CmdHistory, map[string]any{"after": after, "limit": handlers.MaxHistory})
+		var ask any = map[string]any{"after": after, "limit": handlers.MaxHistory}
+		if before.epoch != "" {
+			ask = map[string]any{"after": after, "limit": handlers.MaxHistory, "epoch": before.epoch}
+		}
+		if s.epochChanged {
+			ask = nil // no body: the latest events of the new log
+		}
+		resp, more, err := s.collect(ctx, campbus.CmdHistory, ask)
 		live = append(live, more...)
 		if err != nil {
 			return nil, nil, false, err
@@ -327,6 +348,14 @@ func (s *session) catchUp(ctx context.Context, before place, live []client.Event
 			}
 			continue
 		}
+		if resp.Err != nil && resp.Err.Code == codeEpochChanged && !s.epochChanged {
+			s.epochChanged = true
+			if epoch := clusterFieldsOf(resp.Body).Epoch; epoch != "" {
+				s.place.epoch = epoch
+			}
+			page--
+			continue
+		}
 		if resp.Err != nil {
 			s.view.failure(campbus.CmdHistory, resp, "what was missed cannot be shown; history shows the latest events")
 			s.refused = true
@@ -335,6 +364,9 @@ func (s *session) catchUp(ctx context.Context, before place, live []client.Event
 		var body campbus.HistoryResponse
 		if err := decode(resp, &body); err != nil {
 			return nil, nil, false, err
+		}
+		if epoch := clusterFieldsOf(resp.Body).Epoch; epoch != "" {
+			s.place.epoch = epoch
 		}
 		trimmed = trimmed || body.Trimmed
 		groupEvents := 0
@@ -347,7 +379,7 @@ func (s *session) catchUp(ctx context.Context, before place, live []client.Event
 				}
 			}
 		}
-		if groupEvents < handlers.MaxHistory || body.Next == nil || *body.Next <= after {
+		if s.epochChanged || groupEvents < handlers.MaxHistory || body.Next == nil || *body.Next <= after {
 			break
 		}
 		after = *body.Next
@@ -360,6 +392,9 @@ func (s *session) catchUp(ctx context.Context, before place, live []client.Event
 		}
 	}
 	last := before.offset
+	if s.epochChanged {
+		last = 0 // the old log's offsets mean nothing in the new one
+	}
 	for _, ev := range stored {
 		if ev.Type == campbus.EventDirect {
 			if !own(ev, before.campID) && !before.shown(ev) && !arriving.shown(ev) {

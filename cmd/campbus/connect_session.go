@@ -35,8 +35,10 @@ type session struct {
 	backoff backoff
 	place   place // where the camper is, to check in again and catch up
 	lostIn  string
-	refused bool      // the last catch-up's history was refused
-	token   campToken // shown at checkin
+	refused bool // the last catch-up's history was refused
+	// epochChanged: the last catch-up found the camp's log started anew.
+	epochChanged bool
+	token        campToken // shown at checkin
 
 	// script is set when lines come from a script or --json is on: a
 	// refused checkin ends the client with checkinRefused.
