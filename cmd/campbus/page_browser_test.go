@@ -108,7 +108,7 @@ func (n *fakeWebNode) serveWS(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		n.mu.Lock()
-		n.requests = append(n.requests, strings.TrimSpace(req.Command+" "+string(req.Body)))
+		n.requests = append(n.requests, strings.TrimSpace(req.Command+" "+sortedJSON(req.Body)))
 		n.mu.Unlock()
 		status, body := n.handle(req.Command, req.Body)
 		out, _ := json.Marshal(wsReply{ID: req.ID, Status: status, Body: json.RawMessage(body)})
@@ -116,6 +116,16 @@ func (n *fakeWebNode) serveWS(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// sortedJSON writes a JSON object with its keys in order, as Go does.
+func sortedJSON(body json.RawMessage) string {
+	var v map[string]any
+	if json.Unmarshal(body, &v) != nil {
+		return string(body)
+	}
+	out, _ := json.Marshal(v)
+	return string(out)
 }
 
 // kill stops the node as a crash does: the sockets cut, nothing listening.
@@ -288,8 +298,51 @@ func TestPageMovesToALiveNodeWaitsForItsCampIdAndRetriesWhileTheCampElects(t *te
 
 	assert.Equal(t, []string{
 		`checkin {"campId":"J004"}`, `checkin {"campId":"J004"}`, `checkin {"campId":"J004"}`,
-		`history {"after":3,"limit":1000}`, `mission {"day":4}`, `mission {"day":4}`,
+		`history {"after":3,"epoch":"e1","limit":1000}`, `mission {"day":4}`, `mission {"day":4}`,
 	}, n2.requestsSeen())
+	assert.Empty(t, p.jsErrors(), "no script errors on the page")
+}
+
+func TestPageTellsWhenTheCampsLogWasStartedAnew(t *testing.T) {
+	var nodesMu sync.Mutex
+	var nodesJSON string
+	nodes := func() string {
+		nodesMu.Lock()
+		defer nodesMu.Unlock()
+		return nodesJSON
+	}
+	n1 := startFakeWebNode(t, func(command string, _ json.RawMessage) (int, string) {
+		if command == "checkin" {
+			return 200, `{"campId":"J004","group":1,"members":["J004"],"offset":7,"epoch":"old","nodes":` + nodes() + `}`
+		}
+		return 200, `{"events":[]}`
+	})
+	n2 := startFakeWebNode(t, func(command string, body json.RawMessage) (int, string) {
+		switch command {
+		case "checkin":
+			return 200, `{"campId":"J004","group":1,"members":["J006","J004"],"offset":2,"epoch":"new","nodes":` + nodes() + `}`
+		case "history":
+			if strings.Contains(string(body), "after") {
+				return 409, `{"error":"the camp's log was started anew; offsets of the old one mean nothing here","code":"epoch-changed","epoch":"new"}`
+			}
+			return 200, `{"events":[{"type":"join","group":1,"campId":"J006","members":["J006"],"offset":1,"epoch":"new"},` +
+				`{"type":"join","group":1,"campId":"J004","members":["J006","J004"],"offset":2,"epoch":"new"}],"epoch":"new"}`
+		}
+		return 404, `{"error":"no such command","code":"unknown-command"}`
+	})
+	nodesMu.Lock()
+	nodesJSON = fmt.Sprintf(`[{"name":"n1","tcp":"127.0.0.1:1","web":%q},{"name":"n2","tcp":"127.0.0.1:2","web":%q}]`, n1.url(), n2.url())
+	nodesMu.Unlock()
+
+	p := openPage(t, n1.url())
+	p.run(emptyField("#camp-id"), chromedp.SendKeys(chromedp.ID("camp-id"), "J004"), chromedp.Click(chromedp.ID("checkin-button")), chromedp.WaitVisible(chromedp.ID("camp-view")))
+	p.waitText("#feed", "checkin success to group#1 (members: J004)")
+	n1.kill()
+	p.waitText("#feed", "reconnected to n2 ("+n2.wsURL()+") after")
+	p.waitText("#feed", "the camp's log was started anew while you were away: the events before it are gone")
+	p.waitText("#feed", "THE CAMP'S LOG WAS STARTED ANEW: THE LATEST 1 EVENT OF THE NEW ONE") // a mark, in capitals
+	p.waitText("#feed", "J006 joined group#1")
+	assert.Equal(t, []string{`checkin {"campId":"J004"}`, `history {"after":7,"epoch":"old","limit":1000}`, `history {"limit":50}`}, n2.requestsSeen())
 	assert.Empty(t, p.jsErrors(), "no script errors on the page")
 }
 

@@ -81,6 +81,8 @@ const state = {
   members: [],
   session: null, // {host, maxCount, remaining} as last seen; host '' when unknown
   lastOffset: null, // the last group-log offset seen, for catching up (PROTOCOL §5)
+  epoch: null, // the epoch of the log lastOffset counts in (PROTOCOL §11), when the server gives one
+  checkinOffset: null, // the offset of the camper's own join, from the last checkin
   lastKey: '', // eventKey of the last group event seen, for catching up without offsets
   directsSince: [], // directs seen since the last group event: a catch-up sends them again
   arriving: null, // while catching up: {offsets, directs} shown live meanwhile
@@ -251,6 +253,7 @@ async function checkIn(campId, token, { again }) {
 function enterCamp(body, campId, again) {
   const sameGroup = again && body.group === state.group;
   const after = sameGroup ? state.lastOffset : null; // catch up from here
+  const epoch = sameGroup ? state.epoch : null; // in the log it counted in
   state.campId = body.campId ?? campId;
   state.inCamp = true;
   state.group = body.group;
@@ -261,6 +264,9 @@ function enterCamp(body, campId, again) {
     state.lastOffset = typeof body.offset === 'number' ? body.offset : null;
     state.lastKey = '';
   }
+  // The checkin's epoch is the log's now; a catch-up is asked in the old one.
+  state.epoch = typeof body.epoch === 'string' ? body.epoch : null;
+  state.checkinOffset = typeof body.offset === 'number' ? body.offset : null;
   // What arrives live while the missed events are fetched, not to show twice.
   state.arriving = sameGroup ? { offsets: new Set(), directs: [] } : null;
   conn.healthy();
@@ -287,7 +293,7 @@ function enterCamp(body, campId, again) {
   if (!sameGroup) feed.add({ kind: 'result', text: words.checkinLine(body) });
   showMembers();
   showSession();
-  loadHistory(sameGroup, after, now);
+  loadHistory(sameGroup, after, now, epoch);
   if (!again) ui.messageText.focus();
 }
 
@@ -295,16 +301,28 @@ function enterCamp(body, campId, again) {
  * loadHistory shows the stored events before the `now` mark. On opening,
  * the last HISTORY_LIMIT. After a drop in the same group, the ones missed:
  * those after offset `after` when the server numbers its events (page by
- * page, PROTOCOL §5), or else those after the last group event seen among
- * the last HISTORY_LIMIT.
+ * page, PROTOCOL §5, in the epoch they counted in), or else those after the
+ * last group event seen among the last HISTORY_LIMIT. When the camp's log
+ * was started anew meanwhile (409 epoch-changed, PROTOCOL §11), the latest
+ * HISTORY_LIMIT of the new log, and a word that the events before are gone.
  */
-async function loadHistory(catchUp, after, now) {
-  const byOffset = catchUp && after !== null;
+async function loadHistory(catchUp, after, now, epoch = null) {
+  let byOffset = catchUp && after !== null;
   let events = [];
   let trimmed = false;
+  let restarted = false;
   try {
     if (byOffset) {
-      ({ events, trimmed } = await missedSince(after));
+      try {
+        ({ events, trimmed } = await missedSince(after, epoch));
+      } catch (err) {
+        if (!(err instanceof HistoryRefused) || err.code !== 'epoch-changed') throw err;
+        restarted = true;
+        byOffset = false;
+        state.lastKey = '';
+        state.lastOffset = state.checkinOffset; // the old log's offsets mean nothing in the new one
+        events = await storedEvents({ limit: HISTORY_LIMIT });
+      }
     } else {
       events = await storedEvents({ limit: HISTORY_LIMIT });
     }
@@ -319,6 +337,9 @@ async function loadHistory(catchUp, after, now) {
     if (byOffset) {
       const live = state.arriving?.offsets ?? new Set();
       events = events.filter((ev) => !(typeof ev.offset === 'number' && (ev.offset <= after || live.has(ev.offset))));
+    } else if (restarted) {
+      const live = state.arriving?.offsets ?? new Set();
+      events = events.filter((ev) => !(typeof ev.offset === 'number' && live.has(ev.offset)));
     } else if (state.lastKey !== '') {
       const last = events.findLastIndex((ev) => eventKey(ev.type, ev) === state.lastKey);
       if (last >= 0) events = events.slice(last + 1);
@@ -328,11 +349,14 @@ async function loadHistory(catchUp, after, now) {
   state.directsSince = [];
   state.arriving = null;
   if (events.length === 0) {
-    if (catchUp) now.remove();
-    else feed.mark('no earlier events', now);
+    if (catchUp && !restarted) now.remove();
+    else feed.mark(restarted ? "the camp's log was started anew: nothing in the new one yet" : 'no earlier events', now);
   } else {
     const noun = events.length === 1 ? 'event' : 'events';
-    feed.mark(catchUp ? `missed while away: ${events.length} ${noun}` : `earlier: the last ${events.length} ${noun}`, now);
+    const title = restarted
+      ? `the camp's log was started anew: the latest ${events.length} ${noun} of the new one`
+      : catchUp ? `missed while away: ${events.length} ${noun}` : `earlier: the last ${events.length} ${noun}`;
+    feed.mark(title, now);
     ui.feed.setAttribute('aria-busy', 'true'); // one announcement, not fifty
     for (const ev of events) {
       const { type, ...evBody } = ev;
@@ -343,6 +367,9 @@ async function loadHistory(catchUp, after, now) {
   }
   if (trimmed) {
     feed.add({ kind: 'system', text: 'some events are no longer stored and are not shown', before: now });
+  }
+  if (restarted) {
+    feed.add({ kind: 'system', text: "the camp's log was started anew while you were away: the events before it are gone", before: now });
   }
   showMembers();
   showSession();
@@ -356,7 +383,8 @@ const MAX_HISTORY = 1000;
 class HistoryRefused extends Error {
   constructor(body, request) {
     super(body.error ?? '');
-    this.hint = hintFor('history', request, body.code ?? '');
+    this.code = body.code ?? '';
+    this.hint = hintFor('history', request, this.code);
   }
 }
 
@@ -369,6 +397,7 @@ async function historyPage(body) {
   const resp = await conn.ask('history', body, { onRetry: electionNotice });
   endElectionNotice();
   if (resp.status !== 200) throw new HistoryRefused(resp.body, body);
+  if (typeof resp.body.epoch === 'string') state.epoch = resp.body.epoch;
   return {
     events: Array.isArray(resp.body.events) ? resp.body.events : [],
     next: resp.body.next,
@@ -376,12 +405,17 @@ async function historyPage(body) {
   };
 }
 
-/** missedSince reads the group's events after offset `after`, page by page, and the directs since. */
-async function missedSince(after) {
+/**
+ * missedSince reads the group's events after offset `after`, page by page,
+ * and the directs since; epoch, when known, is the log's the offset counts in.
+ */
+async function missedSince(after, epoch) {
   let events = [];
   let trimmed = false;
   for (let page = 0, from = after; page < CATCH_UP_PAGES; page++) {
-    const got = await historyPage({ after: from, limit: MAX_HISTORY });
+    const ask = { after: from, limit: MAX_HISTORY };
+    if (epoch) ask.epoch = epoch;
+    const got = await historyPage(ask);
     events = events.concat(got.events);
     trimmed ||= got.trimmed;
     const groupEvents = got.events.filter((ev) => ev.type !== 'direct').length;
@@ -622,6 +656,7 @@ function track(type, body, { live = true } = {}) {
   }
   if (typeof body.offset === 'number' && (body.group === undefined || body.group === state.group)) {
     state.lastOffset = Math.max(state.lastOffset ?? 0, body.offset);
+    if (typeof body.epoch === 'string') state.epoch = body.epoch;
     if (live) state.arriving?.offsets.add(body.offset);
   }
   switch (type) {
