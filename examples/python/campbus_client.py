@@ -580,6 +580,9 @@ def run_interactive(camper):
 
     try:
         print(json.dumps(camper.start(), ensure_ascii=False))
+    except OSError as e:
+        say(f"cannot connect to {','.join(camper.given)}: {e}")
+        return 1
     except CampbusError as e:
         say(f"error: {e} (the checkin as {camper.camp_id} was refused)")
         return EXIT_CHECKIN_REFUSED
