@@ -58,6 +58,9 @@ type Response struct {
 	// Err is the error the server sent, decoded from the body of a response
 	// whose status is not 200; nil for 200.
 	Err *campbus.Error
+	// RetryAfter is the response's Retry-After field in whole seconds (a
+	// 503 while the camp elects a leader, PROTOCOL.md §11); 0 without one.
+	RetryAfter time.Duration
 }
 
 // Decode unmarshals the body of a successful response into v. For an error
@@ -367,6 +370,9 @@ func (c *Client) deliverResponse(f *wire.Frame) error {
 	resp := &Response{Status: f.Status, Body: f.Body}
 	if f.Status != 200 {
 		resp.Err = decodeError(f)
+	}
+	if secs, err := strconv.ParseUint(f.Get("Retry-After"), 10, 31); err == nil {
+		resp.RetryAfter = time.Duration(secs) * time.Second
 	}
 	c.mu.Lock()
 	if len(c.pending) == 0 {

@@ -501,3 +501,21 @@ func TestDialWithTLSChecksTheServersCertificateAndName(t *testing.T) {
 		assert.ErrorAs(t, err, &wrongName)
 	})
 }
+
+func TestRetryAfterIsReadFromTheResponse(t *testing.T) {
+	c, srv := dialFake(t)
+
+	pending := doAsync(c, campbus.CmdMission, campbus.MissionRequest{Day: 4})
+	req := srv.readRequest()
+	body := `{"error":"the camp is electing a new leader for its log after losing a node; try again in 2 s","code":"unavailable","retryAfter":2}`
+	srv.write([]byte(fmt.Sprintf("HTTP/1.1 503 Service Unavailable\r\nRequest-Id: %s\r\nRetry-After: 2\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		req.Get(wire.FieldRequestID), len(body), body)))
+	o := await(t, pending)
+	require.NoError(t, o.err)
+	assert.Equal(t, 2*time.Second, o.resp.RetryAfter)
+	assert.Equal(t, "unavailable", o.resp.Err.Code)
+
+	pending = doAsync(c, campbus.CmdMission, campbus.MissionRequest{Day: 4})
+	srv.respond(srv.readRequest(), http.StatusOK, `{"day":4,"keywords":"Heap, Stack"}`)
+	assert.Zero(t, await(t, pending).resp.RetryAfter, "none without the field")
+}

@@ -8,13 +8,14 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/campbus/campbus/client"
 )
 
-const connectUsage = `Usage: campbus connect [--addr host:port] [--json] [--trace] [--no-reconnect] [campId]
+const connectUsage = `Usage: campbus connect [--addr host:port[,host:port...]] [--json] [--trace] [--no-reconnect] [campId]
 
 Connects to a campbus server and checks in with campId (asked for when it is
 not given), then reads commands, one per line; type "help" for the list.
@@ -29,13 +30,18 @@ TERM=dumb turns colour off.
 When stdin is not a terminal, commands come from it as a script: each is
 echoed as "> command" before it is sent, and the next is sent only after the
 response came. At the end of the script the client leaves without checkout
-(the server counts that as a checkout).
+(the server counts that as a checkout). A script whose checkin the server
+refuses (campId in use, bad token...) ends at once with exit status 3 and
+the reason on stderr, rather than take its next line for a campId; on a
+terminal the client asks for another campId instead.
 
 --json writes one JSON object per line instead, for programs, with no
 prompts and no echo:
   {"kind":"response","command":"mission","status":200,"body":{"day":4,"keywords":"Heap, Stack"}}
   {"kind":"event","type":"join","body":{"group":1,"campId":"J005","members":["J004","J005"]}}
   {"kind":"error","error":"usage: mission <day>, e.g. mission 4"}   (a line not sent)
+and a refused checkin ends it, as a script, after
+  {"kind":"error","error":"connect: checkin as J004 refused (409 camp-id-in-use): ...","status":409,"code":"camp-id-in-use","exit":3}
 
 When the connection drops or the server shuts down, the client connects
 again by itself, waiting 0.5 s, then twice as long each time up to 30 s
@@ -47,6 +53,28 @@ it is back; Ctrl-D (or Ctrl-C on a terminal) stops trying. Scripts and
 {"kind":"connection","state":"lost"|"retry"|"reconnected"|"stopped",...}
 and the missed events with "missed":true. --no-reconnect ends the client
 instead (with an error, or quietly after a shutdown).
+
+--addr may list several nodes of one camp, comma-separated; the client
+connects to the first that answers, and learns the camp's other nodes from
+the checkin. When its node is lost, each attempt to come back goes to the
+next address (those given, then those learned), and the line says where:
+"reconnected to n2 (10.0.0.2:2022) after 3.1s; 2 missed events". Until the
+camp releases the campId the lost node held, the checkin there is refused
+for now (409 camp-id-in-use): the client says so once and asks again.
+
+While the camp elects a leader after losing a node, the server answers
+503 unavailable with retryAfter: the client waits that long and sends the
+request again by itself, for up to 30 s in all, saying so once
+("the camp is electing a leader; trying mission again in 1 s"; with --json
+{"kind":"retry","command":"mission","status":503,"code":"unavailable",
+"retryAfter":1,"attempt":1,"text":"..."} at each try); then it shows the
+error.
+
+Offsets count the events of one log, and each log has an epoch: the
+client catches up with history after its offset in its epoch. When the
+camp's log was started anew while it was away (409 epoch-changed), it shows
+the latest events of the new log and says that the events before are gone
+(with --json, "epochChanged":true on the reconnected line).
 
 A camp whose server runs with a secret checks in only campers who show their
 own token (handed out by whoever runs it): give it as --token or, kept out of
@@ -60,6 +88,7 @@ received, line ends written as \r\n: a way to learn the protocol. With
 Examples:
   campbus connect J004
   campbus connect --addr 10.0.0.5:2022
+  campbus connect --addr 10.0.0.1:2022,10.0.0.2:2022,10.0.0.3:2022 J004
   campbus connect --trace J004
   CAMPBUS_TOKEN="$(cat my.token)" campbus connect J004
   campbus connect --tls --ca camp-ca.pem --addr camp.example:2022 J004
@@ -83,13 +112,18 @@ const (
 
 // connectOptions are the flags and argument of connect.
 type connectOptions struct {
-	addr        string
+	addr        string   // the flag as given
+	addrs       []string // its addresses, in order
 	campID      string
 	json        bool
 	trace       bool
 	noReconnect bool
 	token       string // shown at checkin (see connect_token.go)
 	tls         connectTLS
+	// script is set when stdin is not a terminal, or with --json: a refused
+	// checkin then ends the client (see checkinRefused) instead of asking
+	// for another campId, which would take the script's next line for one.
+	script bool
 }
 
 // runConnect is `campbus connect`: the interactive client of MISSION-SPEC §3.
@@ -100,6 +134,7 @@ func runConnect(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	in, out, isTerminal := terminals(stdin, stdout)
 	dumb := os.Getenv("TERM") == "dumb"
+	opts.script = opts.json || !stdinIsTerminal(stdin)
 	switch {
 	case opts.json:
 		con := newScriptConsole(stdin, stdout, false)
@@ -118,7 +153,7 @@ func runConnect(ctx context.Context, args []string, stdin io.Reader, stdout, std
 func parseConnectFlags(args []string, stderr io.Writer) (connectOptions, error) {
 	var opts connectOptions
 	fs := flag.NewFlagSet("connect", flag.ContinueOnError)
-	fs.StringVar(&opts.addr, "addr", defaultConnectAddr, "`host:port` of the campbus server")
+	fs.StringVar(&opts.addr, "addr", defaultConnectAddr, "`host:port` of the campbus server, or several, comma-separated: the nodes of one camp")
 	fs.BoolVar(&opts.json, "json", false, "write one JSON object per line (responses, events) for programs")
 	fs.BoolVar(&opts.trace, "trace", false, "show the raw frames sent (>>) and received (<<)")
 	fs.BoolVar(&opts.noReconnect, "no-reconnect", false, "end when the connection drops instead of connecting again and catching up")
@@ -126,7 +161,8 @@ func parseConnectFlags(args []string, stderr io.Writer) (connectOptions, error) 
 	fs.BoolVar(&opts.tls.on, "tls", false, "connect over TLS, checking the server's certificate against the system's CAs or --ca")
 	fs.StringVar(&opts.tls.ca, "ca", "", "PEM `file` of the CA(s) that signed the server's certificate, trusted instead of the system's (with --tls)")
 	setUsage(fs, stderr, connectUsage)
-	if err := parseFlags(fs, args); err != nil { // flags not given come from CAMPBUS_ADDR, CAMPBUS_JSON...
+	err := parseFlags(fs, args) // flags not given come from CAMPBUS_ADDR, CAMPBUS_JSON...
+	if err != nil {
 		return opts, err
 	}
 	if fs.NArg() > 1 {
@@ -134,32 +170,63 @@ func parseConnectFlags(args []string, stderr io.Writer) (connectOptions, error) 
 		return opts, fmt.Errorf("connect: want at most one campId, got %q", fs.Args())
 	}
 	opts.campID = fs.Arg(0)
-	return opts, nil
+	opts.addrs, err = splitAddrs(opts.addr)
+	return opts, err
 }
 
 // connectAndRun connects and runs a session on con, tracing frames on
 // traceTo when asked.
 func connectAndRun(ctx context.Context, opts connectOptions, con console, v view, traceTo console, pal palette) error {
-	c, err := dialServer(ctx, opts, traceTo, pal)
+	c, addr, err := dialFirst(ctx, opts, traceTo, pal)
 	if err != nil {
 		return err
 	}
-	return startSession(c, opts, con, v, traceTo, pal).run(ctx, opts.campID)
+	return startSession(c, addr, opts, con, v, traceTo, pal).run(ctx, opts.campID)
 }
 
-// startSession makes the session of a connected client; unless told not
-// to, it dials again as the first connection did when the connection
-// drops.
-func startSession(c *client.Client, opts connectOptions, con console, v view, traceTo console, pal palette) *session {
-	s := newSession(c, opts.addr, con, v).withToken(opts.token)
+// startSession makes the session of a client connected to addr; unless
+// told not to, it dials again as the first connection did when the
+// connection drops, to the next of the camp's addresses.
+func startSession(c *client.Client, addr string, opts connectOptions, con console, v view, traceTo console, pal palette) *session {
+	s := newSession(c, addr, con, v).withToken(opts.token)
+	s.script = opts.script
+	s.book = newAddrBook(opts.addrs, addr)
 	if !opts.noReconnect {
-		s.redial = func(ctx context.Context) (*client.Client, error) { return dialServer(ctx, opts, traceTo, pal) }
+		s.redial = func(ctx context.Context, addr string) (*client.Client, error) {
+			return dialServer(ctx, opts, addr, traceTo, pal)
+		}
 	}
 	return s
 }
 
-// dialServer connects to the server, and says what to do when it cannot.
-func dialServer(ctx context.Context, opts connectOptions, traceTo console, pal palette) (*client.Client, error) {
+// dialFirst connects to the first of the addresses that answers, trying
+// each once in order, and returns the client and the address.
+func dialFirst(ctx context.Context, opts connectOptions, traceTo console, pal palette) (*client.Client, string, error) {
+	var errs []error
+	for _, addr := range opts.addrs {
+		c, err := dialServer(ctx, opts, addr, traceTo, pal)
+		if err == nil {
+			return c, addr, nil
+		}
+		if ctx.Err() != nil || len(opts.addrs) == 1 {
+			return nil, "", err
+		}
+		errs = append(errs, err)
+	}
+	return nil, "", &dialError{fmt.Sprintf("no address of --addr answered: %v", joinSentences(errs)), errors.Join(errs...)}
+}
+
+func joinSentences(errs []error) string {
+	parts := make([]string, len(errs))
+	for i, err := range errs {
+		parts[i] = err.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+// dialServer connects to the server at addr, and says what to do when it
+// cannot.
+func dialServer(ctx context.Context, opts connectOptions, addr string, traceTo console, pal palette) (*client.Client, error) {
 	var clientOpts []client.Option
 	if opts.trace {
 		clientOpts = append(clientOpts, client.WithTrace(tracer(traceTo, pal)))
@@ -170,25 +237,25 @@ func dialServer(ctx context.Context, opts connectOptions, traceTo console, pal p
 	}
 	dialCtx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
-	c, err := client.Dial(dialCtx, opts.addr, append(clientOpts, tlsOpts...)...)
+	c, err := client.Dial(dialCtx, addr, append(clientOpts, tlsOpts...)...)
 	if err == nil {
 		return c, nil
 	}
-	if tlsErr := tlsDialError(err, opts.addr); tlsErr != nil {
+	if tlsErr := tlsDialError(err, addr); tlsErr != nil {
 		return nil, tlsErr
 	}
 	var dnsErr *net.DNSError
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		start := "campbus serve"
-		if opts.addr != defaultConnectAddr {
-			start += " --addr " + opts.addr
+		if addr != defaultConnectAddr {
+			start += " --addr " + addr
 		}
-		return nil, &dialError{fmt.Sprintf("nothing is listening on %s: is the server running? try: %s", opts.addr, start), err}
+		return nil, &dialError{fmt.Sprintf("nothing is listening on %s: is the server running? try: %s", addr, start), err}
 	case errors.As(err, &dnsErr):
-		return nil, &dialError{fmt.Sprintf("cannot find the host of %s: check --addr", opts.addr), err}
+		return nil, &dialError{fmt.Sprintf("cannot find the host of %s: check --addr", addr), err}
 	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
-		return nil, &dialError{fmt.Sprintf("no answer from %s within %v: check --addr, and that a firewall lets you through", opts.addr, dialTimeout), err}
+		return nil, &dialError{fmt.Sprintf("no answer from %s within %v: check --addr, and that a firewall lets you through", addr, dialTimeout), err}
 	}
 	return nil, fmt.Errorf("connect: %w", err)
 }

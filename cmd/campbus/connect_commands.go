@@ -101,7 +101,8 @@ func (s *session) doCheckin(ctx context.Context, campID string) (bool, error) {
 		return false, err
 	}
 	s.checkedInAt = s.clock()
-	s.place.checkedIn(body)
+	s.place.checkedIn(body, clusterFieldsOf(resp.Body).Epoch)
+	s.learnFrom(resp)
 	s.view.result(campbus.CmdCheckin, resp, resultLines(checkinLine(body))...)
 	return true, nil
 }

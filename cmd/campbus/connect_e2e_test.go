@@ -216,13 +216,11 @@ func verifyNoLeaks(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 }
 
-func TestConnectE2EReasksABadCampIdThenChecksInAsksAMissionAndChecksOut(t *testing.T) {
+func TestConnectE2EChecksInAsksAMissionAndChecksOut(t *testing.T) {
 	verifyNoLeaks(t)
 	n := startE2ENode(t)
 	sc := startConnect(t, "--addr", n.Addr().String())
 
-	sc.send("J999")
-	sc.expect("campId? J999\n< checkin failed: camp id J999 is out of range")
 	sc.send("J004")
 	sc.expect("campId? J004\n< checkin success to group#1")
 	sc.send("mission 4")
@@ -235,8 +233,6 @@ func TestConnectE2EReasksABadCampIdThenChecksInAsksAMissionAndChecksOut(t *testi
 	require.NotEmpty(t, lines)
 	assert.Regexp(t, activeTimeLine, lines[len(lines)-1], "the last line shows the active time")
 	assert.Equal(t, []string{
-		`campId? J999`,
-		`< checkin failed: camp id J999 is out of range: camp ids run from J001-J384`,
 		`campId? J004`,
 		`< checkin success to group#1 (members: J004)`,
 		`> mission 4`,
@@ -245,6 +241,20 @@ func TestConnectE2EReasksABadCampIdThenChecksInAsksAMissionAndChecksOut(t *testi
 		`< checkout (disconnected)`,
 	}, lines[:len(lines)-1])
 	assert.Empty(t, sc.stderr.String(), "nothing on stderr")
+}
+
+func TestConnectE2EScriptWhoseCampIdIsInUseEndsWithoutReadingItsNextLine(t *testing.T) {
+	verifyNoLeaks(t)
+	n := startE2ENode(t)
+	dialCamper(t, n, "J004") // checked in elsewhere
+
+	var stdout bytes.Buffer
+	err := runConnectForTest(t, []string{"--addr", n.Addr().String(), "J004"}, strings.NewReader("mission 4\n"), &stdout)
+	var refused *checkinRefused
+	require.ErrorAs(t, err, &refused, "output:\n%s", stdout.String())
+	assert.Equal(t, campbus.CodeCampIDInUse, refused.cause.Code)
+	assert.NotContains(t, stdout.String(), "mission", "the next line is not taken for a campId")
+	assert.NotContains(t, stdout.String(), "campId?")
 }
 
 func TestConnectE2EShowsGroupMessagesAndDirectsFromAnotherCamper(t *testing.T) {

@@ -32,6 +32,9 @@ const (
 	directsKept = 256
 	// historyTries bounds the history requests asked again after a 500.
 	historyTries = 3
+	// inUseAttempts caps the backoff while a node refuses the campId for
+	// now (409 camp-id-in-use): it waits at most 2 s between its checkins.
+	inUseAttempts = 2
 )
 
 // backoff gives the pause before each attempt: min doubled per attempt up
@@ -48,12 +51,15 @@ func (b backoff) wait(attempt int) time.Duration {
 }
 
 // place is where the camper stands: the campId it checked in with, its
-// group, the offset of the last group event it knows of, and the directs
-// shown since that event (history after the offset gives them again).
+// group, the offset of the last group event it knows of and the epoch of
+// the log that offset counts in (PROTOCOL.md §11; "" from a server that
+// gives none), and the directs shown since that event (history after the
+// offset gives them again).
 type place struct {
 	campID  string
 	group   int
 	offset  uint64
+	epoch   string
 	directs []directKey
 }
 
@@ -62,8 +68,8 @@ type directKey struct{ from, text string }
 
 func keyOf(ev client.Event) directKey { return directKey{ev.From, ev.Text} }
 
-func (p *place) checkedIn(body campbus.CheckinResponse) {
-	*p = place{campID: body.CampID, group: body.Group, offset: body.Offset}
+func (p *place) checkedIn(body campbus.CheckinResponse, epoch string) {
+	*p = place{campID: body.CampID, group: body.Group, offset: body.Offset, epoch: epoch}
 }
 
 // saw notes an event shown to the camper.
@@ -76,6 +82,9 @@ func (p *place) saw(ev client.Event) {
 		p.directs = append(p.directs, keyOf(ev))
 	case ev.Offset > p.offset && ev.Group == p.group:
 		p.offset = ev.Offset
+		if epoch := clusterFieldsOf(ev.Raw).Epoch; epoch != "" {
+			p.epoch = epoch
+		}
 		p.directs = p.directs[:0]
 	}
 }
@@ -115,8 +124,15 @@ type connectionNote struct {
 	State   string `json:"state"` // lost, retry, reconnected, stopped
 	Text    string `json:"text"`
 	AfterMs int64  `json:"afterMs,omitempty"` // reconnected: time away
+	Addr    string `json:"addr,omitempty"`    // reconnected: where
+	Node    string `json:"node,omitempty"`    // reconnected: the name of that node, when the camp gave one
+	Moved   bool   `json:"moved,omitempty"`   // reconnected: to another address than the one lost
 	Missed  *int   `json:"missed,omitempty"`  // reconnected: events shown as missed
 	Trimmed bool   `json:"trimmed,omitempty"` // reconnected: some were no longer kept
+	// EpochChanged is set when the camp's log was started anew while the
+	// client was away: the events before are gone, and the missed ones are
+	// the latest of the new log.
+	EpochChanged bool `json:"epochChanged,omitempty"`
 }
 
 // mayReconnect reports whether err ends a connection that the client
@@ -127,13 +143,18 @@ func (s *session) mayReconnect(ctx context.Context, err error) bool {
 }
 
 // reconnect dials until it is back and checked in as before, then shows
-// what was missed. It returns errQuit when the person stops it, ctx's
-// error, or an error when the server refuses the camper for good.
+// what was missed. Each attempt goes to the next of the camp's addresses,
+// except after 409 camp-id-in-use: that node is up, and the camp has yet
+// to release the campId the lost connection held, so the client waits
+// and asks the same node again (saying so once). It returns errQuit when
+// the person stops it, ctx's error, or an error when the server refuses
+// the camper for good.
 func (s *session) reconnect(ctx context.Context, cause error) error {
 	began := s.clock()
 	s.client.Close()
 	s.events = nil
 	s.shutdown = false
+	lost := s.addr
 	why := "the connection to " + s.addr + " ended"
 	switch {
 	case errors.Is(cause, errShutdown):
@@ -143,15 +164,32 @@ func (s *session) reconnect(ctx context.Context, cause error) error {
 	}
 	s.lostIn = ""
 	s.view.connection(connectionNote{State: "lost", Text: why + "; reconnecting (Ctrl-D stops)"})
+	stay, toldInUse := false, false
 	for attempt := 0; ; attempt++ {
 		s.client.Close() // the one lost, or the last attempt's
-		if err := s.pause(ctx, s.backoff.wait(attempt)); err != nil {
+		wait := s.backoff.wait(attempt)
+		if stay {
+			wait = s.backoff.wait(min(attempt, inUseAttempts))
+		}
+		if err := s.pause(ctx, wait); err != nil {
 			s.view.connection(connectionNote{State: "stopped", Text: "stopped reconnecting"})
 			return err
 		}
-		done, failed, err := s.rejoin(ctx, began)
+		addr := s.addr
+		if !stay {
+			addr = s.book.next()
+		}
+		done, failed, code, err := s.rejoin(ctx, began, lost, addr)
 		if done || err != nil {
 			return err
+		}
+		stay = code == campbus.CodeCampIDInUse
+		if stay && toldInUse {
+			continue
+		}
+		if stay {
+			toldInUse = true
+			failed += "; waiting for the camp to release " + s.place.campID + " (it does a few seconds after its old connection is gone)"
 		}
 		s.view.connection(connectionNote{State: "retry", Text: failed + "; trying again"})
 	}
@@ -189,53 +227,59 @@ func (s *session) pause(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// rejoin makes one attempt: dial, check in as before, catch up. It returns
-// done when the camper is back (or the attempt cannot succeed, with err),
-// or why this attempt failed.
-func (s *session) rejoin(ctx context.Context, began time.Time) (done bool, failed string, err error) {
-	c, err := s.redial(ctx)
+// rejoin makes one attempt at addr: dial, check in as before, catch up.
+// It returns done when the camper is back (or the attempt cannot succeed,
+// with err), or why this attempt failed and the code of a refused checkin.
+func (s *session) rejoin(ctx context.Context, began time.Time, lost, addr string) (done bool, failed, code string, err error) {
+	c, err := s.redial(ctx, addr)
 	if err != nil {
 		if ctx.Err() != nil {
-			return true, "", ctx.Err()
+			return true, "", "", ctx.Err()
 		}
-		return false, dialFailure(s.addr, err), nil
+		return false, dialFailure(addr, err), "", nil
 	}
-	s.client, s.events = c, c.Events()
+	s.client, s.events, s.addr = c, c.Events(), addr
+	s.book.moveTo(addr)
+	where := s.reconnectedTo(lost, addr)
 	if s.place.campID == "" {
-		s.view.connection(connectionNote{State: "reconnected", AfterMs: s.clock().Sub(began).Milliseconds(),
-			Text: "reconnected after " + formatAway(s.clock().Sub(began))})
-		return true, "", nil
+		away := s.clock().Sub(began)
+		s.view.connection(connectionNote{State: "reconnected", AfterMs: away.Milliseconds(), Addr: addr,
+			Node: s.book.names[addr], Moved: addr != lost, Text: "reconnected" + where + " after " + formatAway(away)})
+		return true, "", "", nil
 	}
 	id := s.place.campID
 	resp, live, err := s.collect(ctx, campbus.CmdCheckin, campbus.CheckinRequest{CampID: id, Token: s.token.value})
 	switch {
 	case err != nil && ctx.Err() != nil:
-		return true, "", ctx.Err()
+		return true, "", "", ctx.Err()
 	case err != nil:
-		return false, "the connection ended again", nil
+		return false, "the connection ended again", "", nil
 	case resp.Err != nil && retryCheckin(resp.Err.Code):
 		c.Close()
-		return false, fmt.Sprintf("checkin as %s refused for now: %s", id, printable(resp.Err.Message)), nil
+		return false, fmt.Sprintf("checkin as %s refused for now: %s", id, printable(resp.Err.Message)), resp.Err.Code, nil
 	case resp.Err != nil:
 		s.view.failure(campbus.CmdCheckin, resp, hintFor(campbus.CmdCheckin, nil, resp.Err))
-		return true, "", fmt.Errorf("connect: cannot check in again as %s: %s", id, resp.Err.Message)
+		refused := &checkinRefused{campID: id, cause: resp.Err, again: true}
+		s.view.fatal(refused)
+		return true, "", "", refused
 	}
 	var body campbus.CheckinResponse
 	if err := decode(resp, &body); err != nil {
-		return true, "", err
+		return true, "", "", err
 	}
 	before := s.place
 	s.checkedInAt = s.clock()
-	s.place.checkedIn(body)
+	s.place.checkedIn(body, clusterFieldsOf(resp.Body).Epoch)
+	s.learnFrom(resp)
 	missed, live, trimmed, err := s.catchUp(ctx, before, live)
 	if err != nil {
 		if ctx.Err() != nil {
-			return true, "", ctx.Err()
+			return true, "", "", ctx.Err()
 		}
-		return false, "the connection ended again", nil
+		return false, "the connection ended again", "", nil
 	}
 	away := s.clock().Sub(began)
-	text := fmt.Sprintf("reconnected after %s; %s", formatAway(away), countMissed(len(missed)))
+	text := fmt.Sprintf("reconnected%s after %s; %s", where, formatAway(away), countMissed(len(missed)))
 	switch {
 	case before.group != body.Group:
 		text += fmt.Sprintf("; now in group#%d (was group#%d): what group#%d did meanwhile is not shown",
@@ -244,32 +288,53 @@ func (s *session) rejoin(ctx context.Context, began time.Time) (done bool, faile
 		text += " (this server gives no offsets: what was missed cannot be shown)"
 	case s.refused:
 		text += " shown (history failed)"
+	case s.epochChanged:
+		text += "; the camp's log was started anew, so the events before it are gone (these are the latest of the new log)"
 	case trimmed:
 		text += "; some were no longer kept"
 	}
 	n := len(missed)
-	s.view.connection(connectionNote{State: "reconnected", Text: text, AfterMs: away.Milliseconds(), Missed: &n, Trimmed: trimmed})
+	s.view.connection(connectionNote{State: "reconnected", Text: text, AfterMs: away.Milliseconds(), Missed: &n, Trimmed: trimmed,
+		Addr: addr, Node: s.book.names[addr], Moved: addr != lost, EpochChanged: s.epochChanged})
 	for _, ev := range missed {
 		s.view.missed(ev)
 	}
 	for _, ev := range live {
 		s.showEvent(ev)
 	}
-	return true, "", nil
+	return true, "", "", nil
 }
 
-// catchUp asks history after the last offset known before the drop, and
-// returns the events to show as missed, in order, and the live events
-// received meanwhile that are still to show.
+// reconnectedTo says where the client came back, when that is not where
+// it was: " to n2 (10.0.0.2:2022)".
+func (s *session) reconnectedTo(lost, addr string) string {
+	if addr == lost {
+		return ""
+	}
+	return " to " + s.book.describe(addr)
+}
+
+// catchUp asks history after the last offset known before the drop, in
+// its epoch, and returns the events to show as missed, in order, and the
+// live events received meanwhile that are still to show. When the camp's
+// log was started anew meanwhile (409 epoch-changed) it asks the latest
+// events of the new log instead, and sets s.epochChanged.
 func (s *session) catchUp(ctx context.Context, before place, live []client.Event) (missed, rest []client.Event, trimmed bool, err error) {
+	s.refused, s.epochChanged = false, false
 	if before.group != s.place.group || before.offset == 0 {
 		return nil, live, false, nil
 	}
-	s.refused = false
 	var stored []client.Event
 	after, tries := before.offset, 0
 	for page := 0; page < catchUpPages; page++ {
-		resp, more, err := s.collect(ctx, campbus.CmdHistory, map[string]any{"after": after, "limit": handlers.MaxHistory})
+		var ask any = map[string]any{"after": after, "limit": handlers.MaxHistory}
+		if before.epoch != "" {
+			ask = map[string]any{"after": after, "limit": handlers.MaxHistory, "epoch": before.epoch}
+		}
+		if s.epochChanged {
+			ask = nil // no body: the latest events of the new log
+		}
+		resp, more, err := s.collect(ctx, campbus.CmdHistory, ask)
 		live = append(live, more...)
 		if err != nil {
 			return nil, nil, false, err
@@ -283,6 +348,14 @@ func (s *session) catchUp(ctx context.Context, before place, live []client.Event
 			}
 			continue
 		}
+		if resp.Err != nil && resp.Err.Code == codeEpochChanged && !s.epochChanged {
+			s.epochChanged = true
+			if epoch := clusterFieldsOf(resp.Body).Epoch; epoch != "" {
+				s.place.epoch = epoch
+			}
+			page--
+			continue
+		}
 		if resp.Err != nil {
 			s.view.failure(campbus.CmdHistory, resp, "what was missed cannot be shown; history shows the latest events")
 			s.refused = true
@@ -291,6 +364,9 @@ func (s *session) catchUp(ctx context.Context, before place, live []client.Event
 		var body campbus.HistoryResponse
 		if err := decode(resp, &body); err != nil {
 			return nil, nil, false, err
+		}
+		if epoch := clusterFieldsOf(resp.Body).Epoch; epoch != "" {
+			s.place.epoch = epoch
 		}
 		trimmed = trimmed || body.Trimmed
 		groupEvents := 0
@@ -303,7 +379,7 @@ func (s *session) catchUp(ctx context.Context, before place, live []client.Event
 				}
 			}
 		}
-		if groupEvents < handlers.MaxHistory || body.Next == nil || *body.Next <= after {
+		if s.epochChanged || groupEvents < handlers.MaxHistory || body.Next == nil || *body.Next <= after {
 			break
 		}
 		after = *body.Next
@@ -316,6 +392,9 @@ func (s *session) catchUp(ctx context.Context, before place, live []client.Event
 		}
 	}
 	last := before.offset
+	if s.epochChanged {
+		last = 0 // the old log's offsets mean nothing in the new one
+	}
 	for _, ev := range stored {
 		if ev.Type == campbus.EventDirect {
 			if !own(ev, before.campID) && !before.shown(ev) && !arriving.shown(ev) {
@@ -343,37 +422,9 @@ func (s *session) catchUp(ctx context.Context, before place, live []client.Event
 // collect sends one request and waits for its response, keeping the events
 // that arrive meanwhile instead of showing them.
 func (s *session) collect(ctx context.Context, command string, body any) (*client.Response, []client.Event, error) {
-	result := make(chan doResult, 1)
-	go func() {
-		resp, err := s.client.Do(ctx, command, body)
-		result <- doResult{resp, err}
-	}()
 	var live []client.Event
-	for {
-		select {
-		case r := <-result:
-		drain: // the events read before the response came
-			for s.events != nil {
-				select {
-				case ev, ok := <-s.events:
-					if !ok {
-						s.events = nil
-						break drain
-					}
-					live = append(live, ev)
-				default:
-					break drain
-				}
-			}
-			return r.resp, live, r.err
-		case ev, ok := <-s.events:
-			if !ok {
-				s.events = nil // Do fails at once now
-				continue
-			}
-			live = append(live, ev)
-		}
-	}
+	resp, err := s.exchange(ctx, command, body, func(ev client.Event) { live = append(live, ev) })
+	return resp, live, err
 }
 
 // retryCheckin reports whether a checkin refused with code may succeed
@@ -381,7 +432,7 @@ func (s *session) collect(ctx context.Context, command string, body any) (*clien
 func retryCheckin(code string) bool {
 	switch code {
 	case campbus.CodeCampIDInUse, campbus.CodeShuttingDown, campbus.CodeTooManyConnections,
-		campbus.CodeRateLimited, campbus.CodeStorageFull, campbus.CodeInternal:
+		campbus.CodeRateLimited, campbus.CodeStorageFull, campbus.CodeInternal, codeUnavailable:
 		return true
 	}
 	return false

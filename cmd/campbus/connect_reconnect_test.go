@@ -36,7 +36,7 @@ func TestPlaceShowsEachDirectOnce(t *testing.T) {
 		return client.Event{Event: campbus.Event{Type: campbus.EventDirect, From: from, Text: text}}
 	}
 	var p place
-	p.checkedIn(campbus.CheckinResponse{CampID: "J004", Group: 1, Offset: 3})
+	p.checkedIn(campbus.CheckinResponse{CampID: "J004", Group: 1, Offset: 3}, "e1")
 	p.saw(direct("J005", "hi"))
 	p.saw(direct("J005", "hi"))
 	assert.True(t, p.shown(direct("J005", "hi")))
@@ -44,8 +44,9 @@ func TestPlaceShowsEachDirectOnce(t *testing.T) {
 	assert.False(t, p.shown(direct("J005", "hi")), "but not a third time")
 
 	p.saw(direct("J006", "old"))
-	p.saw(client.Event{Event: campbus.Event{Type: campbus.EventMessage, Group: 1, Offset: 4}})
+	p.saw(client.Event{Event: campbus.Event{Type: campbus.EventMessage, Group: 1, Offset: 4}, Raw: []byte(`{"group":1,"offset":4,"epoch":"e2"}`)})
 	assert.Equal(t, uint64(4), p.offset)
+	assert.Equal(t, "e2", p.epoch, "the epoch travels with the offset")
 	assert.False(t, p.shown(direct("J006", "old")), "directs before the last group event are forgotten")
 	p.saw(client.Event{Event: campbus.Event{Type: campbus.EventMessage, Group: 2, Offset: 9}})
 	assert.Equal(t, uint64(4), p.offset, "another group's offsets are not this one's")
@@ -63,12 +64,12 @@ func TestOwnEventsAreTheCampersOwnDoing(t *testing.T) {
 
 // restartE2ENode shuts n down (campers get the shutdown event) and starts a
 // node on the same address and data dir.
-func restartE2ENode(t *testing.T, n *node.Node, dataDir string) *node.Node {
+func restartE2ENode(t *testing.T, n *node.Node, dataDir string, tune ...func(*node.Options)) *node.Node {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), e2eTimeout)
 	defer cancel()
 	require.NoError(t, n.Shutdown(ctx))
-	return startE2ENode(t, func(o *node.Options) { o.Addr, o.DataDir = n.Addr().String(), dataDir })
+	return startE2ENode(t, append([]func(*node.Options){func(o *node.Options) { o.Addr, o.DataDir = n.Addr().String(), dataDir }}, tune...)...)
 }
 
 func TestConnectReconnectsAfterARestartAndShowsExactlyWhatItMissed(t *testing.T) {

@@ -30,12 +30,20 @@ type session struct {
 
 	// Reconnecting (connect_reconnect.go): redial is nil with
 	// --no-reconnect.
-	redial  func(context.Context) (*client.Client, error)
+	redial  func(ctx context.Context, addr string) (*client.Client, error)
+	book    *addrBook // the camp's addresses, to come back at the next one
 	backoff backoff
 	place   place // where the camper is, to check in again and catch up
 	lostIn  string
-	refused bool      // the last catch-up's history was refused
-	token   campToken // shown at checkin
+	refused bool // the last catch-up's history was refused
+	// epochChanged: the last catch-up found the camp's log started anew.
+	epochChanged bool
+	token        campToken // shown at checkin
+
+	// script is set when lines come from a script or --json is on: a
+	// refused checkin ends the client with checkinRefused.
+	script  bool
+	lastErr *campbus.Error // the last error response shown by do
 }
 
 // Outcomes that end a session without an error.
@@ -120,6 +128,11 @@ func (s *session) checkin(ctx context.Context, campID string) error {
 		if err != nil || ok {
 			return err
 		}
+		if s.script && s.lastErr != nil {
+			refused := &checkinRefused{campID: campID, cause: s.lastErr}
+			s.view.fatal(refused)
+			return refused
+		}
 		campID = ""
 	}
 }
@@ -166,6 +179,55 @@ func (s *session) readLine(ctx context.Context, prompt string) (string, error) {
 // and shows the server's sentence ("< command failed: ...") with a hint; it
 // returns an error when the connection is gone.
 func (s *session) do(ctx context.Context, command string, body any) (*client.Response, error) {
+	resp, err := s.exchange(ctx, command, body, s.showEvent)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		s.lostIn = command
+		return nil, s.connectionEnded()
+	}
+	if resp.Err != nil {
+		s.lastErr = resp.Err
+		s.view.failure(command, resp, hintFor(command, body, resp.Err))
+		s.token.refused = resp.Err.Code == campbus.CodeBadToken
+		return nil, nil
+	}
+	return resp, nil
+}
+
+// exchange sends one request and waits for its response, giving each event
+// that arrives meanwhile to onEvent, in order, the events read before the
+// response included. While the camp elects a leader (503 unavailable,
+// PROTOCOL.md §11) it sends the request again after the retryAfter the
+// server asks for, saying so, for up to retryBudget in all; then it
+// returns the last 503. It returns an error when the connection ended.
+func (s *session) exchange(ctx context.Context, command string, body any, onEvent func(client.Event)) (*client.Response, error) {
+	var first time.Time
+	for attempt := 1; ; attempt++ {
+		resp, err := s.roundTrip(ctx, command, body, onEvent)
+		if err != nil || !electing(resp) {
+			return resp, err
+		}
+		wait := retryAfter(resp)
+		if first.IsZero() {
+			first = s.clock()
+		}
+		if s.clock().Add(wait).Sub(first) > retryBudget {
+			return resp, nil // the caller shows the 503
+		}
+		s.view.retrying(retryNote{Command: command, Status: resp.Status, Code: resp.Err.Code,
+			RetryAfter: int(wait / time.Second), Attempt: attempt,
+			Text: fmt.Sprintf("the camp is electing a leader; trying %s again in %d s", command, int(wait/time.Second))})
+		if err := s.sleep(ctx, wait, onEvent); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// roundTrip sends one request and waits for its response, giving each
+// event that arrives meanwhile to onEvent.
+func (s *session) roundTrip(ctx context.Context, command string, body any, onEvent func(client.Event)) (*client.Response, error) {
 	result := make(chan doResult, 1)
 	go func() {
 		resp, err := s.client.Do(ctx, command, body)
@@ -174,26 +236,52 @@ func (s *session) do(ctx context.Context, command string, body any) (*client.Res
 	for {
 		select {
 		case r := <-result:
-			s.showQueuedEvents()
-			if r.err != nil {
-				if ctx.Err() != nil {
-					return nil, ctx.Err()
-				}
-				s.lostIn = command
-				return nil, s.connectionEnded()
-			}
-			if r.resp.Err != nil {
-				s.view.failure(command, r.resp, hintFor(command, body, r.resp.Err))
-				s.token.refused = r.resp.Err.Code == campbus.CodeBadToken
-				return nil, nil
-			}
-			return r.resp, nil
+			s.drainEvents(onEvent) // those read before the response came
+			return r.resp, r.err
 		case ev, ok := <-s.events:
 			if !ok {
 				s.events = nil // Do fails at once now
 				continue
 			}
-			s.showEvent(ev)
+			onEvent(ev)
+		}
+	}
+}
+
+// sleep waits d, giving events to onEvent meanwhile. It returns early,
+// without an error, when the connection ends: the next request fails at
+// once and says so.
+func (s *session) sleep(ctx context.Context, d time.Duration, onEvent func(client.Event)) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			return nil
+		case ev, ok := <-s.events:
+			if !ok {
+				s.events = nil
+				return nil
+			}
+			onEvent(ev)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// drainEvents gives the events already received to onEvent.
+func (s *session) drainEvents(onEvent func(client.Event)) {
+	for s.events != nil {
+		select {
+		case ev, ok := <-s.events:
+			if !ok {
+				s.events = nil
+				return
+			}
+			onEvent(ev)
+		default:
+			return
 		}
 	}
 }
@@ -201,22 +289,6 @@ func (s *session) do(ctx context.Context, command string, body any) (*client.Res
 type doResult struct {
 	resp *client.Response
 	err  error
-}
-
-// showQueuedEvents shows the events already received.
-func (s *session) showQueuedEvents() {
-	for {
-		select {
-		case ev, ok := <-s.events:
-			if !ok {
-				s.events = nil
-				return
-			}
-			s.showEvent(ev)
-		default:
-			return
-		}
-	}
 }
 
 // connectionEnded shows what is left of the events and says why the
@@ -234,6 +306,35 @@ func (s *session) connectionEnded() error {
 	}
 	return &lostError{addr: s.addr, cause: s.client.Err()}
 }
+
+// exitCheckinRefused is the exit status of a client whose checkin the
+// server refused where nobody can type another campId: a script, --json,
+// or a reconnect refused for good.
+const exitCheckinRefused = 3
+
+// checkinRefused ends a client whose checkin the server refused. main
+// exits with its ExitCode.
+type checkinRefused struct {
+	campID string
+	cause  *campbus.Error
+	again  bool // the checkin was coming back after a drop
+}
+
+func (e *checkinRefused) Error() string {
+	what := "checkin as " + e.campID
+	if e.campID == "" {
+		what = "checkin"
+	}
+	if e.again {
+		what = "checking in again as " + e.campID
+	}
+	return fmt.Sprintf("connect: %s refused (%d %s): %s", what, e.cause.Status, e.cause.Code, printable(e.cause.Message))
+}
+
+func (e *checkinRefused) Unwrap() error { return e.cause }
+
+// ExitCode is the status the process exits with.
+func (e *checkinRefused) ExitCode() int { return exitCheckinRefused }
 
 // lostError says that the connection ended, and why.
 type lostError struct {

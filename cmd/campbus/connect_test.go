@@ -186,12 +186,11 @@ func runConnectForTest(t *testing.T, args []string, stdin io.Reader, stdout io.W
 	return err
 }
 
-func TestConnectScriptReasksBadCampIdThenRunsCommandsUntilCheckout(t *testing.T) {
+func TestConnectScriptChecksInThenRunsCommandsUntilCheckout(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	srv := startFakeCampServer(t, campHandler(t))
 
 	script := strings.Join([]string{
-		"J999",
 		"J004",
 		"mission 4",
 		"",
@@ -212,8 +211,6 @@ func TestConnectScriptReasksBadCampIdThenRunsCommandsUntilCheckout(t *testing.T)
 	require.NotEmpty(t, lines)
 	assert.Regexp(t, activeTimeLine, lines[len(lines)-1], "the last line shows the active time")
 	assert.Equal(t, []string{
-		`campId? J999`,
-		`< checkin failed: camp id J999 is out of range: camp ids run from J001-J384`,
 		`campId? J004`,
 		`< checkin success to group#1 (members: J001, J004)`,
 		`> mission 4`,
@@ -235,7 +232,6 @@ func TestConnectScriptReasksBadCampIdThenRunsCommandsUntilCheckout(t *testing.T)
 	}, lines[:len(lines)-1])
 
 	assert.Equal(t, []string{
-		`checkin {"campId":"J999"}`,
 		`checkin {"campId":"J004"}`,
 		`mission {"day":4}`,
 		`peersession {"maxCount":2}`,
@@ -244,6 +240,48 @@ func TestConnectScriptReasksBadCampIdThenRunsCommandsUntilCheckout(t *testing.T)
 		`direct {"campId":"J005","text":"hello there"}`,
 		`checkout`,
 	}, srv.requestBodies(), "requests as the server received them")
+}
+
+func TestConnectScriptWhoseCheckinIsRefusedEndsWithExitStatus3(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		script  string
+		want    []string
+		refusal string
+	}{
+		{"a campId given as argument", []string{"J004"}, "mission 4\ncheckout\n", []string{
+			`> checkin J004`,
+			`< checkin failed: camp id J004 is checked in on another connection`,
+			`< hint: someone is using J004; pick another campId, e.g. J005`,
+		}, `connect: checkin as J004 refused (409 camp-id-in-use): camp id J004 is checked in on another connection`},
+		{"a campId read from the script", nil, "J999\nJ004\nmission 4\n", []string{
+			`campId? J999`,
+			`< checkin failed: camp id J999 is out of range: camp ids run from J001-J384`,
+		}, `connect: checkin as J999 refused (400 bad-camp-id): camp id J999 is out of range: camp ids run from J001-J384`},
+		{"--json", []string{"--json", "J004"}, "mission 4\n", []string{
+			`{"kind":"response","command":"checkin","status":409,"body":{"code":"camp-id-in-use","error":"camp id J004 is checked in on another connection"}}`,
+			`{"kind":"error","error":"connect: checkin as J004 refused (409 camp-id-in-use): camp id J004 is checked in on another connection","status":409,"code":"camp-id-in-use","exit":3}`,
+		}, `connect: checkin as J004 refused (409 camp-id-in-use)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			srv := startFakeCampServer(t, func(req *wire.Frame) reply {
+				if req.Name() == campbus.CmdCheckin && strings.Contains(string(req.Body), "J004") {
+					return reply{frames: fail(req, http.StatusConflict, campbus.CodeCampIDInUse, "camp id J004 is checked in on another connection")}
+				}
+				return campHandler(t)(req)
+			})
+			var stdout bytes.Buffer
+			err := runConnectForTest(t, append([]string{"--addr", srv.addr()}, tc.args...), strings.NewReader(tc.script), &stdout)
+			var refused *checkinRefused
+			require.ErrorAs(t, err, &refused, "output:\n%s", stdout.String())
+			assert.Equal(t, exitCheckinRefused, refused.ExitCode())
+			assert.Contains(t, err.Error(), tc.refusal)
+			assert.Equal(t, tc.want, transcriptLines(stdout.String()), "no line after the refusal is read")
+			assert.Len(t, srv.requestBodies(), 1, "only the checkin was sent: %q", srv.requestBodies())
+		})
+	}
 }
 
 func TestConnectWithCampIdArgumentChecksInAtOnceAndLeavesAtEndOfScript(t *testing.T) {
@@ -366,7 +404,7 @@ func TestConnectFlags(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		err := runConnect(context.Background(), []string{"--help"}, strings.NewReader(""), &stdout, &stderr)
 		require.ErrorIs(t, err, flag.ErrHelp)
-		assert.Contains(t, stderr.String(), "Usage: campbus connect [--addr host:port] [--json] [--trace] [--no-reconnect] [campId]")
+		assert.Contains(t, stderr.String(), "Usage: campbus connect [--addr host:port[,host:port...]] [--json] [--trace] [--no-reconnect] [campId]")
 		assert.Contains(t, stderr.String(), "campbus connect J004")
 		assert.Contains(t, stderr.String(), "-addr")
 		assert.Empty(t, stdout.String())

@@ -99,20 +99,22 @@ func TestConnectShowsItsTokenFromTheFlagOrTheEnvironment(t *testing.T) {
 	assert.NotContains(t, sc.stdout.String()+sc.stderr.String(), token, "the token is never shown")
 }
 
-func TestConnectWithoutATokenInAScriptShowsThe401AndGoesOn(t *testing.T) {
+func TestConnectWithoutATokenInAScriptShowsThe401AndEnds(t *testing.T) {
 	n := startSecretCamp(t)
 	sc := startConnect(t, "--addr", n.Addr().String(), "J004")
 	sc.expect("> checkin J004\n< checkin failed: this camp needs a token with each checkin; ask whoever runs it for yours\n" +
 		"< hint: give your token with --token or CAMPBUS_TOKEN (whoever runs the camp hands them out)\n")
-	sc.send("quit")
-	require.NoError(t, sc.wait())
+	var refused *checkinRefused
+	require.ErrorAs(t, sc.wait(), &refused, "a script whose checkin is refused ends at once")
+	assert.Equal(t, campbus.CodeBadToken, refused.cause.Code)
 	assert.NotContains(t, sc.stdout.String(), promptToken, "no prompt for a token in a script")
 
 	var stdout bytes.Buffer
 	err := runConnectForTest(t, []string{"--addr", n.Addr().String(), "--json", "--token", "not-a-jwt", "J004"}, strings.NewReader("quit\n"), &stdout)
-	require.NoError(t, err)
+	require.ErrorAs(t, err, &refused)
 	assert.Equal(t, []string{
 		`{"kind":"response","command":"checkin","status":401,"body":{"code":"bad-token","error":"the token is not a JWT (three base64url parts joined by dots)"}}`,
+		`{"kind":"error","error":"connect: checkin as J004 refused (401 bad-token): the token is not a JWT (three base64url parts joined by dots)","status":401,"code":"bad-token","exit":3}`,
 	}, transcriptLines(stdout.String()))
 }
 

@@ -21,6 +21,12 @@ func terminals(stdin io.Reader, stdout io.Writer) (in, out *os.File, ok bool) {
 	return in, out, true
 }
 
+// stdinIsTerminal reports whether stdin is a terminal, whatever stdout is.
+func stdinIsTerminal(stdin io.Reader) bool {
+	in, ok := stdin.(*os.File)
+	return ok && term.IsTerminal(int(in.Fd()))
+}
+
 // runTerminal connects, then runs the session on the line editor with the
 // terminal in raw mode, restoring the terminal on the way out. It connects
 // first so that Ctrl-C still interrupts a slow connection attempt.
@@ -33,7 +39,7 @@ func runTerminal(ctx context.Context, opts connectOptions, in, out *os.File, pal
 		return w
 	}
 	ed := newLineEditor(in, out, width, completions)
-	c, err := dialServer(ctx, opts, ed, pal)
+	c, addr, err := dialFirst(ctx, opts, ed, pal)
 	if err != nil {
 		return err
 	}
@@ -49,5 +55,5 @@ func runTerminal(ctx context.Context, opts connectOptions, in, out *os.File, pal
 			err = fmt.Errorf("connect: restore the terminal: %w", restoreErr)
 		}
 	}()
-	return startSession(c, opts, ed, &humanView{con: ed, pal: pal, keys: true}, ed, pal).run(ctx, opts.campID)
+	return startSession(c, addr, opts, ed, &humanView{con: ed, pal: pal, keys: true}, ed, pal).run(ctx, opts.campID)
 }

@@ -205,3 +205,30 @@ func TestConnectInTmuxReconnectsToAKilledAndRestartedServerAndShowsWhatItMissed(
 	scr.press("C-d")
 	assert.Equal(t, "0", scr.exitStatus())
 }
+
+func TestTheBinaryExitsWith3AndSaysWhyWhenAPipedCheckinIsRefused(t *testing.T) {
+	bin := buildCampbus(t)
+	srv := startServe(t, bin, t.TempDir())
+	checkedInClient(t, srv.addr, "J004") // J004 is checked in elsewhere
+
+	for _, json := range []bool{false, true} {
+		args := []string{"connect", "--addr", srv.addr, "J004"}
+		if json {
+			args = []string{"connect", "--addr", srv.addr, "--json", "J004"}
+		}
+		cmd := exec.Command(bin, args...)
+		cmd.Stdin = strings.NewReader("mission 4\n")
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		var exit *exec.ExitError
+		require.ErrorAs(t, err, &exit, "stdout:\n%s", stdout.String())
+		assert.Equal(t, 3, exit.ExitCode())
+		assert.Contains(t, stderr.String(), "campbus: connect: checkin as J004 refused (409 camp-id-in-use): ")
+		assert.NotContains(t, stdout.String(), "mission")
+		if json {
+			assert.Contains(t, stdout.String(), `{"kind":"error","error":"connect: checkin as J004 refused (409 camp-id-in-use): `)
+			assert.Contains(t, stdout.String(), `"exit":3}`)
+		}
+	}
+}

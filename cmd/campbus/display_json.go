@@ -32,6 +32,13 @@ type (
 		Kind  string `json:"kind"` // "error": the line was not sent
 		Error string `json:"error"`
 	}
+	jsonFatal struct {
+		Kind   string `json:"kind"` // "error": the client ends
+		Error  string `json:"error"`
+		Status int    `json:"status"`
+		Code   string `json:"code"`
+		Exit   int    `json:"exit"` // the exit status that follows
+	}
 	jsonHelp struct {
 		Kind     string        `json:"kind"` // "help"
 		Text     string        `json:"text"`
@@ -64,6 +71,15 @@ func (j *jsonView) missed(ev client.Event) {
 
 func (j *jsonView) mistake(text, _ string) {
 	j.emit(jsonMistake{Kind: "error", Error: text})
+}
+
+func (j *jsonView) retrying(note retryNote) {
+	note.Kind = "retry"
+	j.emit(note)
+}
+
+func (j *jsonView) fatal(refused *checkinRefused) {
+	j.emit(jsonFatal{Kind: "error", Error: refused.Error(), Status: refused.cause.Status, Code: refused.cause.Code, Exit: refused.ExitCode()})
 }
 
 func (j *jsonView) help(intro string, commands []commandHelp) {

@@ -26,6 +26,12 @@ type view interface {
 	connection(note connectionNote)
 	// missed shows an event that happened while the camper was away.
 	missed(ev client.Event)
+	// retrying tells that a request is sent again after a pause (503
+	// unavailable); a person is told once per request.
+	retrying(note retryNote)
+	// fatal tells that a refused checkin ends the client; the refusal
+	// itself was shown by failure.
+	fatal(refused *checkinRefused)
 }
 
 // textLine is one line of human output and its style.
@@ -96,6 +102,16 @@ func (h *humanView) connection(note connectionNote) {
 func (h *humanView) missed(ev client.Event) {
 	h.con.Print(h.pal.paint(styleEvent, "< (missed) "+describeEvent(ev, false)))
 }
+
+func (h *humanView) retrying(note retryNote) {
+	if note.Attempt == 1 {
+		h.con.Print(h.pal.paint(styleHint, "< "+note.Text))
+	}
+}
+
+// fatal adds nothing: the refusal is on screen, and main writes the
+// reason on stderr.
+func (h *humanView) fatal(*checkinRefused) {}
 
 func (h *humanView) withHint(line, hint string) {
 	lines := []string{h.pal.paint(styleError, line)}

@@ -44,6 +44,10 @@ func main() {
 	case errors.Is(err, flag.ErrHelp):
 	default:
 		fmt.Fprintln(os.Stderr, "campbus:", err)
+		var coded interface{ ExitCode() int }
+		if errors.As(err, &coded) {
+			os.Exit(coded.ExitCode())
+		}
 		os.Exit(1)
 	}
 }

@@ -10,14 +10,27 @@ one (first in, first out), an event goes on a queue.
 
 As a library:
 
-    c = Client.connect("127.0.0.1:2022")
+    c = Client.connect("127.0.0.1:2022")   # or a list: the first that answers
     c.checkin("J004")                  # {'campId': 'J004', 'group': 1, ...}
     c.checkin("J004", token)           # a camp with a secret needs the camper's token
     c.mission(4)                       # {'day': 4, 'keywords': 'Heap, Stack'}
     event = c.next_event(timeout=5)    # {'type': 'join', ...} or None
     c.checkout()
 
-A refused request raises CampbusError (status, code, message).
+A refused request raises CampbusError (status, code, message). While the
+camp elects a leader after losing a node (503 unavailable, PROTOCOL §11) a
+request is sent again after the retryAfter the server asks for, for up to
+30 s, and the client says so on stderr.
+
+Camper stays checked in across the loss of a node: given the camp's
+addresses (and learning the others from the checkin's "nodes"), it comes
+back at the next one, as the same camper, and catches up with history
+after the last offset it saw, in its epoch:
+
+    camper = Camper(["10.0.0.1:2022", "10.0.0.2:2022"], "J004")
+    camper.start()                     # the checkin's body
+    camper.client.mission(4)
+    missed = camper.come_back()        # after the connection ended
 
 From the command line:
 
@@ -25,6 +38,10 @@ From the command line:
     python3 campbus_client.py --camp-id J004 --script   # the demo scenario
     CAMPBUS_TOKEN=eyJ... python3 campbus_client.py --camp-id J004   # or --token
     python3 campbus_client.py --camp-id J004 --tls --ca ca.pem   # over TLS
+    python3 campbus_client.py --camp-id J004 --addr 10.0.0.1:2022,10.0.0.2:2022
+
+Typing commands, the client comes back by itself when its node is lost, at
+the next address. A checkin the server refuses ends it with exit status 3.
 
 The demo prints one JSON object per line: each request with its response,
 and each event it waited for.
@@ -35,13 +52,22 @@ import collections
 import json
 import os
 import queue
+import random
 import socket
 import ssl
 import sys
 import threading
+import time
 
 MAX_HEADER_BYTES = 4096  # start line + fields, as the server's default
 MAX_BODY_BYTES = 4 << 20  # a history response can hold 1000 events
+RETRY_BUDGET = 30  # seconds a request is sent again while the camp elects a leader
+EXIT_CHECKIN_REFUSED = 3  # the exit status when the server refuses the checkin
+
+
+def say(text):
+    """Tells the person what the client does by itself, on stderr."""
+    print(text, file=sys.stderr, flush=True)
 
 
 class CampbusError(Exception):
@@ -59,7 +85,11 @@ class ConnectionEnded(Exception):
 class Client:
     """One connection to a campbus server. Requests may come from any thread."""
 
-    def __init__(self, sock):
+    def __init__(self, sock, on_retry=None):
+        # on_retry(command, seconds) is told each time a request is sent
+        # again while the camp elects a leader; by default it says so.
+        self.on_retry = on_retry or (lambda command, secs: say(
+            f"the camp is electing a leader; trying {command} again in {secs:g} s"))
         self._sock = sock
         self._rfile = sock.makefile("rb")
         # _write_lock keeps requests whole and in the order of _pending; the
@@ -77,7 +107,22 @@ class Client:
     def connect(cls, addr, timeout=10, tls=False, ca=None):
         """Connects to host:port; with tls, over TLS (docs/PROTOCOL.md §10),
         checking the server's certificate against the CAs in the PEM file ca,
-        or the system's, for the host of addr."""
+        or the system's, for the host of addr. addr may be a list (or a
+        comma-separated string) of the camp's nodes: the first that answers
+        is taken, and its address is in .addr."""
+        addrs = split_addrs(addr)
+        for i, one in enumerate(addrs):
+            try:
+                c = cls._connect_one(one, timeout, tls, ca)
+            except OSError:
+                if i == len(addrs) - 1:
+                    raise
+                continue
+            c.addr = one
+            return c
+
+    @classmethod
+    def _connect_one(cls, addr, timeout, tls, ca):
         host, _, port = addr.rpartition(":")
         host = host.strip("[]")
         sock = socket.create_connection((host, int(port)), timeout=timeout)
@@ -126,7 +171,23 @@ class Client:
     # --- requests, responses and events ---
 
     def request(self, command, body, timeout=10):
-        """Sends POST /<command> and returns the 200 body as a dict."""
+        """Sends POST /<command> and returns the 200 body as a dict. While
+        the camp elects a leader (503 unavailable) it waits the retryAfter
+        the server asks for and sends it again, for up to RETRY_BUDGET s."""
+        began = time.monotonic()
+        while True:
+            try:
+                return self._request_once(command, body, timeout)
+            except CampbusError as e:
+                if not (e.status == 503 and e.code == "unavailable"):
+                    raise
+                wait = max(1, e.retry_after or 1)
+                if time.monotonic() - began + wait > RETRY_BUDGET:
+                    raise
+                self.on_retry(command, wait)
+                time.sleep(wait)
+
+    def _request_once(self, command, body, timeout):
         payload = json.dumps(body, ensure_ascii=False).encode("utf-8")  # Content-Length counts bytes
         slot = queue.Queue(1)
         with self._write_lock:
@@ -144,13 +205,16 @@ class Client:
             )
             self._sock.sendall(head.encode("ascii") + payload)
         try:
-            status, body = slot.get(timeout=timeout)
+            status, body, fields = slot.get(timeout=timeout)
         except queue.Empty:
             raise TimeoutError(f"{command}: no response in {timeout}s") from None
         if status is None:
             raise ConnectionEnded(f"{command}: {body}")
         if status != 200:
-            raise CampbusError(status, body.get("code", ""), body.get("error", ""))
+            e = CampbusError(status, body.get("code", ""), body.get("error", ""))
+            e.body = body
+            e.retry_after = retry_after(body, fields)
+            raise e
         return body
 
     def next_event(self, timeout=None):
@@ -185,7 +249,7 @@ class Client:
             self._closed_reason = self._closed_reason or reason
             pending, self._pending = self._pending, collections.deque()
         for _, slot in pending:
-            slot.put((None, self._closed_reason))
+            slot.put((None, self._closed_reason, {}))
         self.events.put(None)
 
     def _route(self, start, fields, body):
@@ -209,7 +273,7 @@ class Client:
         # the id of a frame it could not parse.
         if got is not None and got != request_id:
             raise ValueError(f"response for Request-Id {got}, want {request_id}")
-        slot.put((status, body))
+        slot.put((status, body, fields))
 
     def _read_frame(self):
         """Reads one frame: (start line, {lowercase field: value}, body dict).
@@ -252,6 +316,178 @@ class Client:
         return start.decode("latin-1").strip(), fields, body
 
 
+def split_addrs(addr):
+    """A list of host:port from a list or a comma-separated string."""
+    parts = addr if isinstance(addr, (list, tuple)) else addr.split(",")
+    addrs = []
+    for a in parts:
+        a = a.strip()
+        if a and a not in addrs:
+            addrs.append(a)
+    if not addrs:
+        raise ValueError(f"no address in {addr!r}")
+    return addrs
+
+
+def retry_after(body, fields):
+    """The seconds a 503 asks to wait: the body's retryAfter, else Retry-After."""
+    for value in (body.get("retryAfter"), fields.get("retry-after")):
+        try:
+            if value is not None and float(value) > 0:
+                return float(value)
+        except ValueError:
+            pass
+    return None
+
+
+# Checkin refusals a camper coming back waits out; any other ends it.
+RETRYABLE_CHECKIN = {"camp-id-in-use", "shutting-down", "too-many-connections",
+                     "rate-limited", "storage-full", "internal", "unavailable"}
+
+
+class Camper:
+    """A camper that stays checked in across the loss of its node
+    (docs/PROTOCOL.md §11).
+
+    It knows the camp's addresses: those given, then those the checkin's
+    "nodes" list. When the connection ends, come_back connects to the next
+    one (round and round, waiting 0.5 s, then twice as long each time up to
+    30 s), checks in again as the same camper, waiting while the camp still
+    holds the campId for the lost node (409 camp-id-in-use), and catches up
+    with history after the last offset it saw, in its epoch. client is the
+    current connection.
+    """
+
+    def __init__(self, addrs, camp_id, token=None, tls=False, ca=None):
+        self.given = split_addrs(addrs)
+        self.learned, self.names = [], {}
+        self.camp_id, self.token, self.tls, self.ca = camp_id, token, tls, ca
+        self.client, self.addr = None, None
+        self.group, self.offset, self.epoch = None, 0, None
+
+    def addrs(self):
+        return self.given + [a for a in self.learned if a not in self.given]
+
+    def start(self):
+        """Connects to the first address that answers and checks in; returns
+        the checkin's body. A refusal raises CampbusError."""
+        self.client = Client.connect(self.given, tls=self.tls, ca=self.ca)
+        self.addr = self.client.addr
+        body = self.client.checkin(self.camp_id, self.token)
+        self._checked_in(body)
+        return body
+
+    def _checked_in(self, body):
+        self.group, self.offset = body.get("group"), body.get("offset", 0)
+        self.epoch = body.get("epoch")
+        for n in body.get("nodes") or []:
+            tcp = n.get("tcp")
+            if tcp:
+                self.names[tcp] = n.get("name", "")
+        learned = [n["tcp"] for n in body.get("nodes") or [] if n.get("tcp")]
+        if learned:
+            self.learned = learned
+
+    def saw(self, event):
+        """Notes an event shown, to catch up from after it."""
+        if event.get("group") == self.group and event.get("offset", 0) > self.offset:
+            self.offset = event["offset"]
+            self.epoch = event.get("epoch", self.epoch)
+
+    def describe(self, addr):
+        name = self.names.get(addr)
+        return f"{name} ({addr})" if name else addr
+
+    def come_back(self, backoff_first=0.5, backoff_max=30):
+        """Connects again after the connection ended, and returns the events
+        missed meanwhile. It says each step on stderr."""
+        lost, began = self.addr, time.monotonic()
+        before = (self.group, self.offset, self.epoch)
+        if self.client is not None:
+            self.client.close()
+        addrs = self.addrs()
+        at = addrs.index(lost) if lost in addrs else -1
+        stay, told = False, False
+        for attempt in range(1 << 30):
+            pause = min(backoff_max, backoff_first * 2 ** min(attempt, 2 if stay else 16))
+            time.sleep(pause / 2 + random.random() * pause / 2)
+            if not stay:
+                at = (at + 1) % len(addrs)
+            addr = addrs[at]
+            try:
+                c = Client.connect(addr, tls=self.tls, ca=self.ca)
+            except OSError as e:
+                say(f"cannot reach {addr} ({e}); trying again")
+                stay = False
+                continue
+            try:
+                body = c.checkin(self.camp_id, self.token)
+            except CampbusError as e:
+                c.close()
+                if e.code not in RETRYABLE_CHECKIN:
+                    raise
+                stay = e.code == "camp-id-in-use"
+                if not stay or not told:
+                    wait = f"; waiting for the camp to release {self.camp_id}" if stay else ""
+                    say(f"checkin as {self.camp_id} at {addr} refused for now: {e.message}{wait}; trying again")
+                told = told or stay
+                continue
+            except ConnectionEnded:
+                c.close()
+                continue
+            self.client, self.addr = c, addr
+            self._checked_in(body)
+            missed, restarted = self._catch_up(before, body)
+            where = "" if addr == lost else " to " + self.describe(addr)
+            text = f"reconnected{where} after {time.monotonic() - began:.1f}s; {len(missed)} missed events"
+            if restarted:
+                text += "; the camp's log was started anew, so the events before it are gone"
+            say(text)
+            return missed
+        return []
+
+    def _catch_up(self, before, body):
+        """The events missed since before (group, offset, epoch), and whether
+        the camp's log was started anew meanwhile (409 epoch-changed)."""
+        group, offset, epoch = before
+        if body.get("group") != group or not offset:
+            return [], False
+        ask = {"after": offset, "limit": 1000}
+        if epoch:
+            ask["epoch"] = epoch
+        restarted = False
+        try:
+            history = self.client.request("history", ask)
+        except CampbusError as e:
+            if e.code != "epoch-changed":
+                raise
+            restarted, offset = True, 0
+            history = self.client.history()  # the latest events of the new log
+        missed = []
+        for event in history.get("events", []):
+            if event.get("type") != "direct" and event.get("offset", 0) <= offset:
+                continue
+            if self._own(event):
+                continue
+            self.saw(event)
+            missed.append(event)
+        if history.get("epoch"):
+            self.epoch = history["epoch"]
+        return missed, restarted
+
+    def _own(self, event):
+        me, kind = self.camp_id, event.get("type")
+        if kind in ("join", "checkout"):
+            return event.get("campId") == me
+        if kind in ("message", "direct"):
+            return event.get("from") == me
+        if kind == "peersession":
+            return event.get("host") == me
+        if kind == "complete":
+            return event.get("host") == me and event.get("reason") == "complete"
+        return False
+
+
 # --- the demo scenario (--script) ---
 
 
@@ -283,7 +519,7 @@ def run_script(c, camp_id, wait, token=None):
     step("mission-before-checkin", c.mission, 4)  # 403 not-checked-in
     step("checkin-bad-id", c.checkin, "nobody")  # 400 bad-camp-id
     if not step("checkin", c.checkin, camp_id, token):
-        return 1
+        return EXIT_CHECKIN_REFUSED
     step("mission", c.mission, 4)
     step("mission-bad-day", c.mission, 0)  # 400 bad-day
     print(f"waiting up to {wait}s for another camper to join...", file=sys.stderr)
@@ -313,23 +549,51 @@ def run_script(c, camp_id, wait, token=None):
 # --- interactive use ---
 
 
-def run_interactive(c, camp_id, token=None):
-    """Reads commands such as `message hi` from stdin; prints events as they come."""
+def run_interactive(camper):
+    """Checks in, then reads commands such as `message hi` from stdin and
+    prints events as they come. When the connection ends it comes back by
+    itself at the next of the camp's nodes (see Camper)."""
+    leaving = threading.Event()
+    back = threading.Event()  # set while checked in on the current connection
 
     def show_events():
         while True:
-            event = c.next_event()
+            event = camper.client.next_event()
             if event is None:
-                print("* connection closed", flush=True)
-                return
+                if leaving.is_set():
+                    print("* connection closed", flush=True)
+                    return
+                back.clear()
+                say(f"the connection to {camper.addr} ended; reconnecting")
+                try:
+                    missed = camper.come_back()
+                except (CampbusError, ConnectionEnded, OSError) as e:
+                    say(f"error: cannot check in again as {camper.camp_id}: {e}")
+                    sys.stdout.flush()
+                    os._exit(EXIT_CHECKIN_REFUSED if isinstance(e, CampbusError) else 1)
+                for m in missed:
+                    print("* (missed)", json.dumps(m, ensure_ascii=False), flush=True)
+                back.set()
+                continue
+            camper.saw(event)
             print("*", json.dumps(event, ensure_ascii=False), flush=True)
 
+    try:
+        print(json.dumps(camper.start(), ensure_ascii=False))
+    except OSError as e:
+        say(f"cannot connect to {','.join(camper.given)}: {e}")
+        return 1
+    except CampbusError as e:
+        say(f"error: {e} (the checkin as {camper.camp_id} was refused)")
+        return EXIT_CHECKIN_REFUSED
+    back.set()
     threading.Thread(target=show_events, daemon=True).start()
-    print(json.dumps(c.checkin(camp_id, token), ensure_ascii=False))
     print("commands: mission N | peersession N | complete | message TEXT |")
     print("          direct CAMPID TEXT | history [N] | checkout")
     for line in sys.stdin:
         command, _, rest = line.strip().partition(" ")
+        back.wait()
+        c = camper.client
         try:
             if command == "mission":
                 result = c.mission(int(rest))
@@ -345,6 +609,7 @@ def run_interactive(c, camp_id, token=None):
             elif command == "history":
                 result = c.history(int(rest) if rest else None)
             elif command == "checkout":
+                leaving.set()
                 print(json.dumps(c.checkout()))
                 return 0
             else:
@@ -353,12 +618,16 @@ def run_interactive(c, camp_id, token=None):
             print(json.dumps(result, ensure_ascii=False))
         except (CampbusError, ValueError) as e:
             print("error:", e)
+        except ConnectionEnded as e:
+            print(f"error: {e} (it may or may not have taken effect)")
+    leaving.set()
     return 0
 
 
 def main():
     p = argparse.ArgumentParser(description="A campbus client in plain Python.")
-    p.add_argument("--addr", default="127.0.0.1:2022", help="host:port of the server")
+    p.add_argument("--addr", default="127.0.0.1:2022",
+                   help="host:port of the server, or several, comma-separated: the nodes of one camp")
     p.add_argument("--camp-id", required=True, help="campId to check in with, e.g. J004")
     p.add_argument("--script", action="store_true", help="run the demo scenario, print JSON lines")
     p.add_argument("--wait", type=float, default=60, help="seconds to wait for each event in --script")
@@ -370,14 +639,26 @@ def main():
     if args.ca and not args.tls:
         p.error("--ca checks a TLS server's certificate: add --tls")
     try:
-        c = Client.connect(args.addr, tls=args.tls, ca=args.ca)
+        addrs = split_addrs(args.addr)
+    except ValueError as e:
+        p.error(f"--addr: {e}")
+    if not args.script:
+        camper = Camper(addrs, args.camp_id, args.token, tls=args.tls, ca=args.ca)
+        try:
+            return run_interactive(camper)
+        except (CampbusError, ConnectionEnded, OSError) as e:  # OSError: TimeoutError too
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        finally:
+            if camper.client is not None:
+                camper.client.close()
+    try:
+        c = Client.connect(addrs, tls=args.tls, ca=args.ca)
     except OSError as e:
         print(f"cannot connect to {args.addr}: {e}", file=sys.stderr)
         return 1
     try:
-        if args.script:
-            return run_script(c, args.camp_id, args.wait, args.token)
-        return run_interactive(c, args.camp_id, args.token)
+        return run_script(c, args.camp_id, args.wait, args.token)
     except (CampbusError, ConnectionEnded, OSError) as e:  # OSError: TimeoutError too
         print(f"error: {e}", file=sys.stderr)
         return 1

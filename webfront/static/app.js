@@ -15,7 +15,7 @@
 //   view.js        DOM: the feed (an ARIA log), the member list, form notes,
 //                  the connection status
 
-import { Connection, ConnectionLost, socketURL } from './connection.js';
+import { Connection, ConnectionLost, socketURL, socketURLOf } from './connection.js';
 import { checkCampId } from './campid.js';
 import { hintFor } from './hints.js';
 import { Feed, note, renderMembers, status } from './view.js';
@@ -26,7 +26,7 @@ const MAX_BODY_BYTES = 1024;
 /** How many stored events to show on opening (after the first checkin). */
 const HISTORY_LIMIT = 50;
 /** Checkin errors that a new try can get past; others need the camper. */
-const RETRYABLE_CHECKIN = new Set(['camp-id-in-use', 'shutting-down', 'rate-limited', 'internal', 'too-many-connections']);
+const RETRYABLE_CHECKIN = new Set(['camp-id-in-use', 'shutting-down', 'rate-limited', 'internal', 'too-many-connections', 'unavailable']);
 const REMEMBERED_ID = 'campbus.campId';
 
 const $ = (id) => document.getElementById(id);
@@ -81,6 +81,8 @@ const state = {
   members: [],
   session: null, // {host, maxCount, remaining} as last seen; host '' when unknown
   lastOffset: null, // the last group-log offset seen, for catching up (PROTOCOL §5)
+  epoch: null, // the epoch of the log lastOffset counts in (PROTOCOL §11), when the server gives one
+  checkinOffset: null, // the offset of the camper's own join, from the last checkin
   lastKey: '', // eventKey of the last group event seen, for catching up without offsets
   directsSince: [], // directs seen since the last group event: a catch-up sends them again
   arriving: null, // while catching up: {offsets, directs} shown live meanwhile
@@ -88,6 +90,10 @@ const state = {
   closeWhy: '', // why the last socket closed, in words
   closeNote: '', // why the open socket is about to close, when the page knows first
   checkingIn: false,
+  lostURL: '', // the socket address of the node a checked-in camper lost
+  toldInUse: false, // the wait for the camp to release the campId was told
+  nodeNames: new Map(), // socket address → node name, from the checkin's nodes
+  electing: false, // the status line says the camp is electing a leader
 };
 
 // ---- the connection -------------------------------------------------------
@@ -112,6 +118,8 @@ conn.addEventListener('close', ({ detail }) => {
   state.closeNote = '';
   if (wasIn) {
     state.droppedAt = Date.now();
+    state.lostURL = detail.url;
+    state.toldInUse = false;
     feed.add({ kind: 'system', text: `connection lost: ${state.closeWhy}; reconnecting as ${state.campId}…` });
   }
 });
@@ -201,7 +209,7 @@ async function checkIn(campId, token, { again }) {
   const body = token ? { campId, token } : { campId };
   let resp;
   try {
-    resp = await conn.request('checkin', body);
+    resp = await conn.ask('checkin', body, { onRetry: electionNotice });
   } catch (err) {
     if (!again) note(ui.checkinMsg, 'Not connected yet: you are checked in once the server answers.');
     state.campId = campId;
@@ -210,13 +218,20 @@ async function checkIn(campId, token, { again }) {
     state.checkingIn = false;
     ui.checkinButton.disabled = false;
   }
+  endElectionNotice();
   if (resp.status !== 200) {
     const { code = '', error = '' } = resp.body;
     if (again && RETRYABLE_CHECKIN.has(code)) {
-      state.closeNote = code === 'camp-id-in-use'
-        ? `the server still holds ${campId} for the dropped connection (it lets go within a minute)`
+      const inUse = code === 'camp-id-in-use';
+      state.closeNote = inUse
+        ? `the camp still holds ${campId} for the lost connection (it lets go a few seconds after the loss)`
         : `checkin failed: ${words.printable(error)}`;
-      conn.drop(1000, 'checkin again later');
+      if (inUse && !state.toldInUse) {
+        // The node is up: wait there until the camp releases the campId.
+        state.toldInUse = true;
+        feed.add({ kind: 'system', text: `${campId} is still held for the lost connection; waiting for the camp to let it go, then checking in again` });
+      }
+      conn.drop(1000, 'checkin again later', { stay: inUse });
       return;
     }
     state.campId = '';
@@ -238,6 +253,7 @@ async function checkIn(campId, token, { again }) {
 function enterCamp(body, campId, again) {
   const sameGroup = again && body.group === state.group;
   const after = sameGroup ? state.lastOffset : null; // catch up from here
+  const epoch = sameGroup ? state.epoch : null; // in the log it counted in
   state.campId = body.campId ?? campId;
   state.inCamp = true;
   state.group = body.group;
@@ -248,9 +264,13 @@ function enterCamp(body, campId, again) {
     state.lastOffset = typeof body.offset === 'number' ? body.offset : null;
     state.lastKey = '';
   }
+  // The checkin's epoch is the log's now; a catch-up is asked in the old one.
+  state.epoch = typeof body.epoch === 'string' ? body.epoch : null;
+  state.checkinOffset = typeof body.offset === 'number' ? body.offset : null;
   // What arrives live while the missed events are fetched, not to show twice.
   state.arriving = sameGroup ? { offsets: new Set(), directs: [] } : null;
   conn.healthy();
+  learnNodes(body.nodes);
   remember(state.campId);
 
   ui.checkinView.hidden = true;
@@ -264,13 +284,16 @@ function enterCamp(body, campId, again) {
 
   const now = feed.mark('now'); // history goes in above it
   if (again) {
-    feed.add({ kind: 'system', text: `reconnected after ${words.formatSeconds(Date.now() - state.droppedAt)}` });
+    const away = words.formatSeconds(Date.now() - state.droppedAt);
+    const moved = state.lostURL !== '' && conn.url !== state.lostURL;
+    feed.add({ kind: 'system', text: moved ? `reconnected to ${nodeName(conn.url)} after ${away}` : `reconnected after ${away}` });
     state.droppedAt = 0;
+    state.lostURL = '';
   }
   if (!sameGroup) feed.add({ kind: 'result', text: words.checkinLine(body) });
   showMembers();
   showSession();
-  loadHistory(sameGroup, after, now);
+  loadHistory(sameGroup, after, now, epoch);
   if (!again) ui.messageText.focus();
 }
 
@@ -278,16 +301,28 @@ function enterCamp(body, campId, again) {
  * loadHistory shows the stored events before the `now` mark. On opening,
  * the last HISTORY_LIMIT. After a drop in the same group, the ones missed:
  * those after offset `after` when the server numbers its events (page by
- * page, PROTOCOL §5), or else those after the last group event seen among
- * the last HISTORY_LIMIT.
+ * page, PROTOCOL §5, in the epoch they counted in), or else those after the
+ * last group event seen among the last HISTORY_LIMIT. When the camp's log
+ * was started anew meanwhile (409 epoch-changed, PROTOCOL §11), the latest
+ * HISTORY_LIMIT of the new log, and a word that the events before are gone.
  */
-async function loadHistory(catchUp, after, now) {
-  const byOffset = catchUp && after !== null;
+async function loadHistory(catchUp, after, now, epoch = null) {
+  let byOffset = catchUp && after !== null;
   let events = [];
   let trimmed = false;
+  let restarted = false;
   try {
     if (byOffset) {
-      ({ events, trimmed } = await missedSince(after));
+      try {
+        ({ events, trimmed } = await missedSince(after, epoch));
+      } catch (err) {
+        if (!(err instanceof HistoryRefused) || err.code !== 'epoch-changed') throw err;
+        restarted = true;
+        byOffset = false;
+        state.lastKey = '';
+        state.lastOffset = state.checkinOffset; // the old log's offsets mean nothing in the new one
+        events = await storedEvents({ limit: HISTORY_LIMIT });
+      }
     } else {
       events = await storedEvents({ limit: HISTORY_LIMIT });
     }
@@ -302,6 +337,9 @@ async function loadHistory(catchUp, after, now) {
     if (byOffset) {
       const live = state.arriving?.offsets ?? new Set();
       events = events.filter((ev) => !(typeof ev.offset === 'number' && (ev.offset <= after || live.has(ev.offset))));
+    } else if (restarted) {
+      const live = state.arriving?.offsets ?? new Set();
+      events = events.filter((ev) => !(typeof ev.offset === 'number' && live.has(ev.offset)));
     } else if (state.lastKey !== '') {
       const last = events.findLastIndex((ev) => eventKey(ev.type, ev) === state.lastKey);
       if (last >= 0) events = events.slice(last + 1);
@@ -311,11 +349,14 @@ async function loadHistory(catchUp, after, now) {
   state.directsSince = [];
   state.arriving = null;
   if (events.length === 0) {
-    if (catchUp) now.remove();
-    else feed.mark('no earlier events', now);
+    if (catchUp && !restarted) now.remove();
+    else feed.mark(restarted ? "the camp's log was started anew: nothing in the new one yet" : 'no earlier events', now);
   } else {
     const noun = events.length === 1 ? 'event' : 'events';
-    feed.mark(catchUp ? `missed while away: ${events.length} ${noun}` : `earlier: the last ${events.length} ${noun}`, now);
+    const title = restarted
+      ? `the camp's log was started anew: the latest ${events.length} ${noun} of the new one`
+      : catchUp ? `missed while away: ${events.length} ${noun}` : `earlier: the last ${events.length} ${noun}`;
+    feed.mark(title, now);
     ui.feed.setAttribute('aria-busy', 'true'); // one announcement, not fifty
     for (const ev of events) {
       const { type, ...evBody } = ev;
@@ -326,6 +367,9 @@ async function loadHistory(catchUp, after, now) {
   }
   if (trimmed) {
     feed.add({ kind: 'system', text: 'some events are no longer stored and are not shown', before: now });
+  }
+  if (restarted) {
+    feed.add({ kind: 'system', text: "the camp's log was started anew while you were away: the events before it are gone", before: now });
   }
   showMembers();
   showSession();
@@ -339,7 +383,8 @@ const MAX_HISTORY = 1000;
 class HistoryRefused extends Error {
   constructor(body, request) {
     super(body.error ?? '');
-    this.hint = hintFor('history', request, body.code ?? '');
+    this.code = body.code ?? '';
+    this.hint = hintFor('history', request, this.code);
   }
 }
 
@@ -349,8 +394,10 @@ async function storedEvents(body) {
 }
 
 async function historyPage(body) {
-  const resp = await conn.request('history', body);
+  const resp = await conn.ask('history', body, { onRetry: electionNotice });
+  endElectionNotice();
   if (resp.status !== 200) throw new HistoryRefused(resp.body, body);
+  if (typeof resp.body.epoch === 'string') state.epoch = resp.body.epoch;
   return {
     events: Array.isArray(resp.body.events) ? resp.body.events : [],
     next: resp.body.next,
@@ -358,12 +405,17 @@ async function historyPage(body) {
   };
 }
 
-/** missedSince reads the group's events after offset `after`, page by page, and the directs since. */
-async function missedSince(after) {
+/**
+ * missedSince reads the group's events after offset `after`, page by page,
+ * and the directs since; epoch, when known, is the log's the offset counts in.
+ */
+async function missedSince(after, epoch) {
   let events = [];
   let trimmed = false;
   for (let page = 0, from = after; page < CATCH_UP_PAGES; page++) {
-    const got = await historyPage({ after: from, limit: MAX_HISTORY });
+    const ask = { after: from, limit: MAX_HISTORY };
+    if (epoch) ask.epoch = epoch;
+    const got = await historyPage(ask);
     events = events.concat(got.events);
     trimmed ||= got.trimmed;
     const groupEvents = got.events.filter((ev) => ev.type !== 'direct').length;
@@ -476,12 +528,13 @@ async function send(command, body, target) {
   }
   let resp;
   try {
-    resp = await conn.request(command, body);
+    resp = await conn.ask(command, body, { onRetry: electionNotice });
   } catch (err) {
     if (!(err instanceof ConnectionLost)) throw err;
     tell(`${command}: the connection dropped before the answer; it may not have gone through.`, { error: true });
     return null;
   }
+  endElectionNotice();
   if (resp.status === 200) {
     tell('');
     return resp.body;
@@ -603,6 +656,7 @@ function track(type, body, { live = true } = {}) {
   }
   if (typeof body.offset === 'number' && (body.group === undefined || body.group === state.group)) {
     state.lastOffset = Math.max(state.lastOffset ?? 0, body.offset);
+    if (typeof body.epoch === 'string') state.epoch = body.epoch;
     if (live) state.arriving?.offsets.add(body.offset);
   }
   switch (type) {
@@ -666,6 +720,39 @@ function learnFromError(command, code) {
   }
   showSession();
   showMembers();
+}
+
+// ---- the camp's nodes (PROTOCOL §11) ---------------------------------------
+
+/** learnNodes takes the checkin's "nodes": the page may come back at any of their sockets. */
+function learnNodes(nodes) {
+  if (!Array.isArray(nodes)) return;
+  const urls = [];
+  for (const n of nodes) {
+    const url = typeof n?.web === 'string' ? socketURLOf(n.web) : '';
+    if (url === '') continue;
+    urls.push(url);
+    if (typeof n.name === 'string' && n.name !== '') state.nodeNames.set(url, n.name);
+  }
+  conn.learn(urls);
+}
+
+/** nodeName names a node for the camper: "n2 (ws://10.0.0.2:8080/ws)", or its address. */
+function nodeName(url) {
+  const name = state.nodeNames.get(url);
+  return name ? `${name} (${url})` : url;
+}
+
+/** electionNotice says in the status line that a request waits for the camp's election. */
+function electionNotice({ delayMs }) {
+  state.electing = true;
+  status(ui.status, 'connecting', `The camp is electing a leader after losing a node; trying again in ${words.formatSeconds(delayMs)}…`);
+}
+
+function endElectionNotice() {
+  if (!state.electing) return;
+  state.electing = false;
+  if (conn.isOpen) status(ui.status, 'up', 'Connected');
 }
 
 // ---- panels ---------------------------------------------------------------

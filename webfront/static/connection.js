@@ -1,6 +1,8 @@
 // The WebSocket to campbus (PROTOCOL §8): requests matched to responses by
 // id, events passed on, and a new socket after a drop, after a capped
-// exponential wait with jitter. It knows nothing of campers or the page.
+// exponential wait with jitter, to the next of the camp's nodes it knows
+// (PROTOCOL §11). Requests answered 503 unavailable while the camp elects a
+// leader are sent again by ask. It knows nothing of campers or the page.
 
 /** The first wait before reconnecting, doubled per failed try up to the cap. */
 export const BACKOFF_FIRST_MS = 500;
@@ -9,6 +11,10 @@ export const BACKOFF_MAX_MS = 30_000;
 export const REQUEST_TIMEOUT_MS = 15_000;
 /** Close code the page uses when the server stopped answering. */
 export const CLOSE_NO_ANSWER = 4000;
+/** How long ask keeps sending a request again while the camp elects a leader. */
+export const ELECTION_BUDGET_MS = 30_000;
+/** The most backoff steps while waiting on a node that is up (drop with stay). */
+const STAY_ATTEMPTS = 2;
 
 /**
  * backoffDelay is the wait before reconnect try number attempt (0 first):
@@ -27,6 +33,33 @@ export function socketURL(loc = window.location) {
   return `${scheme}//${loc.host}/ws`;
 }
 
+/**
+ * socketURLOf is the WebSocket address of a node from its base URL, as the
+ * checkin's "nodes" give it: http→ws, https→wss, path /ws. It returns ''
+ * for a URL it cannot read.
+ */
+export function socketURLOf(base) {
+  let url;
+  try {
+    url = new URL(base);
+  } catch {
+    return '';
+  }
+  const scheme = { 'http:': 'ws:', 'https:': 'wss:', 'ws:': 'ws:', 'wss:': 'wss:' }[url.protocol];
+  return scheme ? `${scheme}//${url.host}/ws` : '';
+}
+
+/** electing tells a response of a camp electing a leader: 503 unavailable (PROTOCOL §11). */
+export function electing(resp) {
+  return resp.status === 503 && resp.body?.code === 'unavailable';
+}
+
+/** retryAfterMs is the wait a 503 unavailable asks for: its retryAfter seconds, at least 1. */
+export function retryAfterMs(resp) {
+  const secs = Number(resp.body?.retryAfter);
+  return Math.max(1, Number.isFinite(secs) ? secs : 1) * 1000;
+}
+
 /** ConnectionLost rejects the requests that were waiting when a socket closed. */
 export class ConnectionLost extends Error {
   constructor(explanation) {
@@ -36,15 +69,20 @@ export class ConnectionLost extends Error {
 }
 
 /**
- * Connection keeps one socket open while it is wanted. It dispatches:
- *   open                  a socket is open
- *   close  {code, reason, opened}   a socket closed (opened: it had been open)
+ * Connection keeps one socket open while it is wanted, to one of the
+ * camp's nodes: the URL it was made with first, then those learned, each
+ * new socket after a drop to the next of them. It dispatches:
+ *   open   {url}          a socket is open
+ *   close  {code, reason, opened, url}   a socket closed (opened: it had been open)
  *   retry  {delayMs}      the next try is scheduled
  *   event  {type, body}   a server event
  *   stray  {message}      a response that matches no request
  */
 export class Connection extends EventTarget {
-  #url;
+  #given;
+  #learned = [];
+  #at = 0; // index in urls of the socket's URL
+  #stay = false; // the next socket goes to the same URL
   #socket = null;
   #wanted = false;
   #attempt = 0;
@@ -54,7 +92,31 @@ export class Connection extends EventTarget {
 
   constructor(url) {
     super();
-    this.#url = url;
+    this.#given = Array.isArray(url) ? [...url] : [url];
+  }
+
+  /** urls are the addresses tried in turn: those given, then those learned. */
+  get urls() {
+    return [...this.#given, ...this.#learned.filter((u) => !this.#given.includes(u))];
+  }
+
+  /** url is the address of the current socket, or of the next one tried. */
+  get url() {
+    return this.urls[this.#at];
+  }
+
+  /**
+   * learn takes the WebSocket addresses of the camp's live nodes; they
+   * replace those learned before, and the current address stays current.
+   * An empty list (a node alone) forgets nothing.
+   */
+  learn(urls) {
+    const known = urls.filter((u) => typeof u === 'string' && u !== '');
+    if (known.length === 0) return;
+    const current = this.url;
+    this.#learned = [...new Set(known)];
+    if (!this.urls.includes(current)) this.#learned.push(current);
+    this.#at = this.urls.indexOf(current);
   }
 
   /** isWanted is true from start until stop. */
@@ -92,8 +154,13 @@ export class Connection extends EventTarget {
     this.#attempt = 0;
   }
 
-  /** drop closes the socket so that a new one is tried after the usual wait. */
-  drop(code = 1000, reason = '') {
+  /**
+   * drop closes the socket so that a new one is tried after the usual wait,
+   * at the next address; with stay, at the same one again (a node that is
+   * up but cannot take the camper yet), after at most a short wait.
+   */
+  drop(code = 1000, reason = '', { stay = false } = {}) {
+    this.#stay = stay;
     this.#socket?.close(code, reason);
   }
 
@@ -115,20 +182,39 @@ export class Connection extends EventTarget {
     });
   }
 
+  /**
+   * ask is request, but while the camp elects a leader (503 unavailable)
+   * it waits the retryAfter the server asks for and sends the request
+   * again, calling onRetry({command, attempt, delayMs}) before each wait,
+   * for up to budgetMs in all; then it resolves to the last 503.
+   */
+  async ask(command, body = {}, { onRetry = () => {}, budgetMs = ELECTION_BUDGET_MS, sleep = delay } = {}) {
+    const began = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      const resp = await this.request(command, body);
+      if (!electing(resp)) return resp;
+      const delayMs = retryAfterMs(resp);
+      if (Date.now() - began + delayMs > budgetMs) return resp;
+      onRetry({ command, attempt, delayMs });
+      await sleep(delayMs);
+    }
+  }
+
   #open() {
     let socket;
     try {
-      socket = new WebSocket(this.#url);
+      socket = new WebSocket(this.url);
     } catch (err) {
-      // Only a bad URL throws; nothing to retry.
-      this.#emit('close', { code: 1006, reason: String(err), opened: false });
+      // Only a bad URL throws: nothing to retry there, but maybe at another node.
+      this.#emit('close', { code: 1006, reason: String(err), opened: false, url: this.url });
+      if (this.#wanted && this.urls.length > 1) this.#scheduleRetry();
       return;
     }
     this.#socket = socket;
     let opened = false;
     socket.addEventListener('open', () => {
       opened = true;
-      this.#emit('open');
+      this.#emit('open', { url: this.url });
     });
     socket.addEventListener('message', (e) => this.#receive(e.data));
     socket.addEventListener('close', (e) => {
@@ -139,13 +225,16 @@ export class Connection extends EventTarget {
         p.reject(lost);
       }
       this.#pending.clear();
-      this.#emit('close', { code: e.code, reason: e.reason, opened });
+      this.#emit('close', { code: e.code, reason: e.reason, opened, url: this.url });
       if (this.#wanted) this.#scheduleRetry();
     });
   }
 
   #scheduleRetry() {
-    const delayMs = backoffDelay(this.#attempt++);
+    const attempt = this.#attempt++;
+    const delayMs = backoffDelay(this.#stay ? Math.min(attempt, STAY_ATTEMPTS) : attempt);
+    if (!this.#stay) this.#at = (this.#at + 1) % this.urls.length;
+    this.#stay = false;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = 0;
       if (this.#wanted) this.#open();
@@ -181,4 +270,8 @@ export class Connection extends EventTarget {
   #emit(type, detail = {}) {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
+}
+
+function delay(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestPageConnectionLogicInNode runs the tests of the page's connection.js
+// (webfront/jstest) with Node's own test runner: the nodes it goes round,
+// the socket addresses it makes of the camp's web addresses, and the
+// requests it sends again while the camp elects a leader. Without node on
+// PATH it is skipped.
+func TestPageConnectionLogicInNode(t *testing.T) {
+	nodeBin, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("no node on PATH: the page's logic tests need Node.js 20 or later")
+	}
+	dir, err := filepath.Abs(filepath.Join("..", "..", "webfront", "jstest"))
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, nodeBin, "--test", dir).CombinedOutput()
+	require.NoError(t, err, "node --test %s:\n%s", dir, out)
+	t.Logf("node --test:\n%s", out)
+}
