@@ -26,3 +26,11 @@ func TestOriginOfIsWhatABrowserSendsForAPageAtThatURL(t *testing.T) {
 		assert.False(t, ok, bad)
 	}
 }
+
+func TestThePageMayOpenTheSocketsOfTheCampsNodes(t *testing.T) {
+	s := &Server{opts: Options{CampURLs: func() []string {
+		return []string{"http://10.0.0.2:8080", "https://n3.camp.example", "http://10.0.0.2:8080/", "not a url"}
+	}}}
+	assert.Equal(t, " ws://10.0.0.2:8080 wss://n3.camp.example", s.campSockets())
+	assert.Empty(t, (&Server{}).campSockets(), "a node alone: its own server only")
+}

@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -100,7 +101,7 @@ func New(hub *session.Hub, opts Options) *Server {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", http.HandlerFunc(s.serveWS))
-	mux.Handle("GET /", securityHeaders(http.FileServerFS(files)))
+	mux.Handle("GET /", s.securityHeaders(http.FileServerFS(files)))
 	s.http = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -109,14 +110,40 @@ func New(hub *session.Hub, opts Options) *Server {
 	return s
 }
 
-// securityHeaders keeps the page to its own scripts and its own server.
-func securityHeaders(h http.Handler) http.Handler {
+// securityHeaders keeps the page to its own scripts, and its sockets to
+// its own server and the other nodes of the camp (CampURLs), which it moves
+// to when its node is lost (PROTOCOL.md §11). Its icon is a data: URL.
+func (s *Server) securityHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; connect-src 'self'; frame-ancestors 'none'")
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; connect-src 'self'"+s.campSockets()+
+			"; img-src 'self' data:; frame-ancestors 'none'")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Referrer-Policy", "no-referrer")
 		h.ServeHTTP(w, r)
 	})
+}
+
+// campSockets lists, for connect-src, the WebSocket origins of the camp's
+// nodes' web addresses (ws:// for http://, wss:// for https://), each
+// after a space, sorted and once each.
+func (s *Server) campSockets() string {
+	if s.opts.CampURLs == nil {
+		return ""
+	}
+	var out []string
+	for _, u := range s.opts.CampURLs() {
+		o, ok := OriginOf(u)
+		if !ok {
+			continue
+		}
+		out = append(out, "ws"+strings.TrimPrefix(o, "http"))
+	}
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if len(out) == 0 {
+		return ""
+	}
+	return " " + strings.Join(out, " ")
 }
 
 // Serve serves HTTP (HTTPS with Options.TLS) on ln until StopAccepting.
