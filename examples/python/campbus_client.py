@@ -52,7 +52,9 @@ import collections
 import json
 import os
 import queue
+import io
 import random
+import select
 import socket
 import ssl
 import sys
@@ -82,6 +84,56 @@ class ConnectionEnded(Exception):
     """The connection ended before the response came."""
 
 
+class _Wire(io.RawIOBase):
+    """The socket as the reader and the writers share it.
+
+    An SSL socket must not be used by two threads at once (OpenSSL's SSL
+    object is not thread-safe: a read and a write at the same moment may
+    corrupt the stream or hang), and the reader blocks in a read while a
+    writer sends. So the socket is non-blocking, every read and write holds
+    _lock, and whoever finds no data or no room waits in select() without
+    it. Plain TCP takes the same path."""
+
+    def __init__(self, sock):
+        super().__init__()
+        self._sock = sock
+        self._lock = threading.Lock()
+        sock.setblocking(False)
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        while True:
+            with self._lock:
+                try:
+                    return self._sock.recv_into(b)
+                except (ssl.SSLWantReadError, BlockingIOError, InterruptedError):
+                    wait_read = True
+                except ssl.SSLWantWriteError:
+                    wait_read = False
+            if wait_read:
+                select.select([self._sock], [], [])
+            else:
+                select.select([], [self._sock], [])
+
+    def sendall(self, data):
+        view = memoryview(data)
+        while view:
+            with self._lock:
+                try:
+                    view = view[self._sock.send(view):]
+                    continue
+                except (ssl.SSLWantWriteError, BlockingIOError, InterruptedError):
+                    wait_read = False
+                except ssl.SSLWantReadError:
+                    wait_read = True
+            if wait_read:
+                select.select([self._sock], [], [])
+            else:
+                select.select([], [self._sock], [])
+
+
 class Client:
     """One connection to a campbus server. Requests may come from any thread."""
 
@@ -91,7 +143,8 @@ class Client:
         self.on_retry = on_retry or (lambda command, secs: say(
             f"the camp is electing a leader; trying {command} again in {secs:g} s"))
         self._sock = sock
-        self._rfile = sock.makefile("rb")
+        self._wire = _Wire(sock)
+        self._rfile = io.BufferedReader(self._wire)
         # _write_lock keeps requests whole and in the order of _pending; the
         # reader takes only _pending_lock, so it never waits for a writer.
         self._write_lock = threading.Lock()
@@ -203,7 +256,7 @@ class Client:
                 "Content-Type: application/json\r\n"
                 f"Content-Length: {len(payload)}\r\n\r\n"
             )
-            self._sock.sendall(head.encode("ascii") + payload)
+            self._wire.sendall(head.encode("ascii") + payload)
         try:
             status, body, fields = slot.get(timeout=timeout)
         except queue.Empty:
