@@ -38,6 +38,29 @@ type HistoryRequest struct {
 	Limit int `json:"limit,omitempty"`
 }
 
+// StaffRequest is the body of POST /staff: a staff member's token
+// (PROTOCOL.md §12).
+type StaffRequest struct {
+	Token string `json:"token"`
+}
+
+// AnnounceRequest is the body of POST /announce.
+type AnnounceRequest struct {
+	Text string `json:"text"`
+}
+
+// MuteRequest is the body of POST /mute; Minutes 0 lifts a mute.
+type MuteRequest struct {
+	CampID  string `json:"campId"`
+	Minutes int    `json:"minutes"`
+}
+
+// KickRequest is the body of POST /kick; Reason is optional.
+type KickRequest struct {
+	CampID string `json:"campId"`
+	Reason string `json:"reason,omitempty"`
+}
+
 // Response bodies of status 200.
 
 // CheckinResponse answers checkin: the group and its members in join order.
@@ -117,6 +140,61 @@ type HistoryResponse struct {
 	Epoch string `json:"epoch,omitempty"`
 }
 
+// StaffResponse answers staff: who the connection is now.
+type StaffResponse struct {
+	Name string `json:"name"`
+	// Expires is when the token stops signing its member in (RFC 3339).
+	Expires string `json:"expires"`
+}
+
+// BoardResponse answers board: every group with members, in group order,
+// how many campers are checked in, and who is muted.
+type BoardResponse struct {
+	Groups    []BoardGroup  `json:"groups"`
+	CheckedIn int           `json:"checkedIn"`
+	Muted     []MutedCamper `json:"muted"`
+}
+
+// BoardGroup is one group on the board; Session is nil when none runs.
+type BoardGroup struct {
+	Group   int           `json:"group"`
+	Members []string      `json:"members"`
+	Session *BoardSession `json:"session"`
+}
+
+// BoardSession is a group's running peer session.
+type BoardSession struct {
+	Host     string `json:"host"`
+	MaxCount int    `json:"maxCount"`
+	Messages int    `json:"messages"`
+}
+
+// MutedCamper is a camper muted until Until (RFC 3339), by a staff member.
+type MutedCamper struct {
+	CampID string `json:"campId"`
+	Until  string `json:"until"`
+	By     string `json:"by"`
+}
+
+// AnnounceResponse answers announce: how many campers it reached, in how
+// many groups.
+type AnnounceResponse struct {
+	Reached int `json:"reached"`
+	Groups  int `json:"groups"`
+}
+
+// MuteResponse answers mute; Until is empty when the mute was lifted.
+type MuteResponse struct {
+	CampID string `json:"campId"`
+	Until  string `json:"until,omitempty"`
+}
+
+// KickResponse answers kick: the camper checked out, and the group it left.
+type KickResponse struct {
+	CampID string `json:"campId"`
+	Group  int    `json:"group"`
+}
+
 // Event types (PROTOCOL.md §4), the path of EVENT frames and the "type" field
 // of bus payloads.
 const (
@@ -127,6 +205,11 @@ const (
 	EventComplete    = "complete"
 	EventDirect      = "direct"
 	EventShutdown    = "shutdown"
+	// Staff's events (PROTOCOL.md §12): an announcement to every group, a
+	// camper told it is muted (or no longer), a camper kicked.
+	EventAnnouncement = "announcement"
+	EventMuted        = "muted"
+	EventKicked       = "kicked"
 )
 
 // Reasons carried by checkout and complete events.
@@ -135,6 +218,8 @@ const (
 	ReasonDisconnect = "disconnect"
 	ReasonComplete   = "complete"
 	ReasonHostLeft   = "host-left"
+	// ReasonKicked: a staff member checked the camper out.
+	ReasonKicked = "kicked"
 )
 
 // Event is any event body. Type is always set; the other fields are those of
@@ -154,6 +239,11 @@ type Event struct {
 	Remaining *int     `json:"remaining,omitempty"`
 	Messages  *int     `json:"messages,omitempty"`
 	Reason    string   `json:"reason,omitempty"`
+	// By names the staff member who did it (kicked, muted; a kick's
+	// checkout).
+	By string `json:"by,omitempty"`
+	// Until is when a mute ends (RFC 3339); empty when it was lifted.
+	Until string `json:"until,omitempty"`
 	// Offset is a group event's position in its group's log: 1, 2, 3...
 	// with no gaps over the group's whole life (PROTOCOL.md §5).
 	Offset uint64 `json:"offset,omitempty"`

@@ -16,6 +16,12 @@ const (
 	CmdMessage     = "message"
 	CmdDirect      = "direct"
 	CmdHistory     = "history"
+	// Staff commands (PROTOCOL.md §12).
+	CmdStaff    = "staff"
+	CmdBoard    = "board"
+	CmdAnnounce = "announce"
+	CmdMute     = "mute"
+	CmdKick     = "kick"
 )
 
 // Command describes one command of the protocol: what a front-end checks
@@ -32,6 +38,10 @@ type Command struct {
 	// RefusedAfterCheckin is true for checkin alone: a connection that is
 	// checked in gets 409 already-checked-in.
 	RefusedAfterCheckin bool
+	// Staff is true for the staff commands: they work only on a connection
+	// signed in as staff (the staff command), and get 403 forbidden
+	// anywhere else.
+	Staff bool
 	// Usage is the command's form in the client ("mission <day>"), Example
 	// one that works, About what it does, in a few words.
 	Usage, Example, About string
@@ -48,6 +58,11 @@ var commandTable = []Command{
 	{Name: CmdHistory, NeedsCheckin: true, Usage: "history [N]", Example: "history 20", About: "last N events and directs"},
 	{Name: CmdCheckin, RefusedAfterCheckin: true, Usage: "checkin <campId>", Example: "checkin J004", About: "check in (done at start)"},
 	{Name: CmdCheckout, NeedsCheckin: true, Usage: "checkout", Example: "checkout", About: "check out, show active time"},
+	{Name: CmdStaff, RefusedAfterCheckin: true, Usage: "staff <token>", Example: "staff eyJhbGciOi...", About: "sign in as staff, with a staff token"},
+	{Name: CmdBoard, Staff: true, Usage: "board", Example: "board", About: "groups, members, sessions and mutes"},
+	{Name: CmdAnnounce, Staff: true, Usage: "announce <text>", Example: "announce 점심은 12시 30분", About: "tell every checked-in camper"},
+	{Name: CmdMute, Staff: true, Usage: "mute <campId> <minutes>", Example: "mute J004 10", About: "silence a camper's messages and directs (0 lifts it)"},
+	{Name: CmdKick, Staff: true, Usage: "kick <campId> [reason]", Example: "kick J004 flooding", About: "check a camper out and close its connection"},
 }
 
 // LookupCommand returns the command with that name.

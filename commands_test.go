@@ -15,12 +15,17 @@ func TestTheCommandTableIsWhole(t *testing.T) {
 		assert.True(t, strings.HasPrefix(c.Usage, c.Name), "%s: usage %q starts with the name", c.Name, c.Usage)
 		assert.True(t, strings.HasPrefix(c.Example, c.Name), "%s: example %q starts with the name", c.Name, c.Example)
 		assert.NotEmpty(t, c.About, c.Name)
-		assert.NotEqual(t, c.NeedsCheckin, c.RefusedAfterCheckin, "%s: before checkin or after, never both", c.Name)
+		if c.Staff {
+			assert.False(t, c.NeedsCheckin || c.RefusedAfterCheckin, "%s: a staff command's connection holds no checkin", c.Name)
+		} else {
+			assert.NotEqual(t, c.NeedsCheckin, c.RefusedAfterCheckin, "%s: before checkin or after, never both", c.Name)
+		}
 		got, ok := LookupCommand(c.Name)
 		assert.True(t, ok)
 		assert.Equal(t, c, got)
 	}
-	for _, name := range []string{CmdCheckin, CmdCheckout, CmdMission, CmdPeerSession, CmdComplete, CmdMessage, CmdDirect, CmdHistory} {
+	for _, name := range []string{CmdCheckin, CmdCheckout, CmdMission, CmdPeerSession, CmdComplete, CmdMessage, CmdDirect, CmdHistory,
+		CmdStaff, CmdBoard, CmdAnnounce, CmdMute, CmdKick} {
 		assert.True(t, seen[name], "%s is in the table", name)
 	}
 	assert.Equal(t, len(seen), len(CommandNames()))

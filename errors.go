@@ -36,6 +36,9 @@ const (
 	CodeTooManyConnections = "too-many-connections"
 	CodeInternal           = "internal"
 	CodeUnavailable        = "unavailable"
+	CodeForbidden          = "forbidden"
+	CodeMuted              = "muted"
+	CodeBadMinutes         = "bad-minutes"
 )
 
 // Error is a protocol error: an HTTP status, a machine-readable code and a

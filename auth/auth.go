@@ -140,20 +140,21 @@ func (s *Secret) MintStaff(name string, ttl time.Duration, now time.Time) (strin
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.key)
 }
 
-// CheckStaff returns the staff member a token signs in at time now, or
-// why it signs in nobody (a camper's token among the reasons).
-func (s *Secret) CheckStaff(token string, now time.Time) (name string, err error) {
+// CheckStaff returns the staff member a token signs in at time now and
+// when the token expires, or why it signs in nobody (a camper's token
+// among the reasons).
+func (s *Secret) CheckStaff(token string, now time.Time) (name string, expires time.Time, err error) {
 	c, err := s.parse(token, now)
 	if err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
 	if c.Role != RoleStaff {
-		return "", ErrNotStaff
+		return "", time.Time{}, ErrNotStaff
 	}
 	if !ValidStaffName(c.Subject) {
-		return "", ErrStaffName
+		return "", time.Time{}, ErrStaffName
 	}
-	return c.Subject, nil
+	return c.Subject, c.ExpiresAt.Time, nil
 }
 
 // claims are the claims of a campbus token: the registered ones, and the

@@ -137,28 +137,29 @@ func TestAStaffTokenSignsInItsMemberAndNeverChecksInACamper(t *testing.T) {
 	for _, name := range []string{"Mina", "김코치", "coach-2", "Ji Woo"} {
 		tok, err := s.MintStaff(name, time.Hour, now)
 		require.NoError(t, err, name)
-		got, err := s.CheckStaff(tok, now.Add(time.Minute))
+		got, expires, err := s.CheckStaff(tok, now.Add(time.Minute))
 		require.NoError(t, err, name)
 		assert.Equal(t, name, got)
+		assert.True(t, expires.Equal(now.Add(time.Hour)), "%v", expires)
 		_, err = s.Check(tok, now)
 		assert.ErrorIs(t, err, ErrStaffToken, "%s's token checks in no camper", name)
-		_, err = s.CheckStaff(tok, now.Add(time.Hour+Leeway))
+		_, _, err = s.CheckStaff(tok, now.Add(time.Hour+Leeway))
 		assert.ErrorIs(t, err, ErrExpired)
 	}
 	camper, err := s.Mint("J004", time.Hour, now)
 	require.NoError(t, err)
-	_, err = s.CheckStaff(camper, now)
+	_, _, err = s.CheckStaff(camper, now)
 	assert.ErrorIs(t, err, ErrNotStaff, "a camper's token signs in no staff member")
 
 	other, err := NewSecret("another camp's secret, long enough")
 	require.NoError(t, err)
 	foreign, err := other.MintStaff("Mina", time.Hour, now)
 	require.NoError(t, err)
-	_, err = s.CheckStaff(foreign, now)
+	_, _, err = s.CheckStaff(foreign, now)
 	assert.ErrorIs(t, err, ErrSignature)
 	// A staff role minted by another library with a name out of form.
 	bad := signed(t, jwt.SigningMethodHS256, jwt.MapClaims{"sub": " Mina", "role": RoleStaff, "exp": now.Add(time.Hour).Unix()}, []byte(testSecret))
-	_, err = s.CheckStaff(bad, now)
+	_, _, err = s.CheckStaff(bad, now)
 	assert.ErrorIs(t, err, ErrStaffName)
 
 	for _, name := range []string{"", " Mina", "Mina ", "a/b", strings.Repeat("x", 33), "J004\n"} {

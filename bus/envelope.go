@@ -2,6 +2,7 @@ package bus
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -30,6 +31,9 @@ type Request struct {
 	// Token is the front-end's verdict on a checkin's token when the
 	// server needs one; the token itself never travels on the bus.
 	Token TokenVerdict
+	// Staff names the staff member a staff command comes from; "" for a
+	// camper's request.
+	Staff string
 	Body  []byte
 }
 
@@ -68,6 +72,9 @@ func (r *Request) Msg() *nats.Msg {
 	if r.Token.Refused != "" {
 		m.Header.Set(HdrTokenRefused, r.Token.Refused)
 	}
+	if r.Staff != "" {
+		m.Header.Set(HdrStaff, url.PathEscape(r.Staff))
+	}
 	return m
 }
 
@@ -82,6 +89,9 @@ func ParseRequest(m *nats.Msg) *Request {
 		Body:    m.Data,
 	}
 	r.Group, _ = strconv.Atoi(m.Header.Get(HdrGroup))
+	if h := m.Header.Get(HdrStaff); h != "" {
+		r.Staff, _ = url.PathUnescape(h)
+	}
 	if ms, err := strconv.ParseInt(m.Header.Get(HdrDeadline), 10, 64); err == nil {
 		r.Deadline = time.UnixMilli(ms)
 	}

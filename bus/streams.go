@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -81,8 +82,8 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, so StreamOptions
 		var s jetstream.Stream
 		s, epoch, err = ensureGroups(ctx, js, jetstream.StreamConfig{
 			Name:              GroupsStream,
-			Description:       "campbus group events, each carrying its group's state; republished on group.<n>",
-			Subjects:          []string{LogPrefix + GroupPrefix + "*"},
+			Description:       "campbus group events, each carrying its group's state, republished on group.<n>; and staff actions, under log.staff.<action>.<target>",
+			Subjects:          []string{LogPrefix + GroupPrefix + "*", LogStaffPrefix + "*.*"},
 			Storage:           jetstream.FileStorage,
 			Retention:         jetstream.LimitsPolicy,
 			Discard:           jetstream.DiscardNew,
@@ -190,9 +191,9 @@ func ensureGroups(ctx context.Context, js jetstream.JetStream, cfg jetstream.Str
 			// Sized by another node for a larger budget: kept as it is
 			// (see createOrKeepStream), given an epoch if it had none.
 			s, err = existing, nil
-			if ep.added {
+			if ep.added || !slices.Equal(info.Config.Subjects, cfg.Subjects) {
 				kept := info.Config
-				kept.Metadata = cfg.Metadata
+				kept.Metadata, kept.Subjects = cfg.Metadata, cfg.Subjects
 				s, err = js.UpdateStream(ctx, kept)
 			}
 		}

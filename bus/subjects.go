@@ -62,6 +62,14 @@ func CamperSubject(campID string) string { return CamperPrefix + campID }
 // appended to: log.group.1.
 func LogGroupSubject(n int) string { return LogPrefix + GroupSubject(n) }
 
+// LogStaffPrefix starts the subjects of staff actions, kept in GROUPS:
+// log.staff.<action>.<target> (PROTOCOL.md §12). The last one of
+// log.staff.mute.<campId> is that camper's mute.
+const LogStaffPrefix = LogPrefix + "staff."
+
+// LogStaffSubject is where an action of staff on target is kept.
+func LogStaffSubject(action, target string) string { return LogStaffPrefix + action + "." + target }
+
 // LogDirectPrefix starts the stream subjects of directs.
 const LogDirectPrefix = LogPrefix + "direct."
 
@@ -94,4 +102,7 @@ const (
 	// HdrTokenFor and HdrTokenRefused carry a checkin's TokenVerdict.
 	HdrTokenFor     = "Campbus-Token-For"
 	HdrTokenRefused = "Campbus-Token-Refused"
+	// HdrStaff names the staff member a staff command comes from, as the
+	// front-end that checked the staff token found it (URL-escaped).
+	HdrStaff = "Campbus-Staff"
 )

@@ -29,6 +29,9 @@ func (s *Service) direct(ctx context.Context, r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.mutes.check(r.CampID, s.opts.Now()); err != nil {
+		return nil, err
+	}
 	done, err := s.roomToGrow(ctx, r.Command, eventBytes+len(text), false)
 	if err != nil {
 		return nil, err

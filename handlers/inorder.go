@@ -237,6 +237,9 @@ func (s *Service) appendMessages(n int, reqs []queuedRequest) (answered int) {
 			continue
 		}
 		text, err := messageText(r)
+		if err == nil {
+			err = s.mutes.check(r.CampID, now)
+		}
 		if err != nil {
 			s.reply(qr.m, r, nil, err)
 			answered = i + 1

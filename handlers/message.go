@@ -17,6 +17,9 @@ func (s *Service) message(ctx context.Context, r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.mutes.check(r.CampID, s.opts.Now()); err != nil {
+		return nil, err
+	}
 	done, err := s.roomToGrow(ctx, r.Command, eventBytes+len(text), true)
 	if err != nil {
 		return nil, err

@@ -121,6 +121,12 @@ type Service struct {
 	// waiting for the ack of the one before.
 	unwaited atomic.Uint64
 
+	// mutes is this node's view of the mutes staff set (staff.go), kept by
+	// watchMutes until stopWatch.
+	mutes     muteList
+	stopWatch context.CancelFunc
+	watchDone chan struct{}
+
 	// mu guards stopped; subscription callbacks hold it for reading while
 	// they queue a request, so that Stop never closes work under them.
 	mu      sync.RWMutex
@@ -189,6 +195,11 @@ func New(nc *nats.Conn, js jetstream.JetStream, st *bus.Streams, opts Options) (
 		campbus.CmdMessage:     s.message,
 		campbus.CmdDirect:      s.direct,
 		campbus.CmdHistory:     s.history,
+		campbus.CmdStaff:       s.staffSignIn,
+		campbus.CmdBoard:       s.board,
+		campbus.CmdAnnounce:    s.announce,
+		campbus.CmdMute:        s.mute,
+		campbus.CmdKick:        s.kick,
 	}
 	if err := tableInSync(s.table); err != nil {
 		return nil, err
@@ -218,6 +229,12 @@ func tableInSync(table map[string]handlerFunc) error {
 // a watcher of group events that keeps this node's view of free seats
 // current.
 func (s *Service) Start() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopWatch, s.watchDone = cancel, make(chan struct{})
+	go func() {
+		defer close(s.watchDone)
+		s.watchMutes(ctx)
+	}()
 	for i := 0; i < s.opts.Workers; i++ {
 		s.wg.Add(1)
 		go s.worker()
@@ -279,6 +296,11 @@ func (s *Service) Stop() {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
+	if s.stopWatch != nil {
+		s.stopWatch()
+		<-s.watchDone
+		s.stopWatch = nil
+	}
 }
 
 func (s *Service) worker() {

@@ -445,7 +445,7 @@ func readSeatedCampers(n *Node) (map[string]int, error) {
 	return out, nil
 }
 
-// readGroupsLog reads every event of the GROUPS stream through node n, in
+// readGroupsLog reads every group event of the GROUPS stream through node n, in
 // log order, one message at a time by sequence (no consumer to lose track
 // of while leaders move).
 func readGroupsLog(n *Node) ([]*jetstream.RawStreamMsg, error) {
@@ -468,6 +468,9 @@ func readGroupsLog(n *Node) ([]*jetstream.RawStreamMsg, error) {
 		}
 		if err != nil {
 			return nil, fmt.Errorf("message %d: %w", seq, err)
+		}
+		if !strings.HasPrefix(m.Subject, bus.LogPrefix+bus.GroupPrefix) {
+			continue // staff's audit trail, kept beside the group events
 		}
 		out = append(out, m)
 	}

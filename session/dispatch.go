@@ -49,7 +49,11 @@ func (h *Hub) onGroupEvent(m *nats.Msg, w *wakeups) {
 	for _, t := range targets {
 		w.deliver(t.s, frames.encode(t.s.t.Codec()))
 	}
-	h.opts.Observer.Delivered(typ, len(targets))
+	staff := h.staffSessions()
+	for _, s := range staff {
+		w.deliver(s, frames.encode(s.t.Codec()))
+	}
+	h.opts.Observer.Delivered(typ, len(targets)+len(staff))
 }
 
 // onCamperEvent delivers a direct to the sessions holding its campId.
@@ -67,6 +71,13 @@ func (h *Hub) onCamperEvent(m *nats.Msg, w *wakeups) {
 	holders := h.reg.holders(to, buf[:0])
 	frames := frameCache{typ: typ, body: m.Data}
 	for _, s := range holders {
+		if typ == campbus.EventKicked {
+			// The camp has checked it out already (the kick handler did):
+			// the event is its last frame, sent before the session ends.
+			s.send(frames.encode(s.t.Codec()))
+			s.kicked()
+			continue
+		}
 		w.deliver(s, frames.encode(s.t.Codec()))
 	}
 	h.opts.Observer.Delivered(typ, len(holders))

@@ -104,16 +104,17 @@ type Stats struct {
 	Evicted         uint64 // closed: the camp released the checkin (see Evict)
 	BadTokens       uint64 // checkins refused with 401 bad-token
 	TokenThrottled  uint64 // checkins refused with 429: too many bad tokens
+	Kicked          uint64 // closed: staff kicked the camper
 }
 
 // dropReasons is the one list of Stats' reasons, as metrics label them.
 var dropReasons = []string{"too-many-connections", "slow-consumer", "write-timeout", "checkin-timeout",
-	"frame-timeout", "frame-error", "rate-limited", "panic", "evicted", "bad-token", "token-throttled"}
+	"frame-timeout", "frame-error", "rate-limited", "panic", "evicted", "bad-token", "token-throttled", "kicked"}
 
 // ByReason returns the counters of refusals and cuts keyed by reason.
 func (st Stats) ByReason() map[string]uint64 {
 	values := []uint64{st.TooManyConns, st.SlowConsumers, st.WriteTimeouts, st.CheckinTimeouts,
-		st.FrameTimeouts, st.FrameErrors, st.RateLimited, st.Panics, st.Evicted, st.BadTokens, st.TokenThrottled}
+		st.FrameTimeouts, st.FrameErrors, st.RateLimited, st.Panics, st.Evicted, st.BadTokens, st.TokenThrottled, st.Kicked}
 	if len(values) != len(dropReasons) {
 		panic("session: drop reasons out of sync with Stats")
 	}
@@ -127,7 +128,7 @@ func (st Stats) ByReason() map[string]uint64 {
 // counters are the live Stats.
 type counters struct {
 	accepted, tooManyConns, slowConsumers, writeTimeouts, checkinTimeouts,
-	frameTimeouts, frameErrors, rateLimited, panics, evicted, badTokens, tokenThrottled atomic.Uint64
+	frameTimeouts, frameErrors, rateLimited, panics, evicted, badTokens, tokenThrottled, kicked atomic.Uint64
 }
 
 // Hub holds a node's campers, whatever their transport.
@@ -149,7 +150,8 @@ type Hub struct {
 	// mu guards sessions and draining. It is never held while a frame is
 	// queued or a transport touched.
 	mu       sync.Mutex
-	sessions map[string]*Session // by connection id on the bus
+	sessions map[string]*Session   // by connection id on the bus
+	staff    map[*Session]struct{} // signed in as staff: they get every group event
 	draining bool
 	subs     []*nats.Subscription
 
@@ -307,6 +309,7 @@ func (h *Hub) Stats() Stats {
 		Evicted:         h.stats.evicted.Load(),
 		BadTokens:       h.stats.badTokens.Load(),
 		TokenThrottled:  h.stats.tokenThrottled.Load(),
+		Kicked:          h.stats.kicked.Load(),
 	}
 }
 
@@ -404,6 +407,33 @@ func (h *Hub) Evict(busID, campID string) bool {
 func (h *Hub) removeSession(s *Session) {
 	h.mu.Lock()
 	delete(h.sessions, s.busID)
+	delete(h.staff, s)
 	h.mu.Unlock()
 	h.reg.remove(s)
+}
+
+// addStaff makes s, signed in as staff, one of the sessions that get
+// every group event.
+func (h *Hub) addStaff(s *Session) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.staff == nil {
+		h.staff = map[*Session]struct{}{}
+	}
+	h.staff[s] = struct{}{}
+}
+
+// staffSessions copies out the staff sessions, or returns nil when there
+// are none.
+func (h *Hub) staffSessions() []*Session {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.staff) == 0 {
+		return nil
+	}
+	out := make([]*Session, 0, len(h.staff))
+	for s := range h.staff {
+		out = append(out, s)
+	}
+	return out
 }

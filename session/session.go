@@ -90,6 +90,10 @@ type Session struct {
 	// inflight are the messages on the bus whose responses are not yet
 	// queued, oldest first (pipeline.go).
 	inflight []*inflight
+	// staff names the staff member signed in on this connection ("" for a
+	// camper's); staffUntil is when its token expires (staff.go).
+	staff      string
+	staffUntil time.Time
 }
 
 func newSession(h *Hub, id uint64, t Transport) *Session {
@@ -150,7 +154,7 @@ func (s *Session) readLoop(idle bool) bool {
 		// checked in (keepalives find dead peers); before, only until the
 		// checkin deadline.
 		var idle time.Time
-		if s.state != CheckedIn {
+		if s.state != CheckedIn && s.staff == "" {
 			idle = s.opened.Add(s.h.opts.CheckinTimeout)
 		}
 		req, err := s.t.Next(idle)
@@ -211,6 +215,15 @@ func (s *Session) handle(req *Request) bool {
 		perr = campbus.UnknownCommand(req.Command)
 	case req.Method != "" && req.Method != http.MethodPost:
 		perr = campbus.Errorf(http.StatusMethodNotAllowed, campbus.CodeMethodNotAllowed, "use POST, not %s", clip(req.Method))
+	case cmd.Staff && s.staff == "":
+		perr = campbus.Errorf(http.StatusForbidden, campbus.CodeForbidden,
+			"%s is for staff: sign in first with staff {\"token\": ...} (campbus token --staff NAME mints one)", cmd.Name)
+	case cmd.Staff && !s.frameAt.Before(s.staffUntil):
+		perr = campbus.Errorf(http.StatusForbidden, campbus.CodeForbidden,
+			"your staff token has expired; sign in again with a new one")
+	case cmd.Name == campbus.CmdCheckin && s.staff != "":
+		perr = campbus.Errorf(http.StatusForbidden, campbus.CodeForbidden,
+			"a staff connection holds no seat; open another connection to check in as a camper")
 	case cmd.NeedsCheckin && s.state != CheckedIn:
 		perr = campbus.Errorf(http.StatusForbidden, campbus.CodeNotCheckedIn, "check in first: send checkin with your campId")
 	case cmd.RefusedAfterCheckin && s.state == CheckedIn:
@@ -235,8 +248,11 @@ func (s *Session) handle(req *Request) bool {
 		return true
 	case campbus.CmdCheckout:
 		return !s.checkout(req, campbus.ReasonCheckout)
+	case campbus.CmdStaff:
+		s.signInStaff(req)
+		return true
 	}
-	reply := s.request(&bus.Request{Command: cmd.Name, Conn: s.busID, CampID: s.campID, Group: s.group, Body: req.Body})
+	reply := s.request(&bus.Request{Command: cmd.Name, Conn: s.busID, CampID: s.campID, Group: s.group, Staff: s.staff, Body: req.Body})
 	if reply.Status == http.StatusForbidden && reply.Code == campbus.CodeNotCheckedIn {
 		// The camp no longer knows this camper (a checkout whose answer
 		// was lost, a sweep while the node was cut off): neither does the

@@ -23,6 +23,9 @@ type commandHelp struct {
 var commandHelps = func() []commandHelp {
 	var out []commandHelp
 	for _, c := range campbus.Commands() {
+		if c.Staff || c.Name == campbus.CmdStaff {
+			continue // a camper's client: the staff's commands are not its own
+		}
 		out = append(out, commandHelp{c.Name, c.Usage, c.Example, c.About})
 	}
 	return append(out,

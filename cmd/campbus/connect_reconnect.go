@@ -136,10 +136,10 @@ type connectionNote struct {
 }
 
 // mayReconnect reports whether err ends a connection that the client
-// should make again.
+// should make again: not one staff ended with a kick.
 func (s *session) mayReconnect(ctx context.Context, err error) bool {
 	var lost *lostError
-	return s.redial != nil && ctx.Err() == nil && (errors.As(err, &lost) || errors.Is(err, errShutdown))
+	return s.redial != nil && !s.kicked && ctx.Err() == nil && (errors.As(err, &lost) || errors.Is(err, errShutdown))
 }
 
 // reconnect dials until it is back and checked in as before, then shows

@@ -25,6 +25,7 @@ type session struct {
 	clock       func() time.Time
 	checkedInAt time.Time // when the last checkin succeeded, by clock
 	shutdown    bool      // a shutdown event was shown
+	kicked      bool      // staff checked the camper out: it does not come back by itself
 	reading     bool      // a line was requested and not yet received
 	pending     *string   // a line read while reconnecting, to run next
 
@@ -346,8 +347,11 @@ func (e *lostError) Error() string { return fmt.Sprintf("connection to %s ended:
 func (e *lostError) Unwrap() error { return e.cause }
 
 func (s *session) showEvent(ev client.Event) {
-	if ev.Type == campbus.EventShutdown {
+	switch ev.Type {
+	case campbus.EventShutdown:
 		s.shutdown = true
+	case campbus.EventKicked:
+		s.kicked = true
 	}
 	s.place.saw(ev)
 	s.view.event(ev)

@@ -89,8 +89,11 @@ func describeEvent(ev client.Event, withTo bool) string {
 		return fmt.Sprintf("%s joined group#%d (members: %s)", ev.CampID, ev.Group, strings.Join(ev.Members, ", "))
 	case campbus.EventCheckout:
 		line := fmt.Sprintf("%s left group#%d", ev.CampID, ev.Group)
-		if ev.Reason == campbus.ReasonDisconnect {
+		switch ev.Reason {
+		case campbus.ReasonDisconnect:
 			line += " (disconnected)"
+		case campbus.ReasonKicked:
+			line += " (kicked by staff)"
 		}
 		return line
 	case campbus.EventPeerSession:
@@ -110,6 +113,19 @@ func describeEvent(ev client.Event, withTo bool) string {
 		return fmt.Sprintf("direct from %s, \"%s\"", ev.From, printable(ev.Text))
 	case campbus.EventShutdown:
 		return "server shutting down"
+	case campbus.EventAnnouncement:
+		return fmt.Sprintf("announcement from %s (staff), \"%s\"", printable(ev.From), printable(ev.Text))
+	case campbus.EventMuted:
+		if ev.Until == "" {
+			return fmt.Sprintf("%s (staff) lifted your mute", printable(ev.By))
+		}
+		return fmt.Sprintf("%s (staff) muted you until %s: your messages and directs reach nobody until then", printable(ev.By), printable(ev.Until))
+	case campbus.EventKicked:
+		line := fmt.Sprintf("%s (staff) checked you out", printable(ev.By))
+		if ev.Reason != "" {
+			line += fmt.Sprintf(": \"%s\"", printable(ev.Reason))
+		}
+		return line
 	default: // a newer server's event: show it rather than hide it
 		return fmt.Sprintf("%s event %s", printable(ev.Type), printable(string(ev.Raw)))
 	}

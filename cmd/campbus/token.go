@@ -12,6 +12,7 @@ import (
 )
 
 const tokenUsage = `Usage: campbus token campId [--ttl 168h] [--camp-ids J001-J384]
+       campbus token --staff NAME [--ttl 168h]
 
 Prints a token for campId, signed with the secret the server runs with
 (--auth-secret, best given as CAMPBUS_AUTH_SECRET): a camp started with a
@@ -31,6 +32,12 @@ Examples:
     printf '%s,%s\n' "$id" "$(campbus token "$id")"
   done > tokens.csv
 
+With --staff, the token signs in the staff member NAME (letters, digits,
+inner spaces, dots, dashes or underscores; Hangul too) rather than checking
+in a camper: a staff connection sends staff {"token": ...} and may then run
+the staff commands (board, announce, mute, kick; PROTOCOL.md §12).
+  campbus token --staff 김코치 --ttl 72h
+
 Anyone holding the secret can mint tokens: keep it with the servers, and
 start over with a new secret (and new tokens) if it leaks.
 
@@ -44,14 +51,18 @@ const defaultTokenTTL = 7 * 24 * time.Hour
 func runToken(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	setUsage(fs, stderr, tokenUsage)
-	var secret, campIDs string
+	var secret, campIDs, staff string
 	var ttl time.Duration
+	fs.StringVar(&staff, "staff", "", "mint a staff member's token for this name instead of a camper's")
 	fs.StringVar(&secret, "auth-secret", "", "the server's secret; best given as CAMPBUS_AUTH_SECRET")
 	fs.DurationVar(&ttl, "ttl", defaultTokenTTL, "how long the token admits its camper")
 	fs.StringVar(&campIDs, "camp-ids", campbus.DefaultCampIDs, "the server's range of camp ids; campId must lie in it")
 	ids, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
+	}
+	if staff != "" {
+		return mintStaff(staff, ids, secret, ttl, stdout)
 	}
 	if len(ids) != 1 {
 		fs.Usage()
@@ -75,6 +86,29 @@ func runToken(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("token: --auth-secret: %w", err)
 	}
 	token, err := key.Mint(ids[0], ttl, time.Now())
+	if err != nil {
+		return fmt.Errorf("token: %w", err)
+	}
+	_, err = fmt.Fprintln(stdout, token)
+	return err
+}
+
+// mintStaff prints a staff member's token (campbus token --staff NAME).
+func mintStaff(name string, rest []string, secret string, ttl time.Duration, stdout io.Writer) error {
+	if len(rest) != 0 {
+		return fmt.Errorf("token: --staff takes a name and no campId, got %q", rest)
+	}
+	if ttl <= 0 {
+		return fmt.Errorf("token: --ttl must be positive, not %v", ttl)
+	}
+	if secret == "" {
+		return errors.New("token: no secret: give the server's as --auth-secret or CAMPBUS_AUTH_SECRET")
+	}
+	key, err := auth.NewSecret(secret)
+	if err != nil {
+		return fmt.Errorf("token: --auth-secret: %w", err)
+	}
+	token, err := key.MintStaff(name, ttl, time.Now())
 	if err != nil {
 		return fmt.Errorf("token: %w", err)
 	}
