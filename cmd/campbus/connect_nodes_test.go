@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -274,6 +275,31 @@ func TestConnectJSONSaysWhereItMovedAndWhenItRetries(t *testing.T) {
 	assert.Equal(t, true, back["moved"])
 	assert.Equal(t, []string{`checkin {"campId":"J004"}`, `checkin {"campId":"J004"}`, `history {"after":3,"limit":1000}`},
 		n2.requestsSeen(), "no epoch from the server, none sent")
+}
+
+func TestConnectNamesTheNodeItMovedToWhenOnlyThatNodesCheckinNamesIt(t *testing.T) {
+	verifyNoLeaks(t)
+	n1, n2 := listenFakeNode(t, "n1"), listenFakeNode(t, "n2")
+	// n1 has not yet heard n2 (just started, as a camp's nodes are); n2's
+	// own checkin response is the first to name it.
+	n1.start(func(req *wire.Frame) reply {
+		return reply{frames: ok(req, checkinBody(t, 3, "e1", n1.node()))}
+	})
+	n2.start(func(req *wire.Frame) reply {
+		switch req.Name() {
+		case campbus.CmdCheckin:
+			return reply{frames: ok(req, checkinBody(t, 3, "e1", n2.node()))}
+		case campbus.CmdHistory:
+			return reply{frames: ok(req, `{"events":[],"next":3,"epoch":"e1"}`)}
+		}
+		return reply{frames: fail(req, http.StatusNotFound, campbus.CodeUnknownCommand, "no such command")}
+	})
+	sc := startConnect(t, "--addr", n1.addr()+","+n2.addr(), "--json", "J004")
+	sc.expectJSON(t, func(line map[string]any) bool { return line["kind"] == "response" && line["status"] == 200.0 })
+	n1.kill()
+	back := sc.expectJSON(t, func(line map[string]any) bool { return line["kind"] == "connection" && line["state"] == "reconnected" })
+	assert.Equal(t, "n2", back["node"])
+	assert.Regexp(t, `^reconnected to n2 \(`+regexp.QuoteMeta(n2.addr())+`\) after `, back["text"])
 }
 
 func TestConnectGivesUpRetryingAfterItsBudgetAndShowsThe503(t *testing.T) {

@@ -240,8 +240,8 @@ func (s *session) rejoin(ctx context.Context, began time.Time, lost, addr string
 	}
 	s.client, s.events, s.addr = c, c.Events(), addr
 	s.book.moveTo(addr)
-	where := s.reconnectedTo(lost, addr)
 	if s.place.campID == "" {
+		where := s.reconnectedTo(lost, addr)
 		away := s.clock().Sub(began)
 		s.view.connection(connectionNote{State: "reconnected", AfterMs: away.Milliseconds(), Addr: addr,
 			Node: s.book.names[addr], Moved: addr != lost, Text: "reconnected" + where + " after " + formatAway(away)})
@@ -279,6 +279,8 @@ func (s *session) rejoin(ctx context.Context, began time.Time, lost, addr string
 		return false, "the connection ended again", "", nil
 	}
 	away := s.clock().Sub(began)
+	// Said after the checkin: its response may be the first to name the node.
+	where := s.reconnectedTo(lost, addr)
 	text := fmt.Sprintf("reconnected%s after %s; %s", where, formatAway(away), countMissed(len(missed)))
 	switch {
 	case before.group != body.Group:
