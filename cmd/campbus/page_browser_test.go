@@ -156,11 +156,20 @@ type browserPage struct {
 
 func openPage(t *testing.T, url string) *browserPage {
 	t.Helper()
+	return openPageAs(t, url, "en-US", 1200, 860)
+}
+
+// openPageAs opens the page in a Chromium whose language is lang (its
+// navigator.languages and Accept-Language) and whose window is width by
+// height, and waits until it is connected.
+func openPageAs(t *testing.T, url, lang string, width, height int) *browserPage {
+	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumForTest(t)),
 		chromedp.NoSandbox,
-		chromedp.WindowSize(1200, 860),
-		chromedp.Flag("lang", "en-US"),
+		chromedp.WindowSize(width, height),
+		chromedp.Flag("lang", lang),
+		chromedp.Flag("accept-lang", lang),
 	)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancelAlloc)
@@ -182,9 +191,20 @@ func openPage(t *testing.T, url string) *browserPage {
 		}
 	}()
 	t.Cleanup(func() { cancel(); <-listening })
+	p.run(chromedp.EmulateViewport(int64(width), int64(height)))
 	p.run(chromedp.Navigate(url+"/"), chromedp.WaitVisible(chromedp.ID("camp-id")))
-	p.waitText("#status", "Connected")
+	p.run(chromedp.WaitVisible(chromedp.CSS(`#status[data-state="up"]`)))
 	return p
+}
+
+// eval runs the JavaScript expression js on the page and returns its value.
+func eval[T any](p *browserPage, js string) T {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, pageWait)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	require.NoError(p.t, err, "evaluating %s", js)
+	return v
 }
 
 func (p *browserPage) run(actions ...chromedp.Action[chromedp.Void]) {
