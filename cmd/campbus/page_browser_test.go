@@ -191,6 +191,16 @@ func openPageAs(t *testing.T, url, lang string, width, height int) *browserPage 
 		}
 	}()
 	t.Cleanup(func() { cancel(); <-listening })
+	if dir := os.Getenv("CAMPBUS_TEST_SHOTS"); dir != "" {
+		// For a failure, or a look: how the page looked at the end.
+		t.Cleanup(func() {
+			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			if png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100)); err == nil {
+				_ = os.WriteFile(filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+".png"), png, 0o644)
+			}
+		})
+	}
 	p.run(chromedp.EmulateViewport(int64(width), int64(height)))
 	p.run(chromedp.Navigate(url+"/"), chromedp.WaitVisible(chromedp.ID("camp-id")))
 	p.run(chromedp.WaitVisible(chromedp.CSS(`#status[data-state="up"]`)))

@@ -166,9 +166,21 @@ func TestPageOnAPhoneShowsTheConversationFirstAndKeepsGroupAndSessionOneTapAway(
 	assert.True(t, inView("#start-session"), "the session opens in sight")
 	p.run(chromedp.Click(chromedp.ID("start-session")))
 	p.waitText("#fold-session", "Session · 2 left")
+	assert.False(t, p.visible("#session-card"), "started, the session folds back: the message box is what comes next")
+	assert.True(t, inView("#message-text"))
+	assert.Equal(t, "message-text", eval[string](p, `document.activeElement.id`))
+	p.run(chromedp.Click(chromedp.ID("fold-session")))
 	assert.Equal(t, "true", eval[string](p, `document.getElementById('fold-session').getAttribute('aria-expanded')`))
+	assert.True(t, inView("#complete"), "its host completes it from the bar")
+	assert.False(t, p.visible("#start-session"))
 	p.run(chromedp.Click(chromedp.ID("fold-session")))
 	assert.False(t, p.visible("#session-card"), "a second tap folds it")
+
+	// A member picked for a direct folds the group back to the direct box.
+	p.run(chromedp.Click(chromedp.ID("fold-group")), chromedp.Click(chromedp.CSS("#members button.member-id")))
+	assert.False(t, p.visible("#group-card"))
+	assert.Equal(t, "direct-text", eval[string](p, `document.activeElement.id`))
+	assert.True(t, inView("#direct-text"))
 	assert.Empty(t, eval[[]string](p, unlabelled), "every control has a label")
 	assert.Empty(t, p.jsErrors(), "no script errors on the page")
 }

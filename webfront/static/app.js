@@ -614,6 +614,7 @@ ui.sessionForm.addEventListener('submit', async (e) => {
   feed.add({ kind: 'result', text: () => words.peerSessionLine(resp) });
   showSession();
   showMembers();
+  if (NARROW.matches) openPanel(''); // the message box in sight on a phone
   ui.messageText.focus();
 });
 
@@ -679,6 +680,7 @@ for (const [form, msg] of [
 
 /** pickMember makes id the target of the next direct. */
 function pickMember(id) {
+  if (NARROW.matches) openPanel(''); // the direct box in sight on a phone
   ui.directTo.value = id;
   note(ui.directMsg, '');
   ui.directText.focus();
