@@ -98,8 +98,8 @@ const state = {
   directsSince: [], // directs seen since the last group event: a catch-up sends them again
   arriving: null, // while catching up: {offsets, directs} shown live meanwhile
   droppedAt: 0, // when a checked-in camper's socket closed
-  closeWhy: '', // why the last socket closed, in words
-  closeNote: '', // why the open socket is about to close, when the page knows first
+  closeWhy: '', // why the last socket closed: a function that says it in the language shown
+  closeNote: '', // why the open socket is about to close, when the page knows first (a function too)
   checkingIn: false,
   lostURL: '', // the socket address of the node a checked-in camper lost
   toldInUse: false, // the wait for the camp to release the campId was told
