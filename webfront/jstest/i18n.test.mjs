@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { ERROR_CODES, campRange, en, errorSentence, ko, pickLang, t, tables } from '../static/i18n.js';
+import { ERROR_CODES, campRange, en, errorSentence, josa, ko, pickLang, t, tables } from '../static/i18n.js';
 
 test('every key is in both languages, a string in both or a function in both', () => {
   const missingInKo = Object.keys(en).filter((k) => !(k in ko));
@@ -77,4 +77,17 @@ test('the language: the switch wins, then the browser first language', () => {
   assert.equal(pickLang('en', ['ko-KR']), 'en');
   assert.equal(pickLang('ko', ['en-US']), 'ko');
   assert.equal(pickLang('fr', ['ko-KR']), 'ko');
+});
+
+test('Korean particles follow the campId read aloud', () => {
+  assert.equal(josa.ro('J004'), 'J004로'); // 사로
+  assert.equal(josa.ro('J003'), 'J003으로'); // 삼으로
+  assert.equal(josa.ro('J001'), 'J001로'); // 일로
+  assert.equal(josa.eul('J005'), 'J005를');
+  assert.equal(josa.eul('J006'), 'J006을');
+  assert.equal(josa.eun('띄어쓰기'), '띄어쓰기는');
+  assert.equal(josa.eun('캠프'), '캠프는');
+  assert.equal(josa.ieyo('J001–J380'), 'J001–J380이에요');
+  assert.equal(josa.ieyo('J001–J384'), 'J001–J384예요');
+  assert.equal(t('feed.lost', { why: t('close.1006', {}, 'ko'), campId: 'J010' }, 'ko'), '연결이 끊겼어요: 서버가 꺼졌거나, 닿지 않거나, 이 페이지를 거부했어요. J010으로 다시 연결하는 중…');
 });

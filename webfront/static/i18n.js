@@ -10,6 +10,28 @@
 
 const list = (members) => (members ?? []).join(', ');
 
+// Korean particles follow the sound of the word before them: J004로 but
+// J003으로, J005를 but J006을. A campId ends in a digit, read in
+// Sino-Korean (영, 일, 이, 삼, ...); a Hangul word by its last syllable.
+const DIGIT_FINALS = ['ㅇ', 'ㄹ', '', 'ㅁ', '', '', 'ㄱ', 'ㄹ', 'ㄹ', ''];
+const JONG = ['', 'ㄱ', 'ㄲ', 'ㄳ', 'ㄴ', 'ㄵ', 'ㄶ', 'ㄷ', 'ㄹ', 'ㄺ', 'ㄻ', 'ㄼ', 'ㄽ', 'ㄾ', 'ㄿ', 'ㅀ', 'ㅁ', 'ㅂ', 'ㅄ', 'ㅅ', 'ㅆ', 'ㅇ', 'ㅈ', 'ㅊ', 'ㅋ', 'ㅌ', 'ㅍ', 'ㅎ'];
+
+/** finalSound is the final consonant the word is read with, '' for none (or a word it cannot tell). */
+export function finalSound(word) {
+  const c = String(word ?? '').trim().slice(-1);
+  if (c >= '0' && c <= '9') return DIGIT_FINALS[Number(c)];
+  const code = c.charCodeAt(0) - 0xac00;
+  return code >= 0 && code < 11172 ? JONG[code % 28] : '';
+}
+
+/** Korean particles after word: 을/를, 은/는, (으)로, 이에요/예요. */
+export const josa = {
+  ieyo: (w) => w + (finalSound(w) ? '이에요' : '예요'),
+  eul: (w) => w + (finalSound(w) ? '을' : '를'),
+  eun: (w) => w + (finalSound(w) ? '은' : '는'),
+  ro: (w) => w + (finalSound(w) && finalSound(w) !== 'ㄹ' ? '으로' : '로'),
+};
+
 export const en = {
   'skip': 'Skip to the conversation',
   'status.connecting': 'Connecting…',
@@ -241,9 +263,9 @@ export const ko = {
   'campId.empty': ({ range }) => `내 campId: 영문자 하나와 숫자예요. 예: J004 (${range})`,
   'campId.unusual': ({ range }) => `보통은 J와 숫자 3자리예요 (${range}). 캠프가 다른 형식을 쓰면 서버가 알려 줘요.`,
   'campId.ok': '좋아요.',
-  'campId.sentAs': ({ value }) => `${value}(으)로 보내요.`,
+  'campId.sentAs': ({ value }) => `${josa.ro(value)} 보내요.`,
   'campId.space': '띄어쓰기',
-  'campId.badChar': ({ shown }) => `${shown}는 campId에 쓸 수 없어요. 영문자 다음에 숫자를 적어 주세요. 예: J004`,
+  'campId.badChar': ({ shown }) => `${josa.eun(shown)} campId에 쓸 수 없어요. 영문자 다음에 숫자를 적어 주세요. 예: J004`,
   'campId.letterFirst': '영문자로 시작해 주세요. 예: J004',
   'campId.digitsNext': '이제 숫자를 적어 주세요. 예: J004',
   'campId.lettersThenDigits': '영문자를 먼저, 그다음에 숫자만 적어 주세요. 예: J004',
@@ -307,7 +329,7 @@ export const ko = {
   'failed.other': ({ command }) => `${command} 요청이 실패했어요`,
 
   'error.bad-request': '서버가 요청을 읽지 못했어요.',
-  'error.bad-camp-id': ({ range }) => (range ? `이 캠프의 campId가 아니에요. 이 캠프의 campId는 ${range}예요.` : '이 캠프의 campId가 아니에요.'),
+  'error.bad-camp-id': ({ range }) => (range ? `이 캠프의 campId가 아니에요. 이 캠프의 campId는 ${josa.ieyo(range)}.` : '이 캠프의 campId가 아니에요.'),
   'error.bad-day': '일차는 1 이상의 정수로 적어 주세요.',
   'error.bad-max-count': '메시지 수는 1부터 10000까지의 정수로 적어 주세요.',
   'error.bad-limit': '페이지가 요청한 기록 개수를 서버가 받지 않았어요.',
@@ -385,8 +407,8 @@ export const ko = {
   'event.shutdown': '서버가 종료되고 있어요',
   'event.shutdownWhy': ({ reason }) => `서버가 종료되고 있어요: ${reason}`,
   'event.shutdownBack': ({ line }) => `${line}. 서버가 돌아오면 다시 연결해요`,
-  'feed.lost': ({ why, campId }) => `연결이 끊겼어요: ${why}. ${campId}(으)로 다시 연결하는 중…`,
-  'feed.stillHeld': ({ campId }) => `캠프가 끊긴 연결의 ${campId}을(를) 아직 붙잡고 있어요. 풀리면 다시 체크인할게요`,
+  'feed.lost': ({ why, campId }) => `연결이 끊겼어요: ${why}. ${josa.ro(campId)} 다시 연결하는 중…`,
+  'feed.stillHeld': ({ campId }) => `캠프가 끊긴 연결의 ${josa.eul(campId)} 아직 붙잡고 있어요. 풀리면 다시 체크인할게요`,
   'feed.reconnected': ({ away }) => `${away} 만에 다시 연결됐어요`,
   'feed.reconnectedTo': ({ node, away }) => `${away} 만에 다른 노드 ${node}에 다시 연결됐어요`,
   'feed.noEarlier': '이전 기록이 없어요',
@@ -400,7 +422,7 @@ export const ko = {
   'close.1000': '서버가 연결을 닫았어요',
   'close.1001': '서버가 재시작하거나 종료되고 있어요',
   'close.1003': '서버는 텍스트 메시지만 받는데 페이지가 다른 것을 보냈어요',
-  'close.1006': '연결이 끊겼어요 (서버가 꺼졌거나, 닿지 않거나, 이 페이지를 거부했어요)',
+  'close.1006': '서버가 꺼졌거나, 닿지 않거나, 이 페이지를 거부했어요',
   'close.1007': '서버가 이 페이지의 메시지를 읽지 못했어요',
   'close.1008': '서버가 정책에 따라 연결을 거부했어요',
   'close.1009': '이 페이지의 메시지가 서버가 받기에 너무 컸어요 (최대 4096바이트)',
@@ -410,7 +432,7 @@ export const ko = {
   'close.said': ({ reason }) => ` (“${reason}”)`,
   'close.unreachable': '서버에 연결할 수 없어요',
   'close.notConnected': '연결되지 않았어요',
-  'close.heldFor': ({ campId }) => `캠프가 끊긴 연결의 ${campId}을(를) 아직 붙잡고 있어요 (끊기고 몇 초 뒤에 풀려요)`,
+  'close.heldFor': ({ campId }) => `캠프가 끊긴 연결의 ${josa.eul(campId)} 아직 붙잡고 있어요 (끊기고 몇 초 뒤에 풀려요)`,
   'close.checkinFailed': ({ sentence }) => `체크인하지 못했어요: ${sentence}`,
 
   'count.messages': ({ n }) => `메시지 ${n}개`,
