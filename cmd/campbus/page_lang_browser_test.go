@@ -153,10 +153,13 @@ func TestPageOnAPhoneShowsTheConversationFirstAndKeepsGroupAndSessionOneTapAway(
 	assert.Equal(t, "Group #1 · 2", p.textNow("#fold-group"))
 	assert.Equal(t, "No session", p.textNow("#fold-session"))
 
-	// Scrolled down to the direct box, the bar is still there: one tap to
-	// the group, one to the session.
-	eval[bool](p, `(() => { window.scrollTo(0, document.body.scrollHeight); return true })()`)
+	// On a shorter screen, scrolled down to the direct box, the bar is
+	// still there: one tap to the group, one to the session.
+	p.run(chromedp.EmulateViewport(390, 520))
+	eval[bool](p, `(() => { document.getElementById('direct-text').scrollIntoView(); window.scrollTo(0, document.body.scrollHeight); return true })()`)
+	assert.Greater(t, eval[float64](p, `window.scrollY`), 0.0, "the page scrolled")
 	assert.True(t, inView("#fold-group"), "the bar stays on screen")
+	assert.True(t, inView("#fold-session"), "the bar stays on screen")
 	p.run(chromedp.Click(chromedp.ID("fold-group")))
 	assert.True(t, p.visible("#group-card"))
 	assert.True(t, inView("#members"), "the group opens in sight")
