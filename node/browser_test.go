@@ -82,8 +82,9 @@ func newPage(t *testing.T, browser context.Context, n *Node) *page {
 		scheme = "https://"
 	}
 	p.run(chromedp.Navigate(scheme+n.WebAddr().String()+"/"), chromedp.WaitVisible(chromedp.ID("camp-id")))
-	// Connected, the page has also filled in the campId it remembers.
-	p.waitText("#status", "Connected")
+	// Connected (in whichever language), the page has also filled in the
+	// campId it remembers.
+	p.run(chromedp.WaitVisible(chromedp.CSS(`#status[data-state="up"]`)))
 	return p
 }
 
@@ -201,9 +202,10 @@ func TestABadCampIDIsShownAsAnError(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("camp-id"), "J999"),
 		chromedp.Click(chromedp.ID("checkin-button")),
 	)
-	p.waitText("#checkin-msg", "J001")    // the server's sentence names the range
-	p.waitText("#checkin-msg", "checkin") // what failed
-	// A taken campId: the hint names a free one.
+	p.waitText("#checkin-msg", "J001–J384")           // the range, from the server's sentence
+	p.waitText("#checkin-msg", "Could not check in:") // what failed
+	// A taken campId: the page's sentence names it, and suggests no other
+	// (the page cannot know which are free).
 	other := dial(t, n)
 	other.checkin("J004")
 	p.run(
@@ -211,7 +213,39 @@ func TestABadCampIDIsShownAsAnError(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("camp-id"), "J004"),
 		chromedp.Click(chromedp.ID("checkin-button")),
 	)
-	p.waitText("#checkin-msg", "J005")
+	p.waitText("#checkin-msg", "Someone is checked in as J004 already.")
+	assert.NotContains(t, p.textNow("#checkin-msg"), "J005")
+}
+
+func TestAKoreanBrowserGetsThePageInKorean(t *testing.T) {
+	browser := openBrowser(t, chromedp.Flag("lang", "ko-KR"), chromedp.Flag("accept-lang", "ko-KR,ko"))
+	n := webNode(t, Options{})
+	p := newPage(t, browser, n)
+	lang, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.documentElement.lang`))
+	require.NoError(t, err)
+	assert.Equal(t, "ko", lang)
+	p.waitText("#status", "연결됨")
+	p.waitText(`label[for="camp-id"]`, "내 campId")
+
+	// The server's errors, in the page's Korean.
+	p.run(clearField("#camp-id"), chromedp.SendKeys(chromedp.ID("camp-id"), "J999"), chromedp.Click(chromedp.ID("checkin-button")))
+	p.waitText("#checkin-msg", "체크인하지 못했어요: 이 캠프의 campId가 아니에요. 이 캠프의 campId는 J001–J384예요.")
+	other := dial(t, n)
+	other.checkin("J004")
+	p.run(clearField("#camp-id"), chromedp.SendKeys(chromedp.ID("camp-id"), "J004"), chromedp.Click(chromedp.ID("checkin-button")))
+	p.waitText("#checkin-msg", "다른 사람이 이미 J004 아이디로 체크인해 있어요.")
+	assert.NotContains(t, p.textNow("#checkin-msg"), "J005")
+
+	// In the group: the TCP camper's join and message, in Korean around
+	// the camper's own words.
+	p.checkin("J002")
+	p.waitText("#feed", "1번 그룹에 체크인했어요")
+	other.ok(campbus.CmdPeerSession, map[string]int{"maxCount": 3}, nil)
+	p.waitText("#feed", "J004 님이 세션을 시작했어요 (메시지 3개)")
+	other.ok(campbus.CmdMessage, map[string]string{"text": "hello, 안녕"}, nil)
+	p.waitText("#feed", "J004 님의 메시지:")
+	p.waitText("#feed", "hello, 안녕")
+	p.waitText("#remaining", "(2개 남음)")
 }
 
 func TestAPageIsToldWhenTheServerShutsDown(t *testing.T) {

@@ -156,11 +156,20 @@ type browserPage struct {
 
 func openPage(t *testing.T, url string) *browserPage {
 	t.Helper()
+	return openPageAs(t, url, "en-US", 1200, 860)
+}
+
+// openPageAs opens the page in a Chromium whose language is lang (its
+// navigator.languages and Accept-Language) and whose window is width by
+// height, and waits until it is connected.
+func openPageAs(t *testing.T, url, lang string, width, height int) *browserPage {
+	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumForTest(t)),
 		chromedp.NoSandbox,
-		chromedp.WindowSize(1200, 860),
-		chromedp.Flag("lang", "en-US"),
+		chromedp.WindowSize(width, height),
+		chromedp.Flag("lang", lang),
+		chromedp.Flag("accept-lang", lang),
 	)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancelAlloc)
@@ -182,9 +191,30 @@ func openPage(t *testing.T, url string) *browserPage {
 		}
 	}()
 	t.Cleanup(func() { cancel(); <-listening })
+	if dir := os.Getenv("CAMPBUS_TEST_SHOTS"); dir != "" {
+		// For a failure, or a look: how the page looked at the end.
+		t.Cleanup(func() {
+			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			if png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100)); err == nil {
+				_ = os.WriteFile(filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+".png"), png, 0o644)
+			}
+		})
+	}
+	p.run(chromedp.EmulateViewport(int64(width), int64(height)))
 	p.run(chromedp.Navigate(url+"/"), chromedp.WaitVisible(chromedp.ID("camp-id")))
-	p.waitText("#status", "Connected")
+	p.run(chromedp.WaitVisible(chromedp.CSS(`#status[data-state="up"]`)))
 	return p
+}
+
+// eval runs the JavaScript expression js on the page and returns its value.
+func eval[T any](p *browserPage, js string) T {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, pageWait)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	require.NoError(p.t, err, "evaluating %s", js)
+	return v
 }
 
 func (p *browserPage) run(actions ...chromedp.Action[chromedp.Void]) {
@@ -231,7 +261,36 @@ func (p *browserPage) jsErrors() []string {
 	return errs
 }
 
+// moveWords are the page's lines that TestPageMovesToALiveNode... waits
+// for, in one language.
+type moveWords struct {
+	lang, checkedIn, lost, held, reconnectedTo, moved, electing, mission, connected string
+}
+
 func TestPageMovesToALiveNodeWaitsForItsCampIdAndRetriesWhileTheCampElects(t *testing.T) {
+	for _, w := range []moveWords{
+		{
+			lang: "en-US", checkedIn: "checkin success to group#1 (members: J004)", lost: "connection lost",
+			held:          "J004 is still held for the lost connection; waiting for the camp to let it go, then checking in again",
+			reconnectedTo: "reconnected to n2 (%s) after", moved: "while you moved",
+			electing:  "The camp is electing a leader after losing a node; trying again in 2.0 s",
+			mission:   `Day 4: keywords are "Heap, Stack"`,
+			connected: "Connected",
+		},
+		{
+			lang: "ko-KR", checkedIn: "1번 그룹에 체크인했어요 (멤버: J004)", lost: "연결이 끊겼어요",
+			held:          "캠프가 끊긴 연결의 J004를 아직 붙잡고 있어요. 풀리면 다시 체크인할게요",
+			reconnectedTo: "만에 다른 노드 n2 (%s)에 다시 연결됐어요", moved: "while you moved",
+			electing:  "노드 하나가 끊겨서 캠프가 새 리더를 뽑고 있어요. 2.0초 뒤에 다시 시도해요",
+			mission:   `4일차 키워드: "Heap, Stack"`,
+			connected: "연결됨",
+		},
+	} {
+		t.Run(w.lang, func(t *testing.T) { testPageMovesToALiveNode(t, w) })
+	}
+}
+
+func testPageMovesToALiveNode(t *testing.T, w moveWords) {
 	// The handlers read the camp's nodes under a lock: they are known once
 	// both serve.
 	var nodesMu sync.Mutex
@@ -280,21 +339,21 @@ func TestPageMovesToALiveNodeWaitsForItsCampIdAndRetriesWhileTheCampElects(t *te
 	nodesJSON = fmt.Sprintf(`[{"name":"n1","tcp":"127.0.0.1:1","web":%q},{"name":"n2","tcp":"127.0.0.1:2","web":%q}]`, n1.url(), n2.url())
 	nodesMu.Unlock()
 
-	p := openPage(t, n1.url())
+	p := openPageAs(t, n1.url(), w.lang, 1200, 860)
 	p.run(chromedp.SendKeys(chromedp.ID("camp-id"), "J004"), chromedp.Click(chromedp.ID("checkin-button")), chromedp.WaitVisible(chromedp.ID("camp-view")))
-	p.waitText("#feed", "checkin success to group#1 (members: J004)")
+	p.waitText("#feed", w.checkedIn)
 
 	n1.kill()
-	p.waitText("#feed", "connection lost")
-	p.waitText("#feed", "J004 is still held for the lost connection; waiting for the camp to let it go, then checking in again")
-	p.waitText("#feed", "reconnected to n2 ("+n2.wsURL()+") after")
-	p.waitText("#feed", "while you moved")
-	assert.Equal(t, 1, strings.Count(p.textNow("#feed"), "is still held"), "the wait is told once:\n%s", p.textNow("#feed"))
+	p.waitText("#feed", w.lost)
+	p.waitText("#feed", w.held)
+	p.waitText("#feed", fmt.Sprintf(w.reconnectedTo, n2.wsURL()))
+	p.waitText("#feed", w.moved)
+	assert.Equal(t, 1, strings.Count(p.textNow("#feed"), w.held), "the wait is told once:\n%s", p.textNow("#feed"))
 
 	p.run(emptyField("#day"), chromedp.SendKeys(chromedp.ID("day"), "4\r"))
-	p.waitText("#status", "The camp is electing a leader after losing a node; trying again in 2.0 s")
-	p.waitText("#mission-msg", `Day 4: keywords are "Heap, Stack"`)
-	p.waitText("#status", "Connected")
+	p.waitText("#status", w.electing)
+	p.waitText("#mission-msg", w.mission)
+	p.waitText("#status", w.connected)
 
 	assert.Equal(t, []string{
 		`checkin {"campId":"J004"}`, `checkin {"campId":"J004"}`, `checkin {"campId":"J004"}`,

@@ -10,11 +10,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestPageConnectionLogicInNode runs the tests of the page's connection.js
-// (webfront/jstest) with Node's own test runner: the nodes it goes round,
-// the socket addresses it makes of the camp's web addresses, and the
-// requests it sends again while the camp elects a leader. Without node on
-// PATH it is skipped.
+// TestPageConnectionLogicInNode runs the tests of the page's logic
+// (webfront/jstest) with Node's own test runner: of connection.js, the
+// nodes it goes round, the socket addresses it makes of the camp's web
+// addresses, and the requests it sends again while the camp elects a
+// leader; of i18n.js, that every key is in both languages and every error
+// code has a sentence. Without node on PATH it is skipped.
 func TestPageConnectionLogicInNode(t *testing.T) {
 	nodeBin, err := exec.LookPath("node")
 	if err != nil {

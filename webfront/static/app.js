@@ -7,10 +7,12 @@
 //                  response and event does to it and to the page
 //   connection.js  the WebSocket: requests matched to responses by id,
 //                  events, reconnects with capped exponential backoff
-//   words.js       the lines shown for responses, events and closes, worded
-//                  as the CLI words them (cmd/campbus/display.go)
-//   hints.js       what to do about each error code: a copy of the CLI's
-//                  hintFor (cmd/campbus/display_hints.go)
+//   i18n.js        the page's words, one table per language (Korean and
+//                  English), and the page's sentence for each error code
+//   words.js       the lines shown for responses, events and closes (in
+//                  English worded as the CLI words them)
+//   hints.js       what to do about each error code, pointing at the
+//                  page's own controls
 //   campid.js      the campId field's check as the camper types
 //   view.js        DOM: the feed (an ARIA log), the member list, form notes,
 //                  the connection status
@@ -18,7 +20,8 @@
 import { Connection, ConnectionLost, socketURL, socketURLOf } from './connection.js';
 import { checkCampId } from './campid.js';
 import { hintFor } from './hints.js';
-import { Feed, note, renderMembers, status } from './view.js';
+import { campRange, errorSentence, lang, pickLang, setLang, t } from './i18n.js';
+import { Feed, applyStatic, note, relabel, renderMembers, status } from './view.js';
 import * as words from './words.js';
 
 /** Request bodies travel under the server's limit of 1024 bytes (PROTOCOL §1). */
@@ -28,6 +31,9 @@ const HISTORY_LIMIT = 50;
 /** Checkin errors that a new try can get past; others need the camper. */
 const RETRYABLE_CHECKIN = new Set(['camp-id-in-use', 'shutting-down', 'rate-limited', 'internal', 'too-many-connections', 'unavailable']);
 const REMEMBERED_ID = 'campbus.campId';
+const REMEMBERED_LANG = 'campbus.lang';
+/** Narrow screens fold the group, session and mission cards into a bar (style.css). */
+const NARROW = window.matchMedia('(max-width: 600px)');
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -47,12 +53,17 @@ const ui = {
   checkinMsg: $('checkin-msg'),
   campView: $('camp-view'),
   side: $('side'),
+  foldBar: $('fold-bar'),
+  foldGroup: $('fold-group'),
+  foldSession: $('fold-session'),
+  langButtons: [...document.querySelectorAll('#lang-switch [data-lang]')],
   compose: $('compose'),
   groupTitle: $('group-title'),
   members: $('members'),
   memberIds: $('member-ids'),
   sessionState: $('session-state'),
   sessionForm: $('session-form'),
+  startSession: $('start-session'),
   maxCount: $('max-count'),
   complete: $('complete'),
   sessionMsg: $('session-msg'),
@@ -87,8 +98,8 @@ const state = {
   directsSince: [], // directs seen since the last group event: a catch-up sends them again
   arriving: null, // while catching up: {offsets, directs} shown live meanwhile
   droppedAt: 0, // when a checked-in camper's socket closed
-  closeWhy: '', // why the last socket closed, in words
-  closeNote: '', // why the open socket is about to close, when the page knows first
+  closeWhy: '', // why the last socket closed: a function that says it in the language shown
+  closeNote: '', // why the open socket is about to close, when the page knows first (a function too)
   checkingIn: false,
   lostURL: '', // the socket address of the node a checked-in camper lost
   toldInUse: false, // the wait for the camp to release the campId was told
@@ -100,7 +111,7 @@ const state = {
 
 conn.addEventListener('open', () => {
   ui.retryNow.hidden = true;
-  status(ui.status, 'up', 'Connected');
+  status(ui.status, 'up', () => t('status.connected'));
   state.closeNote = '';
   if (state.campId) checkIn(state.campId, state.token, { again: state.droppedAt !== 0 });
 });
@@ -109,24 +120,26 @@ conn.addEventListener('close', ({ detail }) => {
   const wasIn = state.inCamp;
   state.inCamp = false;
   if (!conn.isWanted) {
-    status(ui.status, 'off', 'Checked out, not connected');
+    status(ui.status, 'off', () => t('status.off'));
     return;
   }
   if (state.closeNote) state.closeWhy = state.closeNote;
-  else if (detail.opened) state.closeWhy = words.closeExplanation(detail.code, detail.reason);
-  else state.closeWhy = 'cannot reach the server';
+  else if (detail.opened) state.closeWhy = () => words.closeExplanation(detail.code, detail.reason);
+  else state.closeWhy = () => t('close.unreachable');
   state.closeNote = '';
   if (wasIn) {
     state.droppedAt = Date.now();
     state.lostURL = detail.url;
     state.toldInUse = false;
-    feed.add({ kind: 'system', text: `connection lost: ${state.closeWhy}; reconnecting as ${state.campId}…` });
+    const why = state.closeWhy;
+    const campId = state.campId;
+    feed.add({ kind: 'system', text: () => t('feed.lost', { why: why(), campId }) });
   }
 });
 
 conn.addEventListener('retry', ({ detail }) => {
-  const why = state.closeWhy || 'not connected';
-  status(ui.status, 'down', `${capitalise(why)}. Trying again in ${words.formatSeconds(detail.delayMs)}…`);
+  const why = state.closeWhy || (() => t('close.notConnected'));
+  status(ui.status, 'down', () => t('status.retry', { why: why(), wait: words.formatSeconds(detail.delayMs) }));
   ui.retryNow.hidden = false;
 });
 
@@ -136,9 +149,10 @@ conn.addEventListener('event', ({ detail }) => onEvent(detail.type, detail.body)
 // socket opens, or malformed, when the server could not read the id.
 conn.addEventListener('stray', ({ detail }) => {
   const body = detail.message.body ?? {};
-  const text = `the server says: ${words.printable(body.error ?? JSON.stringify(detail.message))}`;
-  const hint = body.code === 'too-many-connections' ? 'the server is full; the page tries again by itself' : '';
-  if (state.inCamp) feed.add({ kind: 'error', text, meta: hint });
+  const text = () =>
+    t('stray.says', { sentence: words.printable(errorSentence(body.code, body.error ?? JSON.stringify(detail.message))) });
+  const hint = body.code === 'too-many-connections' ? () => t('hint.too-many-connections') : '';
+  if (state.inCamp) feed.add({ kind: 'error', text, meta: hint && (() => t('hint') + ' ' + hint()) });
   else note(ui.checkinMsg, text, { error: true, hint });
 });
 
@@ -164,6 +178,7 @@ function remember(campId) {
   }
 }
 
+setLang(pickLang(storedLang(), navigator.languages ?? [navigator.language]));
 ui.campId.value = remembered();
 showCampIdCheck(false);
 ui.campId.addEventListener('input', () => showCampIdCheck(false));
@@ -195,7 +210,7 @@ ui.checkinForm.addEventListener('submit', (e) => {
   } else {
     // Checked in as soon as a socket opens (see the open listener).
     state.campId = check.value;
-    note(ui.checkinMsg, 'Connecting to the server…');
+    note(ui.checkinMsg, () => t('checkin.connecting'));
     conn.start();
     conn.retryNow();
   }
@@ -211,7 +226,7 @@ async function checkIn(campId, token, { again }) {
   try {
     resp = await conn.ask('checkin', body, { onRetry: electionNotice });
   } catch (err) {
-    if (!again) note(ui.checkinMsg, 'Not connected yet: you are checked in once the server answers.');
+    if (!again) note(ui.checkinMsg, () => t('checkin.notYet'));
     state.campId = campId;
     return;
   } finally {
@@ -224,19 +239,19 @@ async function checkIn(campId, token, { again }) {
     if (again && RETRYABLE_CHECKIN.has(code)) {
       const inUse = code === 'camp-id-in-use';
       state.closeNote = inUse
-        ? `the camp still holds ${campId} for the lost connection (it lets go a few seconds after the loss)`
-        : `checkin failed: ${words.printable(error)}`;
+        ? () => t('close.heldFor', { campId })
+        : () => t('close.checkinFailed', { sentence: words.printable(sentenceOf('checkin', body, resp.body)) });
       if (inUse && !state.toldInUse) {
         // The node is up: wait there until the camp releases the campId.
         state.toldInUse = true;
-        feed.add({ kind: 'system', text: `${campId} is still held for the lost connection; waiting for the camp to let it go, then checking in again` });
+        feed.add({ kind: 'system', text: () => t('feed.stillHeld', { campId }) });
       }
       conn.drop(1000, 'checkin again later', { stay: inUse });
       return;
     }
     state.campId = '';
     if (again) leaveCamp();
-    note(ui.checkinMsg, words.failedLine('checkin', error), { error: true, hint: hintFor('checkin', body, code) });
+    tellError(ui.checkinMsg, 'checkin', body, resp.body);
     if (code === 'bad-token') {
       // A camp with a secret (PROTOCOL §9): the token field, open and ready.
       ui.tokenBox.open = true;
@@ -278,19 +293,20 @@ function enterCamp(body, campId, again) {
   setControlsLive(true);
   ui.me.hidden = false;
   ui.meId.textContent = state.campId;
-  ui.meGroup.textContent = `group#${state.group}`;
-  ui.groupTitle.textContent = `Group #${state.group}`;
-  status(ui.status, 'up', 'Connected');
+  showGroup();
+  status(ui.status, 'up', () => t('status.connected'));
 
-  const now = feed.mark('now'); // history goes in above it
+  const now = feed.mark(() => t('feed.now')); // history goes in above it
   if (again) {
-    const away = words.formatSeconds(Date.now() - state.droppedAt);
+    const awayMs = Date.now() - state.droppedAt;
+    const away = () => words.formatSeconds(awayMs);
     const moved = state.lostURL !== '' && conn.url !== state.lostURL;
-    feed.add({ kind: 'system', text: moved ? `reconnected to ${nodeName(conn.url)} after ${away}` : `reconnected after ${away}` });
+    const node = nodeName(conn.url);
+    feed.add({ kind: 'system', text: moved ? () => t('feed.reconnectedTo', { node, away: away() }) : () => t('feed.reconnected', { away: away() }) });
     state.droppedAt = 0;
     state.lostURL = '';
   }
-  if (!sameGroup) feed.add({ kind: 'result', text: words.checkinLine(body) });
+  if (!sameGroup) feed.add({ kind: 'result', text: () => words.checkinLine(body) });
   showMembers();
   showSession();
   loadHistory(sameGroup, after, now, epoch);
@@ -328,7 +344,12 @@ async function loadHistory(catchUp, after, now, epoch = null) {
     }
   } catch (err) {
     if (err instanceof HistoryRefused) {
-      feed.add({ kind: 'error', text: words.failedLine('history', err.message), meta: err.hint && 'hint: ' + err.hint, before: now });
+      feed.add({
+        kind: 'error',
+        text: () => words.failedLine('history', err.sentence()),
+        meta: () => (err.hint() ? t('hint') + ' ' + err.hint() : ''),
+        before: now,
+      });
     }
     state.arriving = null;
     return; // a drop is shown by the close listener
@@ -350,13 +371,11 @@ async function loadHistory(catchUp, after, now, epoch = null) {
   state.arriving = null;
   if (events.length === 0) {
     if (catchUp && !restarted) now.remove();
-    else feed.mark(restarted ? "the camp's log was started anew: nothing in the new one yet" : 'no earlier events', now);
+    else feed.mark(() => t(restarted ? 'feed.restartedEmpty' : 'feed.noEarlier'), now);
   } else {
-    const noun = events.length === 1 ? 'event' : 'events';
-    const title = restarted
-      ? `the camp's log was started anew: the latest ${events.length} ${noun} of the new one`
-      : catchUp ? `missed while away: ${events.length} ${noun}` : `earlier: the last ${events.length} ${noun}`;
-    feed.mark(title, now);
+    const n = events.length;
+    const key = restarted ? 'feed.restartedLatest' : catchUp ? 'feed.missed' : 'feed.earlierN';
+    feed.mark(() => t(key, { n }), now);
     ui.feed.setAttribute('aria-busy', 'true'); // one announcement, not fifty
     for (const ev of events) {
       const { type, ...evBody } = ev;
@@ -366,10 +385,10 @@ async function loadHistory(catchUp, after, now, epoch = null) {
     ui.feed.setAttribute('aria-busy', 'false');
   }
   if (trimmed) {
-    feed.add({ kind: 'system', text: 'some events are no longer stored and are not shown', before: now });
+    feed.add({ kind: 'system', text: () => t('feed.trimmed'), before: now });
   }
   if (restarted) {
-    feed.add({ kind: 'system', text: "the camp's log was started anew while you were away: the events before it are gone", before: now });
+    feed.add({ kind: 'system', text: () => t('feed.restarted'), before: now });
   }
   showMembers();
   showSession();
@@ -384,7 +403,8 @@ class HistoryRefused extends Error {
   constructor(body, request) {
     super(body.error ?? '');
     this.code = body.code ?? '';
-    this.hint = hintFor('history', request, this.code);
+    this.sentence = () => sentenceOf('history', request, body);
+    this.hint = () => hintFor('history', request, this.code).text;
   }
 }
 
@@ -476,11 +496,10 @@ ui.checkout.addEventListener('click', async () => {
   if (!resp) return;
   conn.stop(); // the server closes the socket after this response
   conn.drop();
-  const [line, active] = words.checkoutLines(resp);
-  feed.add({ kind: 'result', text: `${line}, ${active}` });
+  feed.add({ kind: 'result', text: () => words.checkoutLine(resp) });
   state.campId = '';
   leaveCamp();
-  note(ui.checkinMsg, `Checked out: ${active}. Check in again whenever you like.`);
+  note(ui.checkinMsg, () => t('checkin.checkedOut', { active: words.formatActiveTime(resp.activeMs) }));
   ui.campId.focus();
 });
 
@@ -510,20 +529,15 @@ function setControlsLive(live) {
  * or in the feed when null) and returns null.
  */
 async function send(command, body, target) {
-  const tell = (text, options) => {
-    if (target) note(target, text, options);
-    else if (text) feed.add({ kind: 'error', text, meta: options?.hint ? 'hint: ' + options.hint : '' });
-  };
+  const tell = (text, options) => tellIn(target, text, options);
   const size = new TextEncoder().encode(JSON.stringify(body)).length;
   if (size > MAX_BODY_BYTES) {
-    tell(`Too long to send: ${size} bytes, and the server takes ${MAX_BODY_BYTES}.`, {
-      error: true,
-      hint: 'a Korean letter takes 3 bytes and an emoji 4; shorten it or split it in two',
-    });
+    tell(() => t('send.tooLong', { size, max: MAX_BODY_BYTES }), { error: true, hint: () => t('send.tooLongHint') });
     return null;
   }
   if (!state.inCamp) {
-    tell(`Not sent: ${state.campId ? 'reconnecting' : 'not checked in'}. What you typed stays here.`, { error: true });
+    const key = state.campId ? 'send.reconnecting' : 'send.notIn';
+    tell(() => t(key), { error: true });
     return null;
   }
   let resp;
@@ -531,7 +545,7 @@ async function send(command, body, target) {
     resp = await conn.ask(command, body, { onRetry: electionNotice });
   } catch (err) {
     if (!(err instanceof ConnectionLost)) throw err;
-    tell(`${command}: the connection dropped before the answer; it may not have gone through.`, { error: true });
+    tell(() => words.failedLine(command, t('send.dropped')), { error: true });
     return null;
   }
   endElectionNotice();
@@ -539,10 +553,44 @@ async function send(command, body, target) {
     tell('');
     return resp.body;
   }
-  const { code = '', error = `status ${resp.status}` } = resp.body;
-  learnFromError(command, code);
-  tell(words.failedLine(command, error), { error: true, hint: hintFor(command, body, code) });
+  learnFromError(command, resp.body.code ?? '');
+  tellError(target, command, body, resp.body.error === undefined ? { ...resp.body, error: `status ${resp.status}` } : resp.body);
   return null;
+}
+
+/** tellIn writes text under the form target, or in the feed when target is null. */
+function tellIn(target, text, options = {}) {
+  if (target) note(target, text, options);
+  else if (text) {
+    const hint = typeof options.hint === 'function' ? options.hint : () => options.hint ?? '';
+    feed.add({ kind: 'error', text, meta: () => (hint() ? t('hint') + ' ' + hint() : '') });
+  }
+}
+
+/**
+ * sentenceOf is the page's sentence for an error response (PROTOCOL §3) to
+ * command with request body, in the language shown; the server's own for a
+ * code the page does not know.
+ */
+function sentenceOf(command, request, resp) {
+  const params = {
+    id: typeof request?.campId === 'string' ? request.campId : '',
+    day: Number.isInteger(request?.day) ? request.day : '',
+    range: campRange(resp.error),
+    seconds: Number.isFinite(resp.retryAfter) ? resp.retryAfter : '',
+  };
+  return errorSentence(resp.code, resp.error, params);
+}
+
+/** tellError shows an error response under target (or in the feed): what failed, why, and what to do. */
+function tellError(target, command, request, resp) {
+  const code = resp.code ?? '';
+  const amHost = state.session !== null && state.session.host === state.campId;
+  const hint = () => hintFor(command, request, code, { amHost }).text;
+  const action = hintFor(command, request, code).action === 'startSession'
+    ? { label: () => t('action.startSession'), run: goToStartSession }
+    : null;
+  tellIn(target, () => words.failedLine(command, sentenceOf(command, request, resp)), { error: true, hint, action });
 }
 
 /** intOrText sends a number when the field holds one, so the server judges the rest. */
@@ -555,7 +603,7 @@ ui.missionForm.addEventListener('submit', async (e) => {
   e.preventDefault();
   const body = { day: intOrText(ui.day.value) };
   const resp = await send('mission', body, ui.missionMsg);
-  if (resp) note(ui.missionMsg, `Day ${resp.day}: ${words.missionLine(resp)}`);
+  if (resp) note(ui.missionMsg, () => words.missionLine(resp));
 });
 
 ui.sessionForm.addEventListener('submit', async (e) => {
@@ -563,9 +611,10 @@ ui.sessionForm.addEventListener('submit', async (e) => {
   const resp = await send('peersession', { maxCount: intOrText(ui.maxCount.value) }, ui.sessionMsg);
   if (!resp) return;
   state.session = { host: resp.host ?? state.campId, maxCount: resp.maxCount, remaining: resp.maxCount };
-  feed.add({ kind: 'result', text: words.peerSessionLine(resp) });
+  feed.add({ kind: 'result', text: () => words.peerSessionLine(resp) });
   showSession();
   showMembers();
+  if (NARROW.matches) openPanel(''); // the message box in sight on a phone
   ui.messageText.focus();
 });
 
@@ -573,7 +622,7 @@ ui.complete.addEventListener('click', async () => {
   const resp = await send('complete', {}, ui.sessionMsg);
   if (!resp) return;
   state.session = null;
-  feed.add({ kind: 'result', text: words.completeLine(resp) });
+  feed.add({ kind: 'result', text: () => words.completeLine(resp) });
   showSession();
   showMembers();
 });
@@ -582,7 +631,7 @@ ui.messageForm.addEventListener('submit', async (e) => {
   e.preventDefault();
   const text = ui.messageText.value;
   if (text.trim() === '') {
-    note(ui.messageMsg, 'Type a message first.', { error: true });
+    note(ui.messageMsg, () => t('message.empty'), { error: true });
     return;
   }
   const resp = await send('message', { text }, ui.messageMsg);
@@ -590,7 +639,8 @@ ui.messageForm.addEventListener('submit', async (e) => {
   ui.messageText.value = '';
   if (state.session) state.session.remaining = resp.remaining;
   else state.session = { host: '', maxCount: null, remaining: resp.remaining };
-  feed.add({ kind: 'mine', who: `you to group#${resp.group ?? state.group}`, text, meta: words.messageLine(resp) });
+  const group = resp.group ?? state.group;
+  feed.add({ kind: 'mine', who: () => t('feed.youToGroup', { group }), text, meta: () => words.messageLine(resp) });
   showSession();
 });
 
@@ -599,12 +649,12 @@ ui.directForm.addEventListener('submit', async (e) => {
   const to = checkCampId(ui.directTo.value);
   const text = ui.directText.value;
   if (!to.ok) {
-    note(ui.directMsg, `To whom? ${to.message}`, { error: true });
+    note(ui.directMsg, () => t('direct.toWhom', { why: checkCampId(ui.directTo.value).message }), { error: true });
     ui.directTo.focus();
     return;
   }
   if (text.trim() === '') {
-    note(ui.directMsg, 'Type the direct first.', { error: true });
+    note(ui.directMsg, () => t('direct.empty'), { error: true });
     ui.directText.focus();
     return;
   }
@@ -612,7 +662,8 @@ ui.directForm.addEventListener('submit', async (e) => {
   if (!resp) return;
   ui.directText.value = '';
   rememberDirect(state.campId, text);
-  feed.add({ kind: 'mine', who: `you to ${resp.to ?? to.value}`, text, meta: words.directLine });
+  const whom = resp.to ?? to.value;
+  feed.add({ kind: 'mine', who: () => t('feed.youTo', { to: whom }), text, meta: words.directLine });
 });
 
 // An error under a form goes once the camper changes what it complained of.
@@ -629,6 +680,7 @@ for (const [form, msg] of [
 
 /** pickMember makes id the target of the next direct. */
 function pickMember(id) {
+  if (NARROW.matches) openPanel(''); // the direct box in sight on a phone
   ui.directTo.value = id;
   note(ui.directMsg, '');
   ui.directText.focus();
@@ -637,7 +689,7 @@ function pickMember(id) {
 // ---- events ---------------------------------------------------------------
 
 function onEvent(type, body) {
-  if (type === 'shutdown') state.closeNote = words.shutdownLine(body.reason);
+  if (type === 'shutdown') state.closeNote = () => words.shutdownLine(body.reason);
   track(type, body);
   showEvent(type, body, {});
   showMembers();
@@ -693,19 +745,30 @@ function rememberDirect(from, text) {
 function showEvent(type, body, { earlier = false, before = null }) {
   switch (type) {
     case 'message':
-      feed.add({ kind: 'chat', who: `message from ${body.from}`, text: body.text, meta: `seq ${body.seq}, ${body.remaining} remaining`, earlier, before });
+      feed.add({
+        kind: 'chat',
+        who: () => t('feed.messageFrom', { from: body.from }),
+        text: body.text,
+        meta: () => t('feed.messageMeta', { seq: body.seq, remaining: body.remaining }),
+        earlier,
+        before,
+      });
       break;
     case 'direct': {
       const mine = body.from === state.campId;
-      const who = mine ? `you to ${body.to}` : body.to && body.to !== state.campId ? `direct from ${body.from} to ${body.to}` : `direct from ${body.from}`;
+      const who = mine
+        ? () => t('feed.youTo', { to: body.to })
+        : body.to && body.to !== state.campId
+          ? () => t('feed.directFromTo', { from: body.from, to: body.to })
+          : () => t('feed.directFrom', { from: body.from });
       feed.add({ kind: mine ? 'mine' : 'direct', who, text: body.text, earlier, before });
       break;
     }
     case 'shutdown':
-      feed.add({ kind: 'system', text: words.describeEvent(type, body) + '; reconnecting when it is back', earlier, before });
+      feed.add({ kind: 'system', text: () => t('event.shutdownBack', { line: words.describeEvent(type, body) }), earlier, before });
       break;
     default:
-      feed.add({ kind: 'event', text: words.describeEvent(type, body, true), earlier, before });
+      feed.add({ kind: 'event', text: () => words.describeEvent(type, body, true), earlier, before });
   }
 }
 
@@ -746,13 +809,13 @@ function nodeName(url) {
 /** electionNotice says in the status line that a request waits for the camp's election. */
 function electionNotice({ delayMs }) {
   state.electing = true;
-  status(ui.status, 'connecting', `The camp is electing a leader after losing a node; trying again in ${words.formatSeconds(delayMs)}…`);
+  status(ui.status, 'connecting', () => t('status.electing', { wait: words.formatSeconds(delayMs) }));
 }
 
 function endElectionNotice() {
   if (!state.electing) return;
   state.electing = false;
-  if (conn.isOpen) status(ui.status, 'up', 'Connected');
+  if (conn.isOpen) status(ui.status, 'up', () => t('status.connected'));
 }
 
 // ---- panels ---------------------------------------------------------------
@@ -764,27 +827,100 @@ function showMembers() {
     host: state.session?.host ?? '',
     onPick: pickMember,
   });
+  showGroup();
 }
 
+/**
+ * showSession shows the session and the controls that apply to it: "Start
+ * session" while none runs, "Complete session" to its host while it runs
+ * (and to anyone while the page does not know who hosts it).
+ */
 function showSession() {
   const s = state.session;
   const amHost = s !== null && s.host === state.campId;
-  ui.complete.hidden = s !== null && s.host !== '' && !amHost;
+  ui.sessionForm.hidden = s !== null;
+  ui.complete.hidden = s === null || (s.host !== '' && !amHost);
   ui.complete.classList.toggle('button--primary', amHost);
+  ui.messageText.placeholder = t(s === null ? 'message.placeholderNoSession' : 'message.placeholder');
+  ui.foldSession.textContent = t('fold.session', { running: s !== null, left: s?.remaining ?? null });
   if (s === null) {
-    ui.sessionState.textContent = 'No session running. Start one to talk in the group.';
+    ui.sessionState.textContent = t('session.none');
     ui.remaining.textContent = '';
     return;
   }
-  const host = amHost ? 'You host a session' : s.host ? `${s.host} hosts a session` : 'A session is running';
-  const left = s.remaining === null ? '' : `: ${words.countMessages(s.remaining)} left` + (s.maxCount ? ` of ${s.maxCount}` : '');
-  ui.sessionState.textContent = host + left + '.';
-  ui.remaining.textContent = s.remaining === null ? '' : `(${s.remaining} left)`;
+  const host = amHost ? t('session.youHost') : s.host ? t('session.hosts', { host: s.host }) : t('session.running');
+  const left = s.remaining === null ? '' : t('session.left', { left: s.remaining, max: s.maxCount });
+  ui.sessionState.textContent = host + left + (lang() === 'ko' ? '' : '.');
+  ui.remaining.textContent = s.remaining === null ? '' : t('message.left', { left: s.remaining });
 }
 
-function capitalise(s) {
-  return s.charAt(0).toUpperCase() + s.slice(1);
+/** showGroup writes the camper's group in the header, the group card and the fold bar. */
+function showGroup() {
+  const inGroup = state.group > 0;
+  ui.meGroup.textContent = inGroup ? t('me.group', { group: state.group }) : '';
+  ui.groupTitle.textContent = inGroup ? t('group.titleN', { group: state.group }) : t('group.title');
+  ui.foldGroup.textContent = t('fold.group', { group: state.group, count: state.members.length });
 }
 
-status(ui.status, 'connecting', 'Connecting…');
+// ---- the phone layout ------------------------------------------------------
+
+/**
+ * openPanel opens one card of the side on a narrow screen (the fold bar's
+ * buttons; id '' closes them all). A wide screen shows them all anyway.
+ */
+function openPanel(id) {
+  ui.side.dataset.open = id;
+  for (const b of ui.foldBar.querySelectorAll('[data-panel]')) b.setAttribute('aria-expanded', String(b.dataset.panel === id));
+}
+
+ui.foldBar.addEventListener('click', (e) => {
+  const b = e.target.closest('[data-panel]');
+  if (!b) return;
+  openPanel(ui.side.dataset.open === b.dataset.panel ? '' : b.dataset.panel);
+});
+
+/** goToStartSession takes the camper to the "Start session" control, opening its card on a phone. */
+function goToStartSession() {
+  if (NARROW.matches) openPanel('session-card');
+  ui.maxCount.scrollIntoView({ block: 'nearest' });
+  ui.maxCount.focus();
+  ui.maxCount.select();
+}
+
+// ---- the language ----------------------------------------------------------
+
+function storedLang() {
+  try {
+    return localStorage.getItem(REMEMBERED_LANG) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** showLang writes the page in the language shown: html lang, the static words, and all the page wrote. */
+function showLang() {
+  document.documentElement.lang = lang();
+  applyStatic(document);
+  for (const b of ui.langButtons) b.setAttribute('aria-pressed', String(b.dataset.lang === lang()));
+  showCampIdCheck(ui.campId.getAttribute('aria-invalid') === 'true');
+  relabel();
+  showGroup();
+  showMembers();
+  showSession();
+}
+
+for (const b of ui.langButtons) {
+  b.addEventListener('click', () => {
+    setLang(b.dataset.lang);
+    try {
+      localStorage.setItem(REMEMBERED_LANG, lang());
+    } catch {
+      // the choice holds for this visit only
+    }
+    showLang();
+  });
+}
+
+showLang();
+status(ui.status, 'connecting', () => t('status.connecting'));
 conn.start();

@@ -1,74 +1,78 @@
-// The words the page shows for responses, events and closed sockets. They
-// follow the CLI's lines (cmd/campbus/display.go) so that a transcript reads
-// the same in both: group#N, keywords are "...", message from J005, "...",
-// active time ... (MISSION-SPEC §3).
+// The lines shown for responses, events and closed sockets, in the language
+// shown (i18n.js holds the words). The English ones follow the CLI's lines
+// (cmd/campbus/display.go) so that a transcript reads the same in both:
+// group#N, keywords are "...", message from J005, "...", active time ...
+// (MISSION-SPEC §3).
 
-export const checkinLine = (b) =>
-  `checkin success to group#${b.group} (members: ${(b.members ?? []).join(', ')})`;
-export const missionLine = (b) => `keywords are "${printable(b.keywords)}"`;
-export const peerSessionLine = (b) => `peersession started (maxCount=${b.maxCount})`;
-export const completeLine = (b) => `peersession completed (${countMessages(b.messages)})`;
-export const messageLine = (b) =>
-  `message sent (seq ${b.seq}, ${b.remaining} remaining, delivered to ${b.delivered})`;
-export const directLine = 'direct (success)';
-export const checkoutLines = (b) => ['checkout (disconnected)', 'active time ' + formatActiveTime(b.activeMs)];
-export const failedLine = (command, sentence) => `${command} failed: ${printable(sentence)}`;
+import { t } from './i18n.js';
+
+export const checkinLine = (b) => t('feed.checkin', { group: b.group, members: b.members });
+export const missionLine = (b) => t('mission.line', { day: b.day, keywords: printable(b.keywords) });
+export const peerSessionLine = (b) => t('feed.peersession', { maxCount: b.maxCount });
+export const completeLine = (b) => t('feed.complete', { messages: b.messages });
+export const messageLine = (b) => t('feed.sent', { seq: b.seq, remaining: b.remaining, delivered: b.delivered });
+export const directLine = () => t('feed.directSent');
+export const checkoutLine = (b) => t('feed.checkout', { active: formatActiveTime(b.activeMs) });
+
+/** failedLine says that command failed, and why: the page's sentence for sentence. */
+export const failedLine = (command, sentence) => {
+  const what = ['checkin', 'mission', 'peersession', 'complete', 'message', 'direct', 'history', 'checkout'].includes(command)
+    ? t('failed.' + command)
+    : t('failed.other', { command });
+  return `${what}: ${printable(sentence)}`;
+};
 
 /**
- * describeEvent returns what the CLI prints after "< " for an event of type
- * with body; withTo names the recipient of a direct (history mixes the
- * directs a camper sent with those it received).
+ * describeEvent returns the feed's line for an event of type with body;
+ * withTo names the recipient of a direct (history mixes the directs a
+ * camper sent with those it received).
  */
 export function describeEvent(type, b, withTo = false) {
   switch (type) {
     case 'join':
-      return `${b.campId} joined group#${b.group} (members: ${(b.members ?? []).join(', ')})`;
+      return t('event.join', { campId: b.campId, group: b.group, members: b.members });
     case 'checkout':
-      return `${b.campId} left group#${b.group}` + (b.reason === 'disconnect' ? ' (disconnected)' : '');
+      return t('event.checkout', { campId: b.campId, group: b.group, lost: b.reason === 'disconnect' });
     case 'peersession':
-      return `peersession started by ${b.host} (maxCount=${b.maxCount})`;
+      return t('event.peersession', { host: b.host, maxCount: b.maxCount });
     case 'message':
-      return `message from ${b.from}, "${printable(b.text)}"`;
+      return t('event.message', { from: b.from, text: printable(b.text) });
     case 'complete':
-      if (b.reason === 'host-left') {
-        return `peersession ended, host ${b.host} left (${countMessages(b.messages ?? 0)})`;
-      }
-      return `peersession completed by ${b.host} (${countMessages(b.messages ?? 0)})`;
+      return t(b.reason === 'host-left' ? 'event.complete.hostLeft' : 'event.complete', { host: b.host, messages: b.messages ?? 0 });
     case 'direct':
-      if (withTo && b.to) return `direct from ${b.from} to ${b.to}, "${printable(b.text)}"`;
-      return `direct from ${b.from}, "${printable(b.text)}"`;
+      if (withTo && b.to) return t('event.directTo', { from: b.from, to: b.to, text: printable(b.text) });
+      return t('event.direct', { from: b.from, text: printable(b.text) });
     case 'shutdown':
       return shutdownLine(b.reason);
     default: // a newer server's event: show it rather than hide it
-      return `${printable(String(type))} event ${printable(JSON.stringify(b))}`;
+      return t('event.other', { type: printable(String(type)), body: printable(JSON.stringify(b)) });
   }
 }
 
 /** shutdownLine shows a shutdown event, with its reason unless that says no more. */
 export function shutdownLine(reason) {
-  const line = 'server shutting down';
-  return reason && reason !== line ? `${line}: ${printable(reason)}` : line;
+  return reason && reason !== 'server shutting down' ? t('event.shutdownWhy', { reason: printable(reason) }) : t('event.shutdown');
 }
 
 export function countMessages(n) {
-  return n === 1 ? '1 message' : `${n} messages`;
+  return t('count.messages', { n });
 }
 
-/** formatActiveTime shows milliseconds as "1h 2m 3s", "2m 3s" or "3s". */
+/** formatActiveTime shows milliseconds as "1h 2m 3s", "2m 3s" or "3s" (1시간 2분 3초...). */
 export function formatActiveTime(ms) {
   const total = Math.max(0, Math.floor((Number(ms) || 0) / 1000));
   const h = Math.floor(total / 3600);
   const m = Math.floor(total / 60) % 60;
   const s = total % 60;
-  if (h > 0) return `${h}h ${m}m ${s}s`;
-  if (m > 0) return `${m}m ${s}s`;
-  return `${s}s`;
+  if (h > 0) return t('time.hms', { h, m, s });
+  if (m > 0) return t('time.ms', { m, s });
+  return t('time.s', { s });
 }
 
 /** formatSeconds shows a wait: "0.6 s" under ten seconds, "12 s" above. */
 export function formatSeconds(ms) {
   const s = ms / 1000;
-  return s < 10 ? `${s.toFixed(1)} s` : `${Math.round(s)} s`;
+  return t('wait.seconds', { s: s < 10 ? s.toFixed(1) : String(Math.round(s)) });
 }
 
 const controlEscapes = { '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v' };
@@ -92,27 +96,20 @@ export function printable(s) {
  * (PROTOCOL §8 names the ones the server uses).
  */
 export function closeExplanation(code, reason) {
-  const said = reason ? ` (“${printable(reason)}”)` : '';
+  const said = reason ? t('close.said', { reason: printable(reason) }) : '';
   switch (code) {
-    case 1000:
-      return 'the server closed the connection' + said;
-    case 1001:
-      return 'the server is going away (restarting or shutting down)' + said;
-    case 1003:
-      return 'the server accepts only text messages, and the page sent something else' + said;
     case 1006:
-      return 'the connection was lost (the server is down, unreachable, or refused this page)';
-    case 1007:
-      return 'the server could not read a message from this page' + said;
-    case 1008:
-      return 'the server refused the connection by its policy' + said;
-    case 1009:
-      return 'a message from this page was too large for the server (4096 bytes at most)' + said;
-    case 1011:
-      return 'the server hit an internal error' + said;
     case 4000:
-      return 'the server stopped answering';
+      return t('close.' + code);
+    case 1000:
+    case 1001:
+    case 1003:
+    case 1007:
+    case 1008:
+    case 1009:
+    case 1011:
+      return t('close.' + code) + said;
     default:
-      return `the connection closed (code ${code})` + said;
+      return t('close.other', { code }) + said;
   }
 }
