@@ -445,7 +445,7 @@ async function missedSince(after, epoch) {
   return { events, trimmed };
 }
 
-const GROUP_EVENTS = new Set(['join', 'checkout', 'peersession', 'message', 'complete']);
+const GROUP_EVENTS = new Set(['join', 'checkout', 'peersession', 'message', 'complete', 'announcement']);
 
 /**
  * eventKey names a group event by its type and fields, whether it came live
@@ -692,6 +692,16 @@ function onEvent(type, body) {
   if (type === 'shutdown') state.closeNote = () => words.shutdownLine(body.reason);
   track(type, body);
   showEvent(type, body, {});
+  if (type === 'kicked') {
+    // Staff checked the camper out: the server closes the socket, and the
+    // page does not come back by itself (PROTOCOL §12).
+    conn.stop();
+    conn.drop();
+    state.campId = '';
+    leaveCamp();
+    note(ui.checkinMsg, () => words.describeEvent(type, body));
+    return;
+  }
   showMembers();
   showSession();
 }

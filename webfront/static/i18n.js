@@ -151,6 +151,9 @@ export const en = {
   'error.unavailable': ({ seconds }) =>
     `The camp is electing a leader after losing a node and could not answer in time` + (seconds ? `; try again in ${seconds} s.` : '.'),
   'error.internal': 'Something went wrong inside the server; the request may not have taken effect.',
+  'error.forbidden': 'That is for the camp’s staff only.',
+  'error.muted': ({ until }) => (until ? `Staff muted you until ${until}: your messages and directs reach nobody until then.` : 'Staff muted you: your messages and directs reach nobody for now.'),
+  'error.bad-minutes': 'A mute lasts a whole number of minutes, from 0 to 1440.',
 
   // What to do about an error, pointing at the page's own controls.
   'hint.not-checked-in': 'The page checks you in again by itself.',
@@ -192,7 +195,11 @@ export const en = {
   'feed.directFrom': ({ from }) => `direct from ${from}`,
   'feed.directFromTo': ({ from, to }) => `direct from ${from} to ${to}`,
   'event.join': ({ campId, group, members }) => `${campId} joined group#${group} (members: ${list(members)})`,
-  'event.checkout': ({ campId, group, lost }) => `${campId} left group#${group}` + (lost ? ' (disconnected)' : ''),
+  'event.checkout': ({ campId, group, lost, kicked }) => `${campId} left group#${group}` + (lost ? ' (disconnected)' : '') + (kicked ? ' (kicked by staff)' : ''),
+  'event.announcement': ({ from, text }) => `announcement from ${from} (staff), "${text}"`,
+  'event.muted': ({ by, until }) => `${by} (staff) muted you until ${until}: your messages and directs reach nobody until then`,
+  'event.unmuted': ({ by }) => `${by} (staff) lifted your mute`,
+  'event.kicked': ({ by, reason }) => `${by} (staff) checked you out` + (reason ? `: "${reason}"` : ''),
   'event.peersession': ({ host, maxCount }) => `peersession started by ${host} (maxCount=${maxCount})`,
   'event.message': ({ from, text }) => `message from ${from}, "${text}"`,
   'event.complete': ({ host, messages }) => `peersession completed by ${host} (${countMessages(en, messages)})`,
@@ -357,6 +364,9 @@ export const ko = {
   'error.unavailable': ({ seconds }) =>
     '노드 하나가 끊겨서 캠프가 새 리더를 뽑느라 제때 답하지 못했어요' + (seconds ? `. ${seconds}초 뒤에 다시 해 보세요.` : '.'),
   'error.internal': '서버 안에서 문제가 생겼어요. 요청이 반영되지 않았을 수도 있어요.',
+  'error.forbidden': '캠프 스태프만 할 수 있어요.',
+  'error.muted': ({ until }) => (until ? `스태프가 ${until}까지 메시지를 막았어요. 그때까지는 메시지와 다이렉트가 아무에게도 가지 않아요.` : '스태프가 메시지를 막았어요. 지금은 메시지와 다이렉트가 아무에게도 가지 않아요.'),
+  'error.bad-minutes': '메시지 차단은 0분에서 1440분 사이의 정수로만 정할 수 있어요.',
 
   'hint.not-checked-in': '페이지가 알아서 다시 체크인해요.',
   'hint.camp-id-in-use': '내 campId가 맞는지 확인해 주세요. 맞다면 몇 초 기다렸다가 다시 체크인해 보세요.',
@@ -396,7 +406,11 @@ export const ko = {
   'feed.directFrom': ({ from }) => `${from} 님의 다이렉트`,
   'feed.directFromTo': ({ from, to }) => `${from} → ${to} 다이렉트`,
   'event.join': ({ campId, group, members }) => `${campId} 님이 ${group}번 그룹에 들어왔어요 (멤버: ${list(members)})`,
-  'event.checkout': ({ campId, group, lost }) => `${campId} 님이 ${group}번 그룹에서 나갔어요` + (lost ? ' (연결 끊김)' : ''),
+  'event.checkout': ({ campId, group, lost, kicked }) => `${campId} 님이 ${group}번 그룹에서 나갔어요` + (lost ? ' (연결 끊김)' : '') + (kicked ? ' (스태프가 내보냄)' : ''),
+  'event.announcement': ({ from, text }) => `스태프 ${from} 님의 공지: "${text}"`,
+  'event.muted': ({ by, until }) => `스태프 ${by} 님이 ${until}까지 메시지를 막았어요. 그때까지는 메시지와 다이렉트가 아무에게도 가지 않아요`,
+  'event.unmuted': ({ by }) => `스태프 ${by} 님이 메시지 차단을 풀었어요`,
+  'event.kicked': ({ by, reason }) => `스태프 ${by} 님이 체크아웃시켰어요` + (reason ? `: "${reason}"` : ''),
   'event.peersession': ({ host, maxCount }) => `${host} 님이 세션을 시작했어요 (메시지 ${maxCount}개)`,
   'event.message': ({ from, text }) => `${from} 님의 메시지: "${text}"`,
   'event.complete': ({ host, messages }) => `${host} 님이 세션을 마쳤어요 (${countMessages(ko, messages)})`,

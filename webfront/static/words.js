@@ -32,7 +32,13 @@ export function describeEvent(type, b, withTo = false) {
     case 'join':
       return t('event.join', { campId: b.campId, group: b.group, members: b.members });
     case 'checkout':
-      return t('event.checkout', { campId: b.campId, group: b.group, lost: b.reason === 'disconnect' });
+      return t('event.checkout', { campId: b.campId, group: b.group, lost: b.reason === 'disconnect', kicked: b.reason === 'kicked' });
+    case 'announcement':
+      return t('event.announcement', { from: printable(b.from), text: printable(b.text) });
+    case 'muted':
+      return b.until ? t('event.muted', { by: printable(b.by), until: printable(b.until) }) : t('event.unmuted', { by: printable(b.by) });
+    case 'kicked':
+      return t('event.kicked', { by: printable(b.by), reason: b.reason ? printable(b.reason) : '' });
     case 'peersession':
       return t('event.peersession', { host: b.host, maxCount: b.maxCount });
     case 'message':
