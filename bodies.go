@@ -189,6 +189,20 @@ type MuteResponse struct {
 	Until  string `json:"until,omitempty"`
 }
 
+// RevokeRequest is the body of POST /revoke.
+type RevokeRequest struct {
+	CampID string `json:"campId"`
+}
+
+// RevokeResponse answers revoke: tokens issued up to Before (RFC 3339, to
+// the second) are refused; Group is the group the camper was checked out
+// of, 0 when it was not checked in.
+type RevokeResponse struct {
+	CampID string `json:"campId"`
+	Before string `json:"before"`
+	Group  int    `json:"group,omitempty"`
+}
+
 // KickResponse answers kick: the camper checked out, and the group it left.
 type KickResponse struct {
 	CampID string `json:"campId"`

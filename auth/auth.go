@@ -107,17 +107,28 @@ func (s *Secret) Mint(campID string, ttl time.Duration, now time.Time) (string, 
 // Check returns the campId token admits at time now, or one of the errors
 // above saying why it admits nobody.
 func (s *Secret) Check(token string, now time.Time) (campID string, err error) {
+	campID, _, err = s.CheckIssued(token, now)
+	return campID, err
+}
+
+// CheckIssued is Check, with when the token was issued (its iat; zero
+// when it has none): a camper's tokens issued up to a revocation are
+// refused.
+func (s *Secret) CheckIssued(token string, now time.Time) (campID string, issued time.Time, err error) {
 	c, err := s.parse(token, now)
 	if err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
 	if c.Role == RoleStaff {
-		return "", ErrStaffToken
+		return "", time.Time{}, ErrStaffToken
 	}
 	if !subjectForm.MatchString(c.Subject) {
-		return "", ErrSubject
+		return "", time.Time{}, ErrSubject
 	}
-	return c.Subject, nil
+	if c.IssuedAt != nil {
+		issued = c.IssuedAt.Time
+	}
+	return c.Subject, issued, nil
 }
 
 // MintStaff returns a token that signs in the staff member name from now

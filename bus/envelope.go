@@ -46,6 +46,9 @@ type TokenVerdict struct {
 	For string
 	// Refused says why the token admits nobody, a sentence for the camper.
 	Refused string
+	// Issued is when a good token was issued (zero: it does not say), for
+	// the handler to refuse one issued before a revocation.
+	Issued time.Time
 }
 
 // Needed reports whether the server needs a token: the front-end judged one.
@@ -68,6 +71,9 @@ func (r *Request) Msg() *nats.Msg {
 	}
 	if r.Token.For != "" {
 		m.Header.Set(HdrTokenFor, r.Token.For)
+		if !r.Token.Issued.IsZero() {
+			m.Header.Set(HdrTokenIssued, strconv.FormatInt(r.Token.Issued.Unix(), 10))
+		}
 	}
 	if r.Token.Refused != "" {
 		m.Header.Set(HdrTokenRefused, r.Token.Refused)
@@ -89,6 +95,9 @@ func ParseRequest(m *nats.Msg) *Request {
 		Body:    m.Data,
 	}
 	r.Group, _ = strconv.Atoi(m.Header.Get(HdrGroup))
+	if sec, err := strconv.ParseInt(m.Header.Get(HdrTokenIssued), 10, 64); err == nil {
+		r.Token.Issued = time.Unix(sec, 0)
+	}
 	if h := m.Header.Get(HdrStaff); h != "" {
 		r.Staff, _ = url.PathUnescape(h)
 	}

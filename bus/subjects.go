@@ -102,6 +102,8 @@ const (
 	// HdrTokenFor and HdrTokenRefused carry a checkin's TokenVerdict.
 	HdrTokenFor     = "Campbus-Token-For"
 	HdrTokenRefused = "Campbus-Token-Refused"
+	// HdrTokenIssued is when a good token was issued, in Unix seconds.
+	HdrTokenIssued = "Campbus-Token-Issued"
 	// HdrStaff names the staff member a staff command comes from, as the
 	// front-end that checked the staff token found it (URL-escaped).
 	HdrStaff = "Campbus-Staff"

@@ -54,6 +54,11 @@ func (s *Service) checkin(ctx context.Context, r *request) (any, error) {
 	if err := tokenAdmits(r.Token, id); err != nil {
 		return nil, err
 	}
+	if r.Token.Needed() {
+		if err := s.notRevoked(ctx, id, r.Token.Issued); err != nil {
+			return nil, err
+		}
+	}
 	done, err := s.roomToGrow(ctx, r.Command, eventBytes, true)
 	if err != nil {
 		return nil, err

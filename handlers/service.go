@@ -200,6 +200,7 @@ func New(nc *nats.Conn, js jetstream.JetStream, st *bus.Streams, opts Options) (
 		campbus.CmdAnnounce:    s.announce,
 		campbus.CmdMute:        s.mute,
 		campbus.CmdKick:        s.kick,
+		campbus.CmdRevoke:      s.revoke,
 	}
 	if err := tableInSync(s.table); err != nil {
 		return nil, err

@@ -279,6 +279,69 @@ func (s *Service) checkOutAs(ctx context.Context, id, reason string) (int, error
 	}
 }
 
+// revoke handles POST /revoke {"campId"}: the camper's tokens issued up
+// to now are refused at checkin on every node (the revocation is kept in
+// GROUPS, under log.staff.revoke.<campId>), and a connection it holds now
+// is checked out and closed as a kick's is.
+func (s *Service) revoke(ctx context.Context, r *request) (any, error) {
+	if err := staffOnly(r); err != nil {
+		return nil, err
+	}
+	f, err := decodeBody(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	id, err := f.campID(s.opts.CampIDs)
+	if err != nil {
+		return nil, err
+	}
+	now := s.opts.Now()
+	if err := s.record(ctx, id, staffAction{Action: campbus.CmdRevoke, By: r.Staff, AtMs: now.UnixMilli(), CampID: id}); err != nil {
+		return nil, err
+	}
+	resp := campbus.RevokeResponse{CampID: id, Before: now.UTC().Format(time.RFC3339)}
+	group, err := s.checkOutAs(ctx, id, campbus.ReasonKicked)
+	var perr *campbus.Error
+	switch {
+	case errors.As(err, &perr) && perr.Code == campbus.CodeTargetNotCheckedIn:
+		return resp, nil // nobody to close
+	case err != nil:
+		return nil, err
+	}
+	resp.Group = group
+	if err := s.tellCamper(id, campbus.Event{Type: campbus.EventKicked, CampID: id, By: r.Staff, Reason: revokedReason}); err != nil {
+		s.log.Warn("revoke: the camper's connection was not told", "campId", id, "err", err)
+	}
+	return resp, nil
+}
+
+// revokedReason is the reason of the kicked event a camper whose tokens
+// staff revoked gets.
+const revokedReason = "your token was revoked; ask the camp's staff for a new one"
+
+// notRevoked refuses, with 401 bad-token, a checkin as id whose token was
+// issued (issued, to the second; zero when the token did not say) no later
+// than the last revocation of id's tokens. The revocation is read from the
+// log at each checkin that shows a token.
+func (s *Service) notRevoked(ctx context.Context, id string, issued time.Time) error {
+	m, err := s.groups.GetLastMsgForSubject(ctx, bus.LogStaffSubject(campbus.CmdRevoke, id))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("revocations of %s: %w", id, err)
+	}
+	var a staffAction
+	if err := json.Unmarshal(m.Data, &a); err != nil {
+		return fmt.Errorf("revocation of %s: %w", id, err)
+	}
+	if issued.Unix() > a.AtMs/1000 {
+		return nil // minted after the revocation
+	}
+	return campbus.BadToken(fmt.Sprintf("the token was revoked by %s at %s; ask the camp's staff for a new one",
+		a.By, time.UnixMilli(a.AtMs).UTC().Format(time.RFC3339)))
+}
+
 // tellCamper publishes ev to the connections holding its campId, on any
 // node (camper.<id>).
 func (s *Service) tellCamper(id string, ev campbus.Event) error {

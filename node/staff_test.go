@@ -239,3 +239,39 @@ func TestStaffMuteAndKickCampersOfOtherNodes(t *testing.T) {
 	assert.Equal(t, campbus.ReasonKicked, ev.Reason)
 	dial(t, ns[0]).checkinWith("J002") // free again, on any node
 }
+
+func TestRevokedTokensAreRefusedOnEveryNodeAndTheCamperIsClosed(t *testing.T) {
+	ns := startCluster(t, 3, func(o *Options) { o.AuthSecret = campSecret })
+	staff := dial(t, ns[0])
+	staff.signIn("Mina")
+	old := mintFor(t, "J002")
+	j2 := dial(t, ns[2])
+	j2.ok(campbus.CmdCheckin, campbus.CheckinRequest{CampID: "J002", Token: old}, nil)
+	j1 := dial(t, ns[1])
+	j1.checkinWith("J001")
+
+	began := time.Now()
+	var r campbus.RevokeResponse
+	staff.ok(campbus.CmdRevoke, campbus.RevokeRequest{CampID: "J002"}, &r)
+	assert.Equal(t, "J002", r.CampID)
+	assert.Equal(t, 1, r.Group)
+	ev := j2.expectSkipping(campbus.EventKicked)
+	assert.Equal(t, "Mina", ev.By)
+	assert.Contains(t, ev.Reason, "revoked")
+	j2.closed()
+	assert.Less(t, time.Since(began), time.Second, "its connection closed within a second")
+	assert.Equal(t, campbus.ReasonKicked, j1.expectSkipping(campbus.EventCheckout).Reason)
+
+	// The old token is refused on every node, a camper not checked in may
+	// be revoked too, and a token minted after the revocation works.
+	for _, n := range ns {
+		e := dial(t, n).fails(campbus.CmdCheckin, campbus.CheckinRequest{CampID: "J002", Token: old}, 401, campbus.CodeBadToken)
+		assert.Contains(t, e.Message, "revoked by Mina")
+	}
+	var absent campbus.RevokeResponse
+	staff.ok(campbus.CmdRevoke, campbus.RevokeRequest{CampID: "J009"}, &absent)
+	assert.Zero(t, absent.Group, "not checked in: nobody to close")
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(1100 * time.Millisecond))) // tokens count in seconds
+	dial(t, ns[1]).ok(campbus.CmdCheckin, campbus.CheckinRequest{CampID: "J002", Token: mintFor(t, "J002")}, nil)
+	dial(t, ns[0]).fails(campbus.CmdRevoke, campbus.RevokeRequest{CampID: "J001"}, 403, campbus.CodeForbidden)
+}

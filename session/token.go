@@ -84,11 +84,11 @@ func (s *Session) judgeToken(body []byte) ([]byte, bus.TokenVerdict) {
 	if found && json.Unmarshal(raw, &token) != nil {
 		return rest, bus.TokenVerdict{Refused: `"token" must be a string: the token you were given`}
 	}
-	campID, err := tokens.Check(token, s.frameAt)
+	campID, issued, err := tokens.CheckIssued(token, s.frameAt)
 	if err != nil {
 		return rest, bus.TokenVerdict{Refused: err.Error()}
 	}
-	return rest, bus.TokenVerdict{For: campID}
+	return rest, bus.TokenVerdict{For: campID, Issued: issued}
 }
 
 // takeToken returns a checkin body without its "token" member (and without
