@@ -189,6 +189,19 @@ type MuteResponse struct {
 	Until  string `json:"until,omitempty"`
 }
 
+// RedactRequest is the body of POST /redact: the group, and the offset of
+// the message to take the text out of.
+type RedactRequest struct {
+	Group  int    `json:"group"`
+	Offset uint64 `json:"offset"`
+}
+
+// RedactResponse answers redact.
+type RedactResponse struct {
+	Group  int    `json:"group"`
+	Offset uint64 `json:"offset"`
+}
+
 // RevokeRequest is the body of POST /revoke.
 type RevokeRequest struct {
 	CampID string `json:"campId"`
@@ -224,6 +237,7 @@ const (
 	EventAnnouncement = "announcement"
 	EventMuted        = "muted"
 	EventKicked       = "kicked"
+	EventRedacted     = "redacted"
 )
 
 // Reasons carried by checkout and complete events.
@@ -258,6 +272,10 @@ type Event struct {
 	By string `json:"by,omitempty"`
 	// Until is when a mute ends (RFC 3339); empty when it was lifted.
 	Until string `json:"until,omitempty"`
+	// Redacted marks, in history, a message staff took the text out of,
+	// and RedactedBy names who (PROTOCOL.md §12).
+	Redacted   bool   `json:"redacted,omitempty"`
+	RedactedBy string `json:"redactedBy,omitempty"`
 	// Offset is a group event's position in its group's log: 1, 2, 3...
 	// with no gaps over the group's whole life (PROTOCOL.md §5).
 	Offset uint64 `json:"offset,omitempty"`

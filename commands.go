@@ -23,6 +23,7 @@ const (
 	CmdMute     = "mute"
 	CmdKick     = "kick"
 	CmdRevoke   = "revoke"
+	CmdRedact   = "redact"
 )
 
 // Command describes one command of the protocol: what a front-end checks
@@ -64,6 +65,7 @@ var commandTable = []Command{
 	{Name: CmdAnnounce, Staff: true, Usage: "announce <text>", Example: "announce 점심은 12시 30분", About: "tell every checked-in camper"},
 	{Name: CmdMute, Staff: true, Usage: "mute <campId> <minutes>", Example: "mute J004 10", About: "silence a camper's messages and directs (0 lifts it)"},
 	{Name: CmdKick, Staff: true, Usage: "kick <campId> [reason]", Example: "kick J004 flooding", About: "check a camper out and close its connection"},
+	{Name: CmdRedact, Staff: true, Usage: "redact <group> <offset>", Example: "redact 1 12", About: "take a message's text out of the log"},
 	{Name: CmdRevoke, Staff: true, Usage: "revoke <campId>", Example: "revoke J004", About: "refuse a camper's tokens issued so far, and close it"},
 }
 

@@ -25,7 +25,7 @@ func TestTheCommandTableIsWhole(t *testing.T) {
 		assert.Equal(t, c, got)
 	}
 	for _, name := range []string{CmdCheckin, CmdCheckout, CmdMission, CmdPeerSession, CmdComplete, CmdMessage, CmdDirect, CmdHistory,
-		CmdStaff, CmdBoard, CmdAnnounce, CmdMute, CmdKick, CmdRevoke} {
+		CmdStaff, CmdBoard, CmdAnnounce, CmdMute, CmdKick, CmdRevoke, CmdRedact} {
 		assert.True(t, seen[name], "%s is in the table", name)
 	}
 	assert.Equal(t, len(seen), len(CommandNames()))

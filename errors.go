@@ -39,6 +39,7 @@ const (
 	CodeForbidden          = "forbidden"
 	CodeMuted              = "muted"
 	CodeBadMinutes         = "bad-minutes"
+	CodeNoMessage          = "no-message"
 )
 
 // Error is a protocol error: an HTTP status, a machine-readable code and a

@@ -53,6 +53,9 @@ type groupEvent struct {
 	event  campbus.Event
 	origin string // the camper whose request caused it; it gets no copy
 	conn   string // the connection of a joining or leaving camper
+	// aside: the event takes no place of its own in the group's offsets
+	// (a redaction, whose offset names the event it redacts).
+	aside bool
 }
 
 // loadGroup returns group n's current state and the stream sequence of its
@@ -264,8 +267,10 @@ func (s *Service) updateGroup(ctx context.Context, n int, change changeFunc) (*g
 			}
 			continue
 		}
-		next.Offset = st.Offset + 1
-		ev.event.Offset = next.Offset
+		if !ev.aside {
+			next.Offset = st.Offset + 1
+			ev.event.Offset = next.Offset
+		}
 		newSeq, dup, err := s.appendGroupEvent(ctx, n, *ev, next, seq, msgID)
 		if bus.IsWrongLastSequence(err) {
 			// Another node changed the group first.

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -79,8 +80,14 @@ func (s *Service) history(ctx context.Context, r *request) (any, error) {
 		return s.historyAfter(ctx, r, uint64(after), limit)
 	}
 	var all []storedEvent
-	for _, q := range s.historySubjects(r) {
-		evs, err := s.tail(ctx, q.stream, q.subject, limit)
+	for i, q := range s.historySubjects(r) {
+		var evs []storedEvent
+		var err error
+		if i == 0 {
+			evs, err = s.groupTail(ctx, q.subject, limit)
+		} else {
+			evs, err = s.tail(ctx, q.stream, q.subject, limit)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("history of %s: %w", r.CampID, err)
 		}
@@ -130,7 +137,11 @@ func (s *Service) historyAfter(ctx context.Context, r *request, after uint64, li
 		first, last uint64    // offsets of the first and last events kept
 		more        bool      // events after the last one returned remain
 	)
+	redacted := redactions{}
 	err := s.scan(ctx, subjects[0].stream, subjects[0].subject, time.Time{}, func(ev storedEvent) bool {
+		if redacted.note(ev) {
+			return true // a redaction: it names an event, it is none
+		}
 		o := offsetOf(ev)
 		if o == 0 {
 			return true // kept before events had offsets
@@ -143,13 +154,14 @@ func (s *Service) historyAfter(ctx context.Context, r *request, after uint64, li
 		case o == after:
 			since = ev.at
 		case o > after && len(events) == limit:
+			// Read on, for the redactions of the events returned.
 			more = true
-			return false
-		case o > after:
+		case o > after && !more:
 			events = append(events, ev)
 		}
 		return true
 	})
+	redacted.apply(events)
 	if err != nil {
 		return nil, fmt.Errorf("history of %s: %w", r.CampID, err)
 	}
@@ -187,6 +199,75 @@ func (s *Service) historyAfter(ctx context.Context, r *request, after uint64, li
 	}
 	resp.Events = rawEvents(mergeByTime(append(events, directs...)))
 	return resp, nil
+}
+
+// groupTail is tail for a group's subject: the redactions among its
+// events are not returned, and take the text out of the events they name.
+func (s *Service) groupTail(ctx context.Context, subject string, limit int) ([]storedEvent, error) {
+	var ring []storedEvent
+	next := 0
+	redacted := redactions{}
+	err := s.scan(ctx, s.groups, subject, time.Time{}, func(ev storedEvent) bool {
+		if redacted.note(ev) {
+			return true
+		}
+		if len(ring) < limit {
+			ring = append(ring, ev)
+		} else {
+			ring[next] = ev
+			next = (next + 1) % limit
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := append(ring[next:], ring[:next]...)
+	redacted.apply(out)
+	return out, nil
+}
+
+// redactions are the offsets of a group's events that staff redacted, and
+// who did (PROTOCOL.md §12).
+type redactions map[uint64]string
+
+// note records ev if it is a redaction, and reports whether it was.
+func (rd redactions) note(ev storedEvent) bool {
+	var head struct {
+		Type   string `json:"type"`
+		Offset uint64 `json:"offset"`
+		By     string `json:"by"`
+	}
+	if !bytes.Contains(ev.data, []byte(`"type":"`+campbus.EventRedacted+`"`)) ||
+		json.Unmarshal(ev.data, &head) != nil || head.Type != campbus.EventRedacted {
+		return false
+	}
+	rd[head.Offset] = head.By
+	return true
+}
+
+// apply takes the text out of the events redacted, in place, marking them
+// so.
+func (rd redactions) apply(evs []storedEvent) {
+	if len(rd) == 0 {
+		return
+	}
+	for i, ev := range evs {
+		by, ok := rd[offsetOf(ev)]
+		if !ok {
+			continue
+		}
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(ev.data, &fields) != nil {
+			continue
+		}
+		delete(fields, "text")
+		fields["redacted"] = json.RawMessage("true")
+		fields["redactedBy"], _ = json.Marshal(by)
+		if data, err := json.Marshal(fields); err == nil {
+			evs[i].data = data
+		}
+	}
 }
 
 // offsetOf returns a group event's offset (0 if it has none: a direct, or

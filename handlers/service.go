@@ -201,6 +201,7 @@ func New(nc *nats.Conn, js jetstream.JetStream, st *bus.Streams, opts Options) (
 		campbus.CmdMute:        s.mute,
 		campbus.CmdKick:        s.kick,
 		campbus.CmdRevoke:      s.revoke,
+		campbus.CmdRedact:      s.redact,
 	}
 	if err := tableInSync(s.table); err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -65,6 +66,7 @@ type staffAction struct {
 	Reason  string `json:"reason,omitempty"`
 	UntilMs int64  `json:"untilMs,omitempty"`
 	Reached int    `json:"reached,omitempty"`
+	Offset  uint64 `json:"offset,omitempty"`
 }
 
 // record keeps a in the audit trail under log.staff.<action>.<target>.
@@ -277,6 +279,65 @@ func (s *Service) checkOutAs(ctx context.Context, id, reason string) (int, error
 		}
 		return rec.Group, nil
 	}
+}
+
+// redact handles POST /redact {"group","offset"}: the group's message (or
+// announcement) at that offset is kept in the log as it is, and a
+// redacted event is appended after it, naming it and who did it: the
+// members get it live, and history (and catch-up) return the message
+// without its text from then on, on every node. The redacted event takes
+// no place of its own in the group's offsets.
+func (s *Service) redact(ctx context.Context, r *request) (any, error) {
+	if err := staffOnly(r); err != nil {
+		return nil, err
+	}
+	f, err := decodeBody(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	n, ok := f.integer("group", 1, math.MaxInt32)
+	if !ok {
+		return nil, campbus.Errorf(http.StatusBadRequest, campbus.CodeBadRequest, `"group" must be a group's number, 1 or more`)
+	}
+	target, ok := f.integer("offset", 1, math.MaxInt)
+	if !ok {
+		return nil, campbus.Errorf(http.StatusBadRequest, campbus.CodeBadRequest, `"offset" must be an event's offset, 1 or more`)
+	}
+	found := false
+	err = s.scan(ctx, s.groups, bus.LogGroupSubject(n), time.Time{}, func(ev storedEvent) bool {
+		var head struct {
+			Type   string `json:"type"`
+			Offset uint64 `json:"offset"`
+		}
+		if json.Unmarshal(ev.data, &head) == nil && head.Offset == uint64(target) &&
+			(head.Type == campbus.EventMessage || head.Type == campbus.EventAnnouncement) {
+			found = true
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("redact: %w", err)
+	}
+	if !found {
+		return nil, campbus.Errorf(http.StatusNotFound, campbus.CodeNoMessage,
+			"group#%d keeps no message with offset %d (only messages and announcements can be redacted)", n, target)
+	}
+	done, err := s.roomToGrow(ctx, r.Command, eventBytes, false)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	if _, _, err := s.updateGroup(ctx, n, func(*groupState) (*groupEvent, error) {
+		return &groupEvent{event: campbus.Event{Type: campbus.EventRedacted, Offset: uint64(target), By: r.Staff}, aside: true}, nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := s.record(ctx, strconv.Itoa(n), staffAction{Action: campbus.CmdRedact, By: r.Staff, AtMs: s.opts.Now().UnixMilli(),
+		Group: n, Offset: uint64(target)}); err != nil {
+		s.log.Warn("redact: not in the audit trail", "group", n, "offset", target, "err", err)
+	}
+	return campbus.RedactResponse{Group: n, Offset: uint64(target)}, nil
 }
 
 // revoke handles POST /revoke {"campId"}: the camper's tokens issued up

@@ -16,14 +16,16 @@ func TestAPageShowsStaffsActionsAndStaysOutWhenKicked(t *testing.T) {
 		lang                             string
 		flags                            []chromedp.ExecAllocatorOption
 		announced, muted, lifted, kicked string
-		checkoutOfOther                  string
+		redacted                         string
 	}{
 		{lang: "en",
 			announced: `announcement from Mina (staff), "점심은 12시 30분"`, muted: "Mina (staff) muted you until",
-			lifted: "Mina (staff) lifted your mute", kicked: `Mina (staff) checked you out: "flooding"`},
+			lifted: "Mina (staff) lifted your mute", kicked: `Mina (staff) checked you out: "flooding"`,
+			redacted: "Mina (staff) redacted the message at offset"},
 		{lang: "ko", flags: []chromedp.ExecAllocatorOption{chromedp.Flag("lang", "ko-KR"), chromedp.Flag("accept-lang", "ko-KR,ko")},
 			announced: `스태프 Mina 님의 공지: "점심은 12시 30분"`, muted: "스태프 Mina 님이",
-			lifted: "스태프 Mina 님이 메시지 차단을 풀었어요", kicked: `스태프 Mina 님이 체크아웃시켰어요: "flooding"`},
+			lifted: "스태프 Mina 님이 메시지 차단을 풀었어요", kicked: `스태프 Mina 님이 체크아웃시켰어요: "flooding"`,
+			redacted: "스태프 Mina 님이 1번 그룹의 메시지"},
 	} {
 		t.Run(tc.lang, func(t *testing.T) {
 			browser := openBrowser(t, tc.flags...)
@@ -50,6 +52,15 @@ func TestAPageShowsStaffsActionsAndStaysOutWhenKicked(t *testing.T) {
 			p.waitText("#feed", tc.muted)
 			staff.ok(campbus.CmdMute, campbus.MuteRequest{CampID: "J004", Minutes: 0}, nil)
 			p.waitText("#feed", tc.lifted)
+			other := dial(t, n)
+			other.checkinWith("J005")
+			other.ok(campbus.CmdPeerSession, map[string]int{"maxCount": 5}, nil)
+			other.ok(campbus.CmdMessage, map[string]string{"text": "my password is hunter2"}, nil)
+			p.waitText("#feed", "hunter2")
+			leaked := staff.expectSkipping(campbus.EventMessage)
+			staff.ok(campbus.CmdRedact, campbus.RedactRequest{Group: 1, Offset: leaked.Offset}, nil)
+			p.waitText("#feed", tc.redacted)
+
 			staff.ok(campbus.CmdKick, campbus.KickRequest{CampID: "J004", Reason: "flooding"}, nil)
 			p.waitText("#checkin-msg", tc.kicked)
 			p.run(chromedp.WaitVisible(chromedp.ID("checkin-button")))

@@ -275,3 +275,65 @@ func TestRevokedTokensAreRefusedOnEveryNodeAndTheCamperIsClosed(t *testing.T) {
 	dial(t, ns[1]).ok(campbus.CmdCheckin, campbus.CheckinRequest{CampID: "J002", Token: mintFor(t, "J002")}, nil)
 	dial(t, ns[0]).fails(campbus.CmdRevoke, campbus.RevokeRequest{CampID: "J001"}, 403, campbus.CodeForbidden)
 }
+
+func TestARedactedMessageLosesItsTextInHistoryOnEveryNode(t *testing.T) {
+	ns := startCluster(t, 3, func(o *Options) { o.AuthSecret = campSecret })
+	staff := dial(t, ns[0])
+	staff.signIn("Mina")
+	j1, j2 := dial(t, ns[1]), dial(t, ns[2])
+	j1.checkinWith("J001")
+	j2.checkinWith("J002")
+	j1.expectSkipping(campbus.EventJoin)
+	j1.ok(campbus.CmdPeerSession, map[string]int{"maxCount": 5}, nil)
+	j1.ok(campbus.CmdMessage, map[string]string{"text": "my password is hunter2"}, nil)
+	leaked := j2.expectSkipping(campbus.EventMessage)
+	j1.ok(campbus.CmdMessage, map[string]string{"text": "oops"}, nil)
+	j2.expectSkipping(campbus.EventMessage)
+
+	staff.fails(campbus.CmdRedact, map[string]int{"group": 1, "offset": 1}, 404, campbus.CodeNoMessage) // a join
+	staff.fails(campbus.CmdRedact, map[string]int{"group": 1, "offset": 99}, 404, campbus.CodeNoMessage)
+	staff.fails(campbus.CmdRedact, map[string]int{"group": 0, "offset": 1}, 400, campbus.CodeBadRequest)
+	j1.fails(campbus.CmdRedact, map[string]any{"group": 1, "offset": leaked.Offset}, 403, campbus.CodeForbidden)
+	var r campbus.RedactResponse
+	staff.ok(campbus.CmdRedact, map[string]any{"group": 1, "offset": leaked.Offset}, &r)
+	assert.Equal(t, campbus.RedactResponse{Group: 1, Offset: leaked.Offset}, r)
+	for _, c := range []*camper{j1, j2} {
+		ev := c.expectSkipping(campbus.EventRedacted)
+		assert.Equal(t, leaked.Offset, ev.Offset, "it names the redacted message")
+		assert.Equal(t, "Mina", ev.By)
+	}
+
+	// History, with and without after, from campers on two nodes (and so
+	// their handlers anywhere), and from a newcomer on the third.
+	j3 := dial(t, ns[0])
+	j3.checkinWith("J003")
+	for _, c := range []*camper{j1, j2, j3} {
+		for _, body := range []any{nil, map[string]uint64{"after": leaked.Offset - 1}} {
+			var h campbus.HistoryResponse
+			c.ok(campbus.CmdHistory, body, &h)
+			var texts []string
+			seen := false
+			for _, raw := range h.Events {
+				var ev campbus.Event
+				require.NoError(t, json.Unmarshal(raw, &ev))
+				require.NotEqual(t, campbus.EventRedacted, ev.Type, "a redaction is no event of history")
+				if ev.Type != campbus.EventMessage {
+					continue
+				}
+				texts = append(texts, ev.Text)
+				if ev.Offset == leaked.Offset {
+					seen = true
+					assert.True(t, ev.Redacted)
+					assert.Equal(t, "Mina", ev.RedactedBy)
+					assert.NotContains(t, string(raw), "hunter2")
+				}
+			}
+			assert.True(t, seen, "%s: the redacted message is there, without its text", c.id)
+			assert.Equal(t, []string{"", "oops"}, texts, "%s (%v)", c.id, body)
+		}
+	}
+	// The offsets go on without a gap: the redaction took none (after the
+	// leak: "oops", J003's join, then this one).
+	j1.ok(campbus.CmdMessage, map[string]string{"text": "next"}, nil)
+	assert.Equal(t, leaked.Offset+3, j2.expectSkipping(campbus.EventMessage).Offset)
+}

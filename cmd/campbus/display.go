@@ -99,7 +99,12 @@ func describeEvent(ev client.Event, withTo bool) string {
 	case campbus.EventPeerSession:
 		return fmt.Sprintf("peersession started by %s (maxCount=%d)", ev.Host, ev.MaxCount)
 	case campbus.EventMessage:
+		if ev.Redacted {
+			return fmt.Sprintf("message from %s (redacted by %s, staff)", ev.From, printable(ev.RedactedBy))
+		}
 		return fmt.Sprintf("message from %s, \"%s\"", ev.From, printable(ev.Text))
+	case campbus.EventRedacted:
+		return fmt.Sprintf("%s (staff) redacted the message at offset %d of group#%d", printable(ev.By), ev.Offset, ev.Group)
 	case campbus.EventComplete:
 		messages := countMessages(derefInt(ev.Messages))
 		if ev.Reason == campbus.ReasonHostLeft {

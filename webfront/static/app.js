@@ -758,7 +758,7 @@ function showEvent(type, body, { earlier = false, before = null }) {
       feed.add({
         kind: 'chat',
         who: () => t('feed.messageFrom', { from: body.from }),
-        text: body.text,
+        text: body.redacted ? t('feed.redactedText', { by: body.redactedBy ?? '' }) : body.text,
         meta: () => t('feed.messageMeta', { seq: body.seq, remaining: body.remaining }),
         earlier,
         before,

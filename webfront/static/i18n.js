@@ -154,6 +154,7 @@ export const en = {
   'error.forbidden': 'That is for the camp’s staff only.',
   'error.muted': ({ until }) => (until ? `Staff muted you until ${until}: your messages and directs reach nobody until then.` : 'Staff muted you: your messages and directs reach nobody for now.'),
   'error.bad-minutes': 'A mute lasts a whole number of minutes, from 0 to 1440.',
+  'error.no-message': 'The group keeps no message there.',
 
   // What to do about an error, pointing at the page's own controls.
   'hint.not-checked-in': 'The page checks you in again by itself.',
@@ -200,6 +201,8 @@ export const en = {
   'event.muted': ({ by, until }) => `${by} (staff) muted you until ${until}: your messages and directs reach nobody until then`,
   'event.unmuted': ({ by }) => `${by} (staff) lifted your mute`,
   'event.kicked': ({ by, reason }) => `${by} (staff) checked you out` + (reason ? `: "${reason}"` : ''),
+  'event.redacted': ({ by, offset, group }) => `${by} (staff) redacted the message at offset ${offset} of group#${group}`,
+  'feed.redactedText': ({ by }) => `(redacted by ${by}, staff)`,
   'event.peersession': ({ host, maxCount }) => `peersession started by ${host} (maxCount=${maxCount})`,
   'event.message': ({ from, text }) => `message from ${from}, "${text}"`,
   'event.complete': ({ host, messages }) => `peersession completed by ${host} (${countMessages(en, messages)})`,
@@ -367,6 +370,7 @@ export const ko = {
   'error.forbidden': '캠프 스태프만 할 수 있어요.',
   'error.muted': ({ until }) => (until ? `스태프가 ${until}까지 메시지를 막았어요. 그때까지는 메시지와 다이렉트가 아무에게도 가지 않아요.` : '스태프가 메시지를 막았어요. 지금은 메시지와 다이렉트가 아무에게도 가지 않아요.'),
   'error.bad-minutes': '메시지 차단은 0분에서 1440분 사이의 정수로만 정할 수 있어요.',
+  'error.no-message': '그룹에 그런 메시지가 없어요.',
 
   'hint.not-checked-in': '페이지가 알아서 다시 체크인해요.',
   'hint.camp-id-in-use': '내 campId가 맞는지 확인해 주세요. 맞다면 몇 초 기다렸다가 다시 체크인해 보세요.',
@@ -411,6 +415,8 @@ export const ko = {
   'event.muted': ({ by, until }) => `스태프 ${by} 님이 ${until}까지 메시지를 막았어요. 그때까지는 메시지와 다이렉트가 아무에게도 가지 않아요`,
   'event.unmuted': ({ by }) => `스태프 ${by} 님이 메시지 차단을 풀었어요`,
   'event.kicked': ({ by, reason }) => `스태프 ${by} 님이 체크아웃시켰어요` + (reason ? `: "${reason}"` : ''),
+  'event.redacted': ({ by, offset, group }) => `스태프 ${by} 님이 ${group}번 그룹의 메시지(${offset}번)를 가렸어요`,
+  'feed.redactedText': ({ by }) => `(스태프 ${by} 님이 가린 메시지예요)`,
   'event.peersession': ({ host, maxCount }) => `${host} 님이 세션을 시작했어요 (메시지 ${maxCount}개)`,
   'event.message': ({ from, text }) => `${from} 님의 메시지: "${text}"`,
   'event.complete': ({ host, messages }) => `${host} 님이 세션을 마쳤어요 (${countMessages(ko, messages)})`,

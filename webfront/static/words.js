@@ -37,11 +37,14 @@ export function describeEvent(type, b, withTo = false) {
       return t('event.announcement', { from: printable(b.from), text: printable(b.text) });
     case 'muted':
       return b.until ? t('event.muted', { by: printable(b.by), until: printable(b.until) }) : t('event.unmuted', { by: printable(b.by) });
+    case 'redacted':
+      return t('event.redacted', { by: printable(b.by), offset: b.offset, group: b.group });
     case 'kicked':
       return t('event.kicked', { by: printable(b.by), reason: b.reason ? printable(b.reason) : '' });
     case 'peersession':
       return t('event.peersession', { host: b.host, maxCount: b.maxCount });
     case 'message':
+      if (b.redacted) return t('event.message', { from: b.from, text: t('feed.redactedText', { by: printable(b.redactedBy ?? '') }) });
       return t('event.message', { from: b.from, text: printable(b.text) });
     case 'complete':
       return t(b.reason === 'host-left' ? 'event.complete.hostLeft' : 'event.complete', { host: b.host, messages: b.messages ?? 0 });
