@@ -238,8 +238,8 @@ func TestAPageAsksForTheTokenWhenTheCampNeedsOne(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("camp-id"), "J004"),
 		chromedp.Click(chromedp.ID("checkin-button")),
 	)
-	p.waitText("#checkin-msg", "needs a token")
-	p.waitText("#checkin-msg", `paste your token under "I was given a token"`)
+	p.waitText("#checkin-msg", "The token is missing")
+	p.waitText("#checkin-msg", "Paste your token under “I was given a token”")
 	ctx, cancel := context.WithTimeout(p.ctx, waitFor)
 	defer cancel()
 	ready, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("token-box").open && document.activeElement.id === "token"`))
