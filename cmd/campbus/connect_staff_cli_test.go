@@ -234,3 +234,41 @@ func TestConnectStaffTakesNoCampID(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "takes no campId")
 }
+
+// On a terminal, with no token given, the client asks for the staff token
+// unseen and asks again when it is refused; Tab completes the staff's
+// commands.
+func TestConnectStaffInTmuxAsksForTheTokenAndTabCompletesAnnounce(t *testing.T) {
+	n := startSecretCamp(t)
+	bin := buildCampbus(t)
+	staffToken := mintToken(t, "--staff", "Mina", "--auth-secret", campSecret)
+	camperToken := mintToken(t, "J004", "--auth-secret", campSecret)
+	scr := startTmux(t, []string{"CAMPBUS_TOKEN="}, bin, "connect", "--staff", "--addr", n.Addr().String())
+	scr.waitForLastLine(promptStaffToken)
+
+	scr.typeText(camperToken)
+	scr.press("Enter")
+	scr.waitForLastLine(promptStaffToken, "< hint: give a staff token (campbus token --staff NAME mints one) with --token or CAMPBUS_TOKEN")
+
+	scr.typeText(staffToken)
+	scr.press("Enter")
+	lines := scr.waitFor("the sign-in", func(lines []string) bool {
+		return strings.HasPrefix(lineWith(lines, "< signed in as staff Mina"), "< signed in") && lines[len(lines)-1] == ">"
+	})
+	screen := strings.Join(lines, "\n")
+	for _, secret := range []string{staffToken, camperToken, staffToken[len(staffToken)-12:]} {
+		assert.NotContains(t, screen, secret, "what is typed at the token prompt is never shown")
+	}
+
+	scr.typeText("ann")
+	scr.press("Tab")
+	scr.waitForLastLine("> announce")
+	scr.typeText("lunch")
+	scr.press("Enter")
+	scr.waitFor("the announcement's response", func(lines []string) bool {
+		return lineWith(lines, "< announced to 0 campers in 0 groups") != ""
+	})
+	scr.typeText("quit")
+	scr.press("Enter")
+	assert.Equal(t, "0", scr.exitStatus())
+}
