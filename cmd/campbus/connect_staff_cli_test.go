@@ -13,6 +13,7 @@ import (
 
 	"github.com/campbus/campbus"
 	"github.com/campbus/campbus/client"
+	"github.com/campbus/campbus/node"
 )
 
 // dialCamperWithToken connects with the client package and checks in as
@@ -271,4 +272,26 @@ func TestConnectStaffInTmuxAsksForTheTokenAndTabCompletesAnnounce(t *testing.T) 
 	scr.typeText("quit")
 	scr.press("Enter")
 	assert.Equal(t, "0", scr.exitStatus())
+}
+
+// After a restart the staff client connects again and signs in again with
+// its token; the events after it are shown live again.
+func TestConnectStaffSignsInAgainAfterARestart(t *testing.T) {
+	dir := t.TempDir()
+	secret := func(o *node.Options) { o.AuthSecret = campSecret; o.DataDir = dir }
+	n := startE2ENode(t, secret)
+	staffToken := mintToken(t, "--staff", "Mina", "--auth-secret", campSecret)
+
+	sc := startConnect(t, "--addr", n.Addr().String(), "--staff", "--token", staffToken)
+	sc.expect("< signed in as staff Mina")
+	n = restartE2ENode(t, n, dir, secret)
+	sc.expect("< server shutting down\n< the server is shutting down; reconnecting (Ctrl-D stops)\n")
+	sc.expect("; signed in again as staff Mina\n")
+
+	dialCamperWithToken(t, n.Addr().String(), "J004")
+	sc.expect("< J004 joined group#1 (members: J004)\n")
+	sc.send("board")
+	sc.expect("< board: 1 camper checked in, 1 group\n")
+	sc.send("quit")
+	require.NoError(t, sc.wait())
 }
