@@ -295,3 +295,28 @@ func TestConnectStaffSignsInAgainAfterARestart(t *testing.T) {
 	sc.send("quit")
 	require.NoError(t, sc.wait())
 }
+
+func TestBoardReadsAsATable(t *testing.T) {
+	assert.Equal(t, []string{
+		"< board: 0 campers checked in, 0 groups",
+		"<   no group has members",
+		"<   nobody is muted",
+	}, boardLines(campbus.BoardResponse{}))
+	assert.Equal(t, []string{
+		"< board: 3 campers checked in, 2 groups",
+		"<   group     members     session",
+		"<   group#1   J071, J072  host J071, 0/3 messages",
+		"<   group#12  J075        -",
+		"<   muted: J072 until 2026-12-08T12:40:00Z (by 김코치)",
+	}, boardLines(campbus.BoardResponse{
+		Groups: []campbus.BoardGroup{
+			{Group: 1, Members: []string{"J071", "J072"}, Session: &campbus.BoardSession{Host: "J071", MaxCount: 3}},
+			{Group: 12, Members: []string{"J075"}},
+		},
+		CheckedIn: 3,
+		Muted:     []campbus.MutedCamper{{CampID: "J072", Until: "2026-12-08T12:40:00Z", By: "김코치"}},
+	}))
+	assert.Contains(t, hintFor(campbus.CmdBoard, nil, &campbus.Error{Code: campbus.CodeForbidden}), "campbus token --staff NAME")
+	assert.Empty(t, hintFor(campbus.CmdStaff, nil, &campbus.Error{Code: campbus.CodeForbidden}), "the server's sentence says the camp has no secret")
+	assert.Equal(t, "for example: mute J004 10", hintFor(campbus.CmdMute, nil, &campbus.Error{Code: campbus.CodeBadMinutes}))
+}
