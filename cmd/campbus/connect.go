@@ -16,6 +16,7 @@ import (
 )
 
 const connectUsage = `Usage: campbus connect [--addr host:port[,host:port...]] [--json] [--trace] [--no-reconnect] [campId]
+       campbus connect --staff [--token T] [--addr ...] [--json] [--trace] [--no-reconnect]
 
 Connects to a campbus server and checks in with campId (asked for when it is
 not given), then reads commands, one per line; type "help" for the list.
@@ -81,6 +82,17 @@ own token (handed out by whoever runs it): give it as --token or, kept out of
 the shell's history, CAMPBUS_TOKEN. Without one, on a terminal, the client asks
 for it when the server refuses the checkin, and what is typed is not shown.
 
+--staff signs in as staff, with a staff token (campbus token --staff NAME)
+from --token or CAMPBUS_TOKEN, instead of checking in: on a terminal the
+client asks for the token when none is given, without showing it, and asks
+again when the server refuses it; a script or --json whose token is refused
+ends with exit status 3, as after a refused checkin. A staff connection
+holds no seat and hears every group event of the camp, so the screen is a
+live view of it. Its commands are board (the groups, their members and
+sessions, who is checked in and who is muted), announce <text>,
+mute <campId> <minutes> (0 lifts it) and kick <campId> [reason]; type help
+for the list. After a drop it connects again and signs in again.
+
 --trace shows each frame as it crosses the wire, ">>" sent and "<<"
 received, line ends written as \r\n: a way to learn the protocol. With
 --json the trace goes to stderr.
@@ -94,6 +106,8 @@ Examples:
   campbus connect --tls --ca camp-ca.pem --addr camp.example:2022 J004
   printf 'mission 4\ncheckout\n' | campbus connect J004
   printf 'mission 4\n' | campbus connect --json J004
+  CAMPBUS_TOKEN="$(cat staff.token)" campbus connect --staff
+  printf 'board\nannounce lunch at 12:30\n' | campbus connect --staff --token "$(cat staff.token)"
 
 Flags:
 `
@@ -118,7 +132,8 @@ type connectOptions struct {
 	json        bool
 	trace       bool
 	noReconnect bool
-	token       string // shown at checkin (see connect_token.go)
+	token       string // shown at checkin or staff sign-in (see connect_token.go)
+	staff       bool   // sign in as staff instead of checking in (connect_staff.go)
 	tls         connectTLS
 	// script is set when stdin is not a terminal, or with --json: a refused
 	// checkin then ends the client (see checkinRefused) instead of asking
@@ -157,7 +172,8 @@ func parseConnectFlags(args []string, stderr io.Writer) (connectOptions, error) 
 	fs.BoolVar(&opts.json, "json", false, "write one JSON object per line (responses, events) for programs")
 	fs.BoolVar(&opts.trace, "trace", false, "show the raw frames sent (>>) and received (<<)")
 	fs.BoolVar(&opts.noReconnect, "no-reconnect", false, "end when the connection drops instead of connecting again and catching up")
-	fs.StringVar(&opts.token, "token", "", "your token, for a camp that needs one; best given as CAMPBUS_TOKEN")
+	fs.StringVar(&opts.token, "token", "", "your token, for a camp that needs one (a staff token with --staff); best given as CAMPBUS_TOKEN")
+	fs.BoolVar(&opts.staff, "staff", false, "sign in as staff with a staff token, to run the camp: board, announce, mute, kick")
 	fs.BoolVar(&opts.tls.on, "tls", false, "connect over TLS, checking the server's certificate against the system's CAs or --ca")
 	fs.StringVar(&opts.tls.ca, "ca", "", "PEM `file` of the CA(s) that signed the server's certificate, trusted instead of the system's (with --tls)")
 	setUsage(fs, stderr, connectUsage)
@@ -170,6 +186,10 @@ func parseConnectFlags(args []string, stderr io.Writer) (connectOptions, error) 
 		return opts, fmt.Errorf("connect: want at most one campId, got %q", fs.Args())
 	}
 	opts.campID = fs.Arg(0)
+	if opts.staff && opts.campID != "" {
+		fs.Usage()
+		return opts, fmt.Errorf("connect: --staff signs in with a staff token and takes no campId, got %q", opts.campID)
+	}
 	opts.addrs, err = splitAddrs(opts.addr)
 	return opts, err
 }
@@ -190,6 +210,9 @@ func connectAndRun(ctx context.Context, opts connectOptions, con console, v view
 func startSession(c *client.Client, addr string, opts connectOptions, con console, v view, traceTo console, pal palette) *session {
 	s := newSession(c, addr, con, v).withToken(opts.token)
 	s.script = opts.script
+	if opts.staff {
+		s.staff, s.commands = true, staffCommands
+	}
 	s.book = newAddrBook(opts.addrs, addr)
 	if !opts.noReconnect {
 		s.redial = func(ctx context.Context, addr string) (*client.Client, error) {
@@ -197,6 +220,14 @@ func startSession(c *client.Client, addr string, opts connectOptions, con consol
 		}
 	}
 	return s
+}
+
+// commands are the commands of the client's mode.
+func (o connectOptions) commands() commandSet {
+	if o.staff {
+		return staffCommands
+	}
+	return camperCommands
 }
 
 // dialFirst connects to the first of the addresses that answers, trying

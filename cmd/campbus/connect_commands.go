@@ -17,10 +17,15 @@ func (s *session) execute(ctx context.Context, line string) error {
 	case "":
 		return nil
 	case "help", "?":
-		s.view.help(helpIntro, commandHelps)
+		s.view.help(helpIntro, s.commands)
 		return nil
 	case "quit", "exit":
 		return errQuit
+	}
+	if s.staff {
+		return s.executeStaff(ctx, strings.ToLower(name), rest)
+	}
+	switch strings.ToLower(name) {
 	case campbus.CmdCheckin:
 		campID, ok := oneArg(rest)
 		if !ok {
@@ -66,13 +71,19 @@ func (s *session) execute(ctx context.Context, line string) error {
 	case campbus.CmdCheckout:
 		return s.checkout(ctx)
 	default:
-		hint := ""
-		if guess := suggestCommand(name); guess != "" {
-			hint = "did you mean " + guess + "?"
-		}
-		s.view.mistake(fmt.Sprintf("unknown command %q; type help to see the commands", printable(name)), hint)
-		return nil
+		return s.unknown(name)
 	}
+}
+
+// unknown says that name is none of the mode's commands, and which it may
+// have meant; nothing is sent.
+func (s *session) unknown(name string) error {
+	hint := ""
+	if guess := s.commands.suggest(name); guess != "" {
+		hint = "did you mean " + guess + "?"
+	}
+	s.view.mistake(fmt.Sprintf("unknown command %q; type help to see the commands", printable(name)), hint)
+	return nil
 }
 
 // usage shows how the command is typed; nothing is sent.

@@ -17,21 +17,36 @@ type commandHelp struct {
 	About   string `json:"about"`
 }
 
-// commandHelps lists the client's commands in the order help shows them:
-// the protocol's commands, from campbus's command table, then the client's
-// own.
-var commandHelps = func() []commandHelp {
-	var out []commandHelp
+// commandSet is the commands one mode of the client offers, in the order
+// help shows them; help, completion and suggestions read it.
+type commandSet []commandHelp
+
+// camperCommands are a camper's: the protocol's commands, from campbus's
+// command table, then the client's own. The staff's commands are not a
+// camper's.
+var camperCommands = buildCommands(false)
+
+// staffCommands are those of connect --staff: the staff commands of the
+// table (staff itself the client sends at sign-in), then the client's own.
+var staffCommands = buildCommands(true)
+
+// commandHelps is the camper's list, the client's default.
+var commandHelps = camperCommands
+
+func buildCommands(staff bool) commandSet {
+	var out commandSet
 	for _, c := range campbus.Commands() {
-		if c.Staff || c.Name == campbus.CmdStaff {
-			continue // a camper's client: the staff's commands are not its own
+		if c.Staff != staff || c.Name == campbus.CmdStaff {
+			continue
 		}
 		out = append(out, commandHelp{c.Name, c.Usage, c.Example, c.About})
 	}
-	return append(out,
-		commandHelp{"quit", "quit", "quit", "leave without checkout"},
-		commandHelp{"help", "help", "help", "show this list"})
-}()
+	quit := commandHelp{"quit", "quit", "quit", "leave without checkout"}
+	if staff {
+		quit.About = "leave"
+	}
+	return append(out, quit, commandHelp{"help", "help", "help", "show this list"})
+}
 
 // helpIntro heads the list of commands.
 const helpIntro = "commands:"
@@ -56,11 +71,14 @@ func helpTable(commands []commandHelp) []string {
 	return lines
 }
 
-// lookupHelp returns the help of the named command.
+// lookupHelp returns the help of the named command, a camper's or a
+// staff member's.
 func lookupHelp(name string) commandHelp {
-	for _, c := range commandHelps {
-		if c.Name == name {
-			return c
+	for _, set := range []commandSet{camperCommands, staffCommands} {
+		for _, c := range set {
+			if c.Name == name {
+				return c
+			}
 		}
 	}
 	return commandHelp{Name: name, Usage: name, Example: name}
@@ -72,11 +90,18 @@ func usageOf(name string) string {
 	return fmt.Sprintf("usage: %s, e.g. %s", c.Usage, c.Example)
 }
 
-// completions returns the command names that start with prefix, sorted.
-func completions(prefix string) []string {
+// completions returns the camper's command names that start with prefix.
+func completions(prefix string) []string { return camperCommands.completions(prefix) }
+
+// suggestCommand returns the camper's command a mistyped name most likely
+// meant.
+func suggestCommand(name string) string { return camperCommands.suggest(name) }
+
+// completions returns the names of the set that start with prefix, sorted.
+func (cs commandSet) completions(prefix string) []string {
 	prefix = strings.ToLower(prefix)
 	var names []string
-	for _, c := range commandHelps {
+	for _, c := range cs {
 		if strings.HasPrefix(c.Name, prefix) {
 			names = append(names, c.Name)
 		}
@@ -85,15 +110,16 @@ func completions(prefix string) []string {
 	return names
 }
 
-// suggestCommand returns the command a mistyped name most likely meant: the
-// only one it is a prefix of, or the nearest within two edits; "" if none.
-func suggestCommand(name string) string {
+// suggest returns the command of the set a mistyped name most likely meant:
+// the only one it is a prefix of, or the nearest within two edits; "" if
+// none.
+func (cs commandSet) suggest(name string) string {
 	name = strings.ToLower(name)
-	if names := completions(name); len(names) == 1 {
+	if names := cs.completions(name); len(names) == 1 {
 		return names[0]
 	}
 	best, bestDistance := "", 3
-	for _, c := range commandHelps {
+	for _, c := range cs {
 		if d := editDistance(name, c.Name); d < bestDistance {
 			best, bestDistance = c.Name, d
 		}

@@ -202,7 +202,7 @@ func (s *session) pause(ctx context.Context, d time.Duration) error {
 	defer t.Stop()
 	if !s.reading && s.pending == nil {
 		prompt := promptCommand
-		if s.place.campID == "" {
+		if s.place.campID == "" && !s.staff {
 			prompt = promptCampID
 		}
 		s.lines.prompts <- prompt
@@ -240,6 +240,9 @@ func (s *session) rejoin(ctx context.Context, began time.Time, lost, addr string
 	}
 	s.client, s.events, s.addr = c, c.Events(), addr
 	s.book.moveTo(addr)
+	if s.staff {
+		return s.rejoinStaff(ctx, began, lost, addr)
+	}
 	if s.place.campID == "" {
 		where := s.reconnectedTo(lost, addr)
 		away := s.clock().Sub(began)

@@ -40,6 +40,11 @@ type session struct {
 	// epochChanged: the last catch-up found the camp's log started anew.
 	epochChanged bool
 	token        campToken // shown at checkin
+	// staff is set for connect --staff: the session signs in as staff
+	// (connect_staff.go) and offers commands, the staff's.
+	staff     bool
+	staffName string // who signed in
+	commands  commandSet
 
 	// script is set when lines come from a script or --json is on: a
 	// refused checkin ends the client with checkinRefused.
@@ -55,7 +60,7 @@ var (
 
 func newSession(c *client.Client, addr string, con console, v view) *session {
 	return &session{client: c, addr: addr, con: con, view: v, events: c.Events(), clock: time.Now,
-		backoff: backoff{reconnectMin, reconnectMax}}
+		backoff: backoff{reconnectMin, reconnectMax}, commands: camperCommands}
 }
 
 // run checks in and then runs commands until checkout, quit, the end of the
@@ -66,7 +71,12 @@ func (s *session) run(ctx context.Context, campID string) error {
 	defer close(s.lines.stop)
 	defer func() { s.client.Close() }() // the last of them, after reconnects
 
-	err := s.checkin(ctx, campID)
+	var err error
+	if s.staff {
+		err = s.signIn(ctx)
+	} else {
+		err = s.checkin(ctx, campID)
+	}
 	for {
 		for err == nil {
 			var line string
@@ -83,7 +93,7 @@ func (s *session) run(ctx context.Context, campID string) error {
 			break
 		}
 		err = s.reconnect(ctx, err)
-		if err == nil && s.place.campID == "" {
+		if err == nil && !s.staff && s.place.campID == "" {
 			err = s.checkin(ctx, "") // it was not checked in yet
 		}
 	}
@@ -319,9 +329,17 @@ type checkinRefused struct {
 	campID string
 	cause  *campbus.Error
 	again  bool // the checkin was coming back after a drop
+	staff  bool // it was the staff sign-in of connect --staff
 }
 
 func (e *checkinRefused) Error() string {
+	if e.staff {
+		what := "staff sign-in"
+		if e.again {
+			what = "signing in again as staff"
+		}
+		return fmt.Sprintf("connect: %s refused (%d %s): %s", what, e.cause.Status, e.cause.Code, printable(e.cause.Message))
+	}
 	what := "checkin as " + e.campID
 	if e.campID == "" {
 		what = "checkin"

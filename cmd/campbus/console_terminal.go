@@ -38,7 +38,7 @@ func runTerminal(ctx context.Context, opts connectOptions, in, out *os.File, pal
 		}
 		return w
 	}
-	ed := newLineEditor(in, out, width, completions)
+	ed := newLineEditor(in, out, width, opts.commands().completions)
 	c, addr, err := dialFirst(ctx, opts, ed, pal)
 	if err != nil {
 		return err

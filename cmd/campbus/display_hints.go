@@ -34,13 +34,23 @@ func hintFor(command string, body any, e *campbus.Error) string {
 	case campbus.CodeNotHost:
 		return "the session ends when its host completes it or leaves"
 	case campbus.CodeTargetNotCheckedIn:
+		if command == campbus.CmdKick {
+			return "board shows who is checked in"
+		}
 		return "directs reach only campers who are checked in; try again when they are"
-	case campbus.CodeBadDay, campbus.CodeBadMaxCount, campbus.CodeBadLimit, campbus.CodeBadAfter:
+	case campbus.CodeBadDay, campbus.CodeBadMaxCount, campbus.CodeBadLimit, campbus.CodeBadAfter, campbus.CodeBadMinutes:
 		return "for example: " + lookupHelp(command).Example
 	case campbus.CodeNoMission:
 		return "try another day, e.g. mission 4"
 	case campbus.CodeBadToken:
+		if command == campbus.CmdStaff {
+			return "give a staff token (campbus token --staff NAME mints one) with --token or CAMPBUS_TOKEN"
+		}
 		return "give your token with --token or CAMPBUS_TOKEN (whoever runs the camp hands them out)"
+	case campbus.CodeForbidden:
+		if lookupCommand(command).Staff {
+			return "a staff token holds until it expires: mint another (campbus token --staff NAME) and connect --staff again"
+		}
 	case campbus.CodeRateLimited:
 		return "wait a moment, then try again"
 	case campbus.CodeStorageFull:
@@ -51,6 +61,17 @@ func hintFor(command string, body any, e *campbus.Error) string {
 		return "try again; if it keeps failing, tell whoever runs the server"
 	}
 	return ""
+}
+
+// lookupCommand returns the named command of campbus's table, or one that
+// is nothing in particular.
+func lookupCommand(name string) campbus.Command {
+	for _, c := range campbus.Commands() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return campbus.Command{Name: name}
 }
 
 // nextCampID returns the campId after id (J004 → J005) to suggest in its
