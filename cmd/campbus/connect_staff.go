@@ -83,8 +83,48 @@ func (s *session) executeStaff(ctx context.Context, name, rest string) error {
 			return s.usage(campbus.CmdKick)
 		}
 		return s.kick(ctx, campID, strings.TrimSpace(reason))
+	case campbus.CmdRedact:
+		fields := strings.Fields(rest)
+		if len(fields) != 2 {
+			return s.usage(campbus.CmdRedact)
+		}
+		return s.redact(ctx, fields[0], fields[1])
+	case campbus.CmdRevoke:
+		fields := strings.Fields(rest)
+		if len(fields) != 1 {
+			return s.usage(campbus.CmdRevoke)
+		}
+		return s.revoke(ctx, fields[0])
 	}
 	return s.unknown(name)
+}
+
+// redact sends group and offset as typed when they are no numbers, so that
+// the server judges them and the user reads its sentence.
+func (s *session) redact(ctx context.Context, group, offset string) error {
+	resp, err := s.do(ctx, campbus.CmdRedact, map[string]any{"group": intOrText(group), "offset": intOrText(offset)})
+	if resp == nil {
+		return err
+	}
+	var body campbus.RedactResponse
+	if err := decode(resp, &body); err != nil {
+		return err
+	}
+	s.view.result(campbus.CmdRedact, resp, resultLines(redactLine(body))...)
+	return nil
+}
+
+func (s *session) revoke(ctx context.Context, campID string) error {
+	resp, err := s.do(ctx, campbus.CmdRevoke, campbus.RevokeRequest{CampID: campID})
+	if resp == nil {
+		return err
+	}
+	var body campbus.RevokeResponse
+	if err := decode(resp, &body); err != nil {
+		return err
+	}
+	s.view.result(campbus.CmdRevoke, resp, resultLines(revokeLine(body))...)
+	return nil
 }
 
 func (s *session) board(ctx context.Context) error {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -117,6 +118,14 @@ func TestConnectStaffSignsInAndRunsTheCamp(t *testing.T) {
 	sc.send("mute J005 0")
 	sc.expect("< J005 may write again (mute lifted)\n")
 
+	// The message's offset, from the event the other camper got.
+	leaked := nextEventOf(t, j005, campbus.EventMessage)
+	sc.send(fmt.Sprintf("redact 1 %d", leaked.Offset))
+	sc.expect(fmt.Sprintf("< the message at offset %d of group#1 is redacted: history shows it without its text\n", leaked.Offset))
+	sc.contains(fmt.Sprintf("< 김코치 (staff) redacted the message at offset %d of group#1", leaked.Offset))
+	sc.send("redact 1 1")
+	sc.expect("< redact failed: ")
+
 	sc.send("kick J005 flooding the chat")
 	sc.expect("< J005 checked out of group#1 and disconnected\n")
 	sc.contains("< J005 left group#1 (kicked by staff)")
@@ -127,6 +136,10 @@ func TestConnectStaffSignsInAndRunsTheCamp(t *testing.T) {
 	case <-time.After(e2eTimeout):
 		t.Fatal("the kicked camper's connection stays open")
 	}
+
+	sc.send("revoke J005")
+	sc.expect("< J005's tokens issued up to ")
+	sc.expect(" are refused from now on\n")
 
 	sc.send("kick J005")
 	sc.expect("< kick failed: ")
@@ -153,7 +166,7 @@ func TestConnectStaffHelpListsTheStaffsCommandsOnly(t *testing.T) {
 	for _, c := range help.Commands {
 		names = append(names, c.Name)
 	}
-	assert.Equal(t, []string{"board", "announce", "mute", "kick", "quit", "help"}, names)
+	assert.Equal(t, []string{"board", "announce", "mute", "kick", "redact", "revoke", "quit", "help"}, names)
 	for _, c := range campbus.Commands() {
 		if c.Staff {
 			assert.Equal(t, c.Usage, lookupHelp(c.Name).Usage, "help comes from campbus's table")

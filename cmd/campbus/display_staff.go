@@ -77,6 +77,18 @@ func kickLine(body campbus.KickResponse) string {
 	return fmt.Sprintf("< %s checked out of group#%d and disconnected", printable(body.CampID), body.Group)
 }
 
+func redactLine(body campbus.RedactResponse) string {
+	return fmt.Sprintf("< the message at offset %d of group#%d is redacted: history shows it without its text", body.Offset, body.Group)
+}
+
+func revokeLine(body campbus.RevokeResponse) string {
+	line := fmt.Sprintf("< %s's tokens issued up to %s are refused from now on", printable(body.CampID), printable(body.Before))
+	if body.Group > 0 {
+		line += fmt.Sprintf("; it was checked out of group#%d and disconnected", body.Group)
+	}
+	return line
+}
+
 func countOf(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one
