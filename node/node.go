@@ -428,7 +428,26 @@ func Start(ctx context.Context, opts Options) (n *Node, err error) {
 		"advertise", n.advert.TCP, "webAdvertise", n.advert.Web,
 		"nats", n.bus.ClientURL(), "data", opts.DataDir, "epoch", streams.Epoch, "campIds", opts.CampIDs.String(), "groupSize", opts.GroupSize,
 		"maxStore", opts.Log.MaxStore, "diskFree", diskFree)
+	if open := openAddrs(n.ln.Addr(), n.WebAddr()); len(open) > 0 && opts.AuthSecret == "" {
+		n.log.Warn("this camp needs no token: anyone who reaches "+strings.Join(open, " or ")+
+			" can check in as any free campId; give the server a secret (--auth-secret or CAMPBUS_AUTH_SECRET) and hand out tokens (campbus token)",
+			"addrs", open)
+	}
 	return n, nil
+}
+
+// openAddrs lists the addresses among addrs that other machines may reach:
+// those not on a loopback address.
+func openAddrs(addrs ...net.Addr) []string {
+	var out []string
+	for _, a := range addrs {
+		tcp, ok := a.(*net.TCPAddr)
+		if !ok || tcp == nil || tcp.IP.IsLoopback() {
+			continue
+		}
+		out = append(out, tcp.String())
+	}
+	return out
 }
 
 // Addr returns the campers' TCP address.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -336,4 +337,23 @@ func TestARedactedMessageLosesItsTextInHistoryOnEveryNode(t *testing.T) {
 	// leak: "oops", J003's join, then this one).
 	j1.ok(campbus.CmdMessage, map[string]string{"text": "next"}, nil)
 	assert.Equal(t, leaked.Offset+3, j2.expectSkipping(campbus.EventMessage).Offset)
+}
+
+func TestAServerOpenToOtherMachinesWithoutTokensSaysSo(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		opts   Options
+		warned bool
+	}{
+		{"every interface, no secret", Options{Addr: "0.0.0.0:0"}, true},
+		{"loopback alone", Options{Addr: "127.0.0.1:0"}, false},
+		{"every interface, with a secret", Options{Addr: "0.0.0.0:0", AuthSecret: campSecret}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var log logBuffer
+			tc.opts.Logger = slog.New(slog.NewTextHandler(&log, nil))
+			startNode(t, tc.opts)
+			assert.Equal(t, tc.warned, log.count("this camp needs no token") == 1, "%s", log.text())
+		})
+	}
 }
