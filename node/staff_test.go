@@ -220,6 +220,18 @@ func TestStaffMuteAndKickCampersOfOtherNodes(t *testing.T) {
 	j2.checkinWith("J002")
 	j1.ok(campbus.CmdPeerSession, map[string]int{"maxCount": 10}, nil)
 
+	// The board and an announcement span the nodes.
+	var b campbus.BoardResponse
+	staff.ok(campbus.CmdBoard, nil, &b)
+	assert.Equal(t, []campbus.BoardGroup{{Group: 1, Members: []string{"J001", "J002"},
+		Session: &campbus.BoardSession{Host: "J001", MaxCount: 10}}}, b.Groups)
+	var a campbus.AnnounceResponse
+	staff.ok(campbus.CmdAnnounce, campbus.AnnounceRequest{Text: "모두 강당으로"}, &a)
+	assert.Equal(t, 2, a.Reached)
+	for _, c := range []*camper{j1, j2} {
+		assert.Equal(t, "모두 강당으로", c.expectSkipping(campbus.EventAnnouncement).Text)
+	}
+
 	staff.ok(campbus.CmdMute, map[string]any{"campId": "J001", "minutes": 5}, nil)
 	j1.expectSkipping(campbus.EventMuted)
 	// Every node's handlers learn of it from the log (a moment, at most).
