@@ -204,25 +204,11 @@ func (s *Service) historyAfter(ctx context.Context, r *request, after uint64, li
 // groupTail is tail for a group's subject: the redactions among its
 // events are not returned, and take the text out of the events they name.
 func (s *Service) groupTail(ctx context.Context, subject string, limit int) ([]storedEvent, error) {
-	var ring []storedEvent
-	next := 0
 	redacted := redactions{}
-	err := s.scan(ctx, s.groups, subject, time.Time{}, func(ev storedEvent) bool {
-		if redacted.note(ev) {
-			return true
-		}
-		if len(ring) < limit {
-			ring = append(ring, ev)
-		} else {
-			ring[next] = ev
-			next = (next + 1) % limit
-		}
-		return true
-	})
+	out, err := s.tailWhere(ctx, s.groups, subject, limit, func(ev storedEvent) bool { return !redacted.note(ev) })
 	if err != nil {
 		return nil, err
 	}
-	out := append(ring[next:], ring[:next]...)
 	redacted.apply(out)
 	return out, nil
 }
@@ -300,13 +286,20 @@ func rawEvents(evs []storedEvent) []json.RawMessage {
 // bus.DefaultGroupEvents per group, and DIRECTS's age and size limits bound
 // the rest.
 func (s *Service) tail(ctx context.Context, stream jetstream.Stream, subject string, limit int) ([]storedEvent, error) {
+	return s.tailWhere(ctx, stream, subject, limit, func(storedEvent) bool { return true })
+}
+
+// tailWhere is tail of the events keep says to keep.
+func (s *Service) tailWhere(ctx context.Context, stream jetstream.Stream, subject string, limit int, keep func(storedEvent) bool) ([]storedEvent, error) {
 	// A ring of the last limit events: once full, next is the oldest slot.
 	var ring []storedEvent
 	next := 0
 	err := s.scan(ctx, stream, subject, time.Time{}, func(ev storedEvent) bool {
-		if len(ring) < limit {
+		switch {
+		case !keep(ev):
+		case len(ring) < limit:
 			ring = append(ring, ev)
-		} else {
+		default:
 			ring[next] = ev
 			next = (next + 1) % limit
 		}

@@ -48,6 +48,23 @@ func staffOnly(r *request) error {
 	return nil
 }
 
+// staffOnCamper reads a staff request that names a camper: it refuses one
+// that no staff member signed, and returns the body and the campId.
+func (s *Service) staffOnCamper(r *request) (fields, string, error) {
+	if err := staffOnly(r); err != nil {
+		return nil, "", err
+	}
+	f, err := decodeBody(r.Body)
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := f.campID(s.opts.CampIDs)
+	if err != nil {
+		return nil, "", err
+	}
+	return f, id, nil
+}
+
 // staffSignIn answers req.staff, which no front-end sends: staff sign in
 // at the front-end that holds the camp's secret, and the token never
 // travels on the bus.
@@ -177,14 +194,7 @@ func (s *Service) announce(ctx context.Context, r *request) (any, error) {
 // direct get 403 muted until then, on every node, across its reconnects;
 // minutes 0 lifts it. The camper is told with a muted event.
 func (s *Service) mute(ctx context.Context, r *request) (any, error) {
-	if err := staffOnly(r); err != nil {
-		return nil, err
-	}
-	f, err := decodeBody(r.Body)
-	if err != nil {
-		return nil, err
-	}
-	id, err := f.campID(s.opts.CampIDs)
+	f, id, err := s.staffOnCamper(r)
 	if err != nil {
 		return nil, err
 	}
@@ -214,14 +224,7 @@ func (s *Service) mute(ctx context.Context, r *request) (any, error) {
 // (its group gets checkout with reason kicked), then its connection, on
 // whichever node, gets a kicked event and is closed.
 func (s *Service) kick(ctx context.Context, r *request) (any, error) {
-	if err := staffOnly(r); err != nil {
-		return nil, err
-	}
-	f, err := decodeBody(r.Body)
-	if err != nil {
-		return nil, err
-	}
-	id, err := f.campID(s.opts.CampIDs)
+	f, id, err := s.staffOnCamper(r)
 	if err != nil {
 		return nil, err
 	}
@@ -345,14 +348,7 @@ func (s *Service) redact(ctx context.Context, r *request) (any, error) {
 // GROUPS, under log.staff.revoke.<campId>), and a connection it holds now
 // is checked out and closed as a kick's is.
 func (s *Service) revoke(ctx context.Context, r *request) (any, error) {
-	if err := staffOnly(r); err != nil {
-		return nil, err
-	}
-	f, err := decodeBody(r.Body)
-	if err != nil {
-		return nil, err
-	}
-	id, err := f.campID(s.opts.CampIDs)
+	_, id, err := s.staffOnCamper(r)
 	if err != nil {
 		return nil, err
 	}

@@ -75,15 +75,9 @@ func runToken(args []string, stdout, stderr io.Writer) error {
 	if perr := idRange.Check(ids[0]); perr != nil {
 		return fmt.Errorf("token: %s", perr.Message)
 	}
-	if ttl <= 0 {
-		return fmt.Errorf("token: --ttl must be positive, not %v", ttl)
-	}
-	if secret == "" {
-		return errors.New("token: no secret: give the server's as --auth-secret or CAMPBUS_AUTH_SECRET")
-	}
-	key, err := auth.NewSecret(secret)
+	key, err := mintingKey(secret, ttl)
 	if err != nil {
-		return fmt.Errorf("token: --auth-secret: %w", err)
+		return err
 	}
 	token, err := key.Mint(ids[0], ttl, time.Now())
 	if err != nil {
@@ -93,20 +87,30 @@ func runToken(args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
+// mintingKey checks the lifetime asked for and returns the secret to sign
+// with.
+func mintingKey(secret string, ttl time.Duration) (*auth.Secret, error) {
+	if ttl <= 0 {
+		return nil, fmt.Errorf("token: --ttl must be positive, not %v", ttl)
+	}
+	if secret == "" {
+		return nil, errors.New("token: no secret: give the server's as --auth-secret or CAMPBUS_AUTH_SECRET")
+	}
+	key, err := auth.NewSecret(secret)
+	if err != nil {
+		return nil, fmt.Errorf("token: --auth-secret: %w", err)
+	}
+	return key, nil
+}
+
 // mintStaff prints a staff member's token (campbus token --staff NAME).
 func mintStaff(name string, rest []string, secret string, ttl time.Duration, stdout io.Writer) error {
 	if len(rest) != 0 {
 		return fmt.Errorf("token: --staff takes a name and no campId, got %q", rest)
 	}
-	if ttl <= 0 {
-		return fmt.Errorf("token: --ttl must be positive, not %v", ttl)
-	}
-	if secret == "" {
-		return errors.New("token: no secret: give the server's as --auth-secret or CAMPBUS_AUTH_SECRET")
-	}
-	key, err := auth.NewSecret(secret)
+	key, err := mintingKey(secret, ttl)
 	if err != nil {
-		return fmt.Errorf("token: --auth-secret: %w", err)
+		return err
 	}
 	token, err := key.MintStaff(name, ttl, time.Now())
 	if err != nil {
