@@ -1,0 +1,158 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/campbus/campbus"
+)
+
+// openStaffPage opens the staff page at /staff in a tab whose console
+// messages are kept from before it loads.
+func openStaffPage(t *testing.T, browser context.Context, n *Node) *consolePage {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browser)
+	t.Cleanup(cancel)
+	require.NoError(t, chromedp.Do(ctx))
+	p := &consolePage{page: &page{t: t, ctx: ctx}}
+	messages := chromedp.Console(ctx)
+	listening := make(chan struct{})
+	go func() {
+		defer close(listening)
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			p.console = append(p.console, m)
+			p.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-listening })
+	p.run(chromedp.Navigate("http://"+n.WebAddr().String()+"/staff"), chromedp.WaitVisible(chromedp.ID("staff-token")))
+	p.run(chromedp.WaitVisible(chromedp.CSS(`#status[data-state="up"]`)))
+	return p
+}
+
+// signInWith pastes token into the staff page's sign-in form and signs in.
+func (p *consolePage) signInWith(token string) {
+	p.t.Helper()
+	p.run(
+		clearField("#staff-token"),
+		chromedp.SendKeys(chromedp.ID("staff-token"), token),
+		chromedp.Click(chromedp.ID("signin-button")),
+	)
+}
+
+// The staff page, in English and Korean: a camper's token is refused in
+// the page's words; a staff token shows the board live (groups, members,
+// the session and its count); announce reaches every camper; mute from the
+// board silences a camper; kick, after its confirm, closes a camper's
+// connection; and the page logs no error.
+func TestTheStaffPageShowsTheBoardAndAnnouncesMutesAndKicks(t *testing.T) {
+	for _, tc := range []struct {
+		lang                                    string
+		flags                                   []chromedp.ExecAllocatorOption
+		refused, who, session, reached, muted   string
+		mutedBadge, kickAsk, kicked, groupTitle string
+	}{
+		{lang: "en",
+			refused: "That is not a staff token of this camp", who: "Signed in as 김코치 (staff)",
+			session: "Session hosted by J001: 1/3 messages", reached: "it reached 5 campers in 2 groups",
+			muted: "J002 is muted until", mutedBadge: "muted until", kickAsk: "Check J003 out and close its connection",
+			kicked: "J003 was checked out of group#1", groupTitle: "group#2"},
+		{lang: "ko", flags: []chromedp.ExecAllocatorOption{chromedp.Flag("lang", "ko-KR"), chromedp.Flag("accept-lang", "ko-KR,ko")},
+			refused: "이 캠프의 스태프 토큰이 아니에요", who: "스태프 김코치 님으로 로그인했어요",
+			session: "J001 님이 연 세션: 메시지 1/3", reached: "2개 그룹의 캠퍼 5명에게 갔어요",
+			muted: "J002 님의 메시지를", mutedBadge: "까지 차단", kickAsk: "J003 님에게 “flooding”라고 알리고",
+			kicked: "J003 님을 1번 그룹에서 체크아웃시켰어요", groupTitle: "2번 그룹"},
+	} {
+		t.Run(tc.lang, func(t *testing.T) {
+			browser := openBrowser(t, tc.flags...)
+			n := webNode(t, Options{AuthSecret: campSecret})
+			cs := make([]*camper, 5)
+			for i := range cs {
+				cs[i] = dial(t, n)
+				cs[i].checkinWith(fmt.Sprintf("J%03d", i+1))
+			}
+			cs[0].ok(campbus.CmdPeerSession, map[string]int{"maxCount": 3}, nil)
+
+			p := openStaffPage(t, browser, n)
+			assert.Equal(t, tc.lang, p.htmlLang())
+
+			// A camper's token does not sign in.
+			p.signInWith(mintFor(t, "J001"))
+			p.waitText("#signin-msg", tc.refused)
+
+			p.signInWith(staffToken(t, "김코치"))
+			p.run(chromedp.WaitVisible(chromedp.ID("staff-view")))
+			p.waitText("#me-who", tc.who)
+			p.waitText("#groups", "J005")
+			p.waitText("#groups", tc.groupTitle)
+			for _, id := range []string{"J001", "J002", "J003", "J004"} {
+				p.waitText(`#groups [data-group="1"]`, id)
+			}
+			// Live: a message in the session shows in its count.
+			cs[1].ok(campbus.CmdMessage, map[string]string{"text": "안녕"}, nil)
+			p.waitText(`#groups [data-group="1"] [data-role="session"]`, tc.session)
+
+			// Announce reaches every camper.
+			p.run(
+				clearField("#announce-text"),
+				chromedp.SendKeys(chromedp.ID("announce-text"), "점심은 12시 30분"),
+				chromedp.Click(chromedp.ID("announce-button")),
+			)
+			p.waitText("#announce-msg", tc.reached)
+			for _, c := range cs {
+				ev := c.expectSkipping(campbus.EventAnnouncement)
+				assert.Equal(t, "김코치", ev.From)
+				assert.Equal(t, "점심은 12시 30분", ev.Text)
+			}
+
+			// Mute from the board: J002's messages are refused.
+			p.run(chromedp.Click(chromedp.CSS(`#groups li[data-camp-id="J002"] button[data-action="mute"]`)))
+			p.run(clearField("#mute-minutes"), chromedp.SendKeys(chromedp.ID("mute-minutes"), "5"),
+				chromedp.Click(chromedp.ID("mute-button")))
+			p.waitText("#mute-msg", tc.muted)
+			assert.Equal(t, "김코치", cs[1].expectSkipping(campbus.EventMuted).By)
+			cs[1].fails(campbus.CmdMessage, map[string]string{"text": "spam"}, 403, campbus.CodeMuted)
+			p.waitText(`#groups li[data-camp-id="J002"]`, tc.mutedBadge)
+
+			// Kick from the board, after the confirm: J003's connection closes.
+			p.run(chromedp.Click(chromedp.CSS(`#groups li[data-camp-id="J003"] button[data-action="kick"]`)))
+			p.run(chromedp.SendKeys(chromedp.ID("kick-reason"), "flooding"), chromedp.Click(chromedp.ID("kick-button")))
+			p.run(chromedp.WaitVisible(chromedp.ID("kick-confirm")))
+			p.waitText("#kick-question", tc.kickAsk)
+			p.run(chromedp.Click(chromedp.ID("kick-yes")))
+			p.waitText("#kick-msg", tc.kicked)
+			ev := cs[2].expectSkipping(campbus.EventKicked)
+			assert.Equal(t, "flooding", ev.Reason)
+			cs[2].closed()
+			require.Eventually(t, func() bool {
+				s := p.textNow(`#groups [data-group="1"]`)
+				return s != "" && !strings.Contains(s, "J003")
+			}, waitFor, 50*time.Millisecond, "the board drops J003")
+
+			errs, network := p.problems()
+			assert.Empty(t, errs, "the page's exceptions and console errors")
+			assert.Empty(t, network, "the page's network errors")
+		})
+	}
+}
+
+// htmlLang is the page's <html lang>.
+func (p *consolePage) htmlLang() string {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, waitFor)
+	defer cancel()
+	l, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.lang`))
+	require.NoError(p.t, err)
+	return l
+}
