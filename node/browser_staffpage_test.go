@@ -2,8 +2,13 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +22,11 @@ import (
 // openStaffPage opens the staff page at /staff in a tab whose console
 // messages are kept from before it loads.
 func openStaffPage(t *testing.T, browser context.Context, n *Node) *consolePage {
+	t.Helper()
+	return openStaffPageAt(t, browser, "http://"+n.WebAddr().String()+"/staff")
+}
+
+func openStaffPageAt(t *testing.T, browser context.Context, url string) *consolePage {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser)
 	t.Cleanup(cancel)
@@ -36,7 +46,7 @@ func openStaffPage(t *testing.T, browser context.Context, n *Node) *consolePage 
 		}
 	}()
 	t.Cleanup(func() { cancel(); <-listening })
-	p.run(chromedp.Navigate("http://"+n.WebAddr().String()+"/staff"), chromedp.WaitVisible(chromedp.ID("staff-token")))
+	p.run(chromedp.Navigate(url), chromedp.WaitVisible(chromedp.ID("staff-token")))
 	p.run(chromedp.WaitVisible(chromedp.CSS(`#status[data-state="up"]`)))
 	return p
 }
@@ -62,17 +72,20 @@ func TestTheStaffPageShowsTheBoardAndAnnouncesMutesAndKicks(t *testing.T) {
 		flags                                   []chromedp.ExecAllocatorOption
 		refused, who, session, reached, muted   string
 		mutedBadge, kickAsk, kicked, groupTitle string
+		other, otherGroupTitle, otherSignOut    string
 	}{
 		{lang: "en",
 			refused: "That is not a staff token of this camp", who: "Signed in as 김코치 (staff)",
 			session: "Session hosted by J001: 1/3 messages", reached: "it reached 5 campers in 2 groups",
 			muted: "J002 is muted until", mutedBadge: "muted until", kickAsk: "Check J003 out and close its connection",
-			kicked: "J003 was checked out of group#1", groupTitle: "group#2"},
+			kicked: "J003 was checked out of group#1", groupTitle: "group#2",
+			other: "ko", otherGroupTitle: "2번 그룹", otherSignOut: "로그아웃"},
 		{lang: "ko", flags: []chromedp.ExecAllocatorOption{chromedp.Flag("lang", "ko-KR"), chromedp.Flag("accept-lang", "ko-KR,ko")},
 			refused: "이 캠프의 스태프 토큰이 아니에요", who: "스태프 김코치 님으로 로그인했어요",
 			session: "J001 님이 연 세션: 메시지 1/3", reached: "2개 그룹의 캠퍼 5명에게 갔어요",
 			muted: "J002 님의 메시지를", mutedBadge: "까지 차단", kickAsk: "J003 님에게 “flooding”라고 알리고",
-			kicked: "J003 님을 1번 그룹에서 체크아웃시켰어요", groupTitle: "2번 그룹"},
+			kicked: "J003 님을 1번 그룹에서 체크아웃시켰어요", groupTitle: "2번 그룹",
+			other: "en", otherGroupTitle: "group#2", otherSignOut: "Sign out"},
 	} {
 		t.Run(tc.lang, func(t *testing.T) {
 			browser := openBrowser(t, tc.flags...)
@@ -96,6 +109,7 @@ func TestTheStaffPageShowsTheBoardAndAnnouncesMutesAndKicks(t *testing.T) {
 			p.waitText("#me-who", tc.who)
 			p.waitText("#groups", "J005")
 			p.waitText("#groups", tc.groupTitle)
+			assert.Empty(t, p.unlabelled(), "every control has a label")
 			for _, id := range []string{"J001", "J002", "J003", "J004"} {
 				p.waitText(`#groups [data-group="1"]`, id)
 			}
@@ -140,6 +154,12 @@ func TestTheStaffPageShowsTheBoardAndAnnouncesMutesAndKicks(t *testing.T) {
 				return s != "" && !strings.Contains(s, "J003")
 			}, waitFor, 50*time.Millisecond, "the board drops J003")
 
+			// The switch: the other language at once, the board written again.
+			p.run(chromedp.Click(chromedp.ID("lang-" + tc.other)))
+			assert.Equal(t, tc.other, p.htmlLang())
+			p.waitText("#groups", tc.otherGroupTitle)
+			p.waitText("#sign-out", tc.otherSignOut)
+
 			errs, network := p.problems()
 			assert.Empty(t, errs, "the page's exceptions and console errors")
 			assert.Empty(t, network, "the page's network errors")
@@ -155,4 +175,108 @@ func (p *consolePage) htmlLang() string {
 	l, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.lang`))
 	require.NoError(p.t, err)
 	return l
+}
+
+// unlabelled lists the page's visible controls that have no name: an input
+// without a <label> or aria-label, a button without text or aria-label.
+func (p *consolePage) unlabelled() []string {
+	p.t.Helper()
+	const js = `JSON.stringify([...document.querySelectorAll('input, button, select, textarea')]
+  .filter((e) => e.getClientRects().length > 0)
+  .filter((e) => !((e.labels && e.labels.length > 0) || (e.getAttribute('aria-label') || '').trim() !== '' ||
+    (e.tagName === 'BUTTON' && e.textContent.trim() !== '')))
+  .map((e) => e.id || e.outerHTML))`
+	ctx, cancel := context.WithTimeout(p.ctx, waitFor)
+	defer cancel()
+	out, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+	require.NoError(p.t, err)
+	var ids []string
+	require.NoError(p.t, json.Unmarshal([]byte(out), &ids))
+	return ids
+}
+
+// cutter passes TCP connections to a node's web address and cuts them all
+// at once when told, as a network that drops would.
+type cutter struct {
+	ln    net.Listener
+	to    string
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func newCutter(t *testing.T, to string) *cutter {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	c := &cutter{ln: ln, to: to}
+	t.Cleanup(func() { ln.Close(); c.cut() })
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", to)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			c.mu.Lock()
+			c.conns = append(c.conns, in, out)
+			c.mu.Unlock()
+			go func() { _, _ = io.Copy(out, in); out.Close() }()
+			go func() { _, _ = io.Copy(in, out); in.Close() }()
+		}
+	}()
+	return c
+}
+
+func (c *cutter) addr() string { return c.ln.Addr().String() }
+
+// cut closes every connection passed so far.
+func (c *cutter) cut() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, conn := range c.conns {
+		conn.Close()
+	}
+	c.conns = nil
+}
+
+// After a drop the staff page connects again and signs in again with the
+// token it holds in memory (never in localStorage), and the board goes on
+// live.
+func TestTheStaffPageSignsInAgainAfterADrop(t *testing.T) {
+	browser := openBrowser(t)
+	n := webNode(t, Options{AuthSecret: campSecret})
+	dial(t, n).checkinWith("J001")
+	link := newCutter(t, n.WebAddr().String())
+	p := openStaffPageAt(t, browser, "http://"+link.addr()+"/staff")
+	token := staffToken(t, "Mina")
+	p.signInWith(token)
+	p.waitText("#me-who", "Signed in as Mina")
+	p.waitText("#groups", "J001")
+
+	link.cut()
+	p.waitText("#status", "Trying again")
+	p.waitText("#status", "Connected")
+	dial(t, n).checkinWith("J002")
+	p.waitText("#groups", "J002")
+	p.waitText("#me-who", "Signed in as Mina")
+	assert.True(t, p.visible("#staff-view"), "still signed in")
+
+	stored, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](`JSON.stringify(Object.entries(localStorage))`))
+	require.NoError(t, err)
+	assert.NotContains(t, stored, token[:20], "the token is not stored")
+	errs, _ := p.problems()
+	assert.Empty(t, errs, "the page's exceptions and console errors")
+}
+
+func (p *consolePage) visible(sel string) bool {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, waitFor)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const e = document.querySelector(`+strconv.Quote(sel)+`); return !!e && e.getClientRects().length > 0 })()`))
+	require.NoError(p.t, err)
+	return v
 }
