@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,6 +48,16 @@ func openStaffPageAt(t *testing.T, browser context.Context, url string) *console
 		}
 	}()
 	t.Cleanup(func() { cancel(); <-listening })
+	if dir := os.Getenv("CAMPBUS_TEST_SHOTS"); dir != "" {
+		// For a failure: how the page looked at the end.
+		t.Cleanup(func() {
+			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			if png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100)); err == nil {
+				_ = os.WriteFile(filepath.Join(dir, "staff-"+strings.ReplaceAll(t.Name(), "/", "_")+".png"), png, 0o644)
+			}
+		})
+	}
 	p.run(chromedp.Navigate(url), chromedp.WaitVisible(chromedp.ID("staff-token")))
 	p.run(chromedp.WaitVisible(chromedp.CSS(`#status[data-state="up"]`)))
 	return p
