@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -291,4 +292,34 @@ func (p *consolePage) visible(sel string) bool {
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const e = document.querySelector(`+strconv.Quote(sel)+`); return !!e && e.getClientRects().length > 0 })()`))
 	require.NoError(p.t, err)
 	return v
+}
+
+// GET /staff is the staff page, under the camper page's
+// Content-Security-Policy, with its scripts beside it.
+func TestTheStaffPageIsServed(t *testing.T) {
+	n := webNode(t, Options{AuthSecret: campSecret})
+	base := "http://" + n.WebAddr().String()
+	resp, err := http.Get(base + "/staff")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Contains(t, resp.Header.Get("Content-Type"), "text/html")
+	csp := resp.Header.Get("Content-Security-Policy")
+	assert.Contains(t, csp, "default-src 'self'")
+	assert.NotContains(t, csp, "unsafe-inline")
+	assert.Contains(t, string(body), `src="staff.js"`)
+	for _, file := range []string{"/staff.js", "/board.js", "/style.css"} {
+		r, err := http.Get(base + file)
+		require.NoError(t, err)
+		r.Body.Close()
+		assert.Equal(t, 200, r.StatusCode, file)
+	}
+	home, err := http.Get(base + "/")
+	require.NoError(t, err)
+	page, err := io.ReadAll(home.Body)
+	home.Body.Close()
+	require.NoError(t, err)
+	assert.Contains(t, string(page), `href="/staff"`, "the camper page links to it")
 }
