@@ -86,19 +86,24 @@ func TestTheStaffPageShowsTheBoardAndAnnouncesMutesAndKicks(t *testing.T) {
 		refused, who, session, reached, muted   string
 		mutedBadge, kickAsk, kicked, groupTitle string
 		other, otherGroupTitle, otherSignOut    string
+		badMinutes, notIn                       string
 	}{
 		{lang: "en",
 			refused: "That is not a staff token of this camp", who: "Signed in as 김코치 (staff)",
 			session: "Session hosted by J001: 1/3 messages", reached: "it reached 5 campers in 2 groups",
 			muted: "J002 is muted until", mutedBadge: "muted until", kickAsk: "Check J003 out and close its connection",
 			kicked: "J003 was checked out of group#1", groupTitle: "group#2",
-			other: "ko", otherGroupTitle: "2번 그룹", otherSignOut: "로그아웃"},
+			other: "ko", otherGroupTitle: "2번 그룹", otherSignOut: "로그아웃",
+			badMinutes: "Could not mute: A mute lasts a whole number of minutes, from 0 to 1440.",
+			notIn:      "Could not kick: J099 is not checked in right now."},
 		{lang: "ko", flags: []chromedp.ExecAllocatorOption{chromedp.Flag("lang", "ko-KR"), chromedp.Flag("accept-lang", "ko-KR,ko")},
 			refused: "이 캠프의 스태프 토큰이 아니에요", who: "스태프 김코치 님으로 로그인했어요",
 			session: "J001 님이 연 세션: 메시지 1/3", reached: "2개 그룹의 캠퍼 5명에게 갔어요",
 			muted: "J002 님의 메시지를", mutedBadge: "까지 차단", kickAsk: "J003 님에게 “flooding”라고 알리고",
 			kicked: "J003 님을 1번 그룹에서 체크아웃시켰어요", groupTitle: "2번 그룹",
-			other: "en", otherGroupTitle: "group#2", otherSignOut: "Sign out"},
+			other: "en", otherGroupTitle: "group#2", otherSignOut: "Sign out",
+			badMinutes: "차단하지 못했어요: 메시지 차단은 0분에서 1440분 사이의 정수로만 정할 수 있어요.",
+			notIn:      "내보내지 못했어요: J099 님은 지금 체크인하지 않았어요."},
 	} {
 		t.Run(tc.lang, func(t *testing.T) {
 			browser := openBrowser(t, tc.flags...)
@@ -152,9 +157,19 @@ func TestTheStaffPageShowsTheBoardAndAnnouncesMutesAndKicks(t *testing.T) {
 			cs[1].fails(campbus.CmdMessage, map[string]string{"text": "spam"}, 403, campbus.CodeMuted)
 			p.waitText(`#groups li[data-camp-id="J002"]`, tc.mutedBadge)
 
+			// The server's refusals, in the page's words.
+			p.run(clearField("#mute-minutes"), chromedp.SendKeys(chromedp.ID("mute-minutes"), "-1"),
+				chromedp.Click(chromedp.ID("mute-button")))
+			p.waitText("#mute-msg", tc.badMinutes)
+			p.run(clearField("#kick-camp-id"), chromedp.SendKeys(chromedp.ID("kick-camp-id"), "j099"),
+				chromedp.Click(chromedp.ID("kick-button")), chromedp.WaitVisible(chromedp.ID("kick-confirm")),
+				chromedp.Click(chromedp.ID("kick-yes")))
+			p.waitText("#kick-msg", tc.notIn)
+
 			// Kick from the board, after the confirm: J003's connection closes.
 			p.run(chromedp.Click(chromedp.CSS(`#groups li[data-camp-id="J003"] button[data-action="kick"]`)))
-			p.run(chromedp.SendKeys(chromedp.ID("kick-reason"), "flooding"), chromedp.Click(chromedp.ID("kick-button")))
+			p.run(clearField("#kick-reason"), chromedp.SendKeys(chromedp.ID("kick-reason"), "flooding"),
+				chromedp.Click(chromedp.ID("kick-button")))
 			p.run(chromedp.WaitVisible(chromedp.ID("kick-confirm")))
 			p.waitText("#kick-question", tc.kickAsk)
 			p.run(chromedp.Click(chromedp.ID("kick-yes")))
