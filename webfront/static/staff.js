@@ -227,8 +227,11 @@ function showBoard() {
   ui.mutedAway.replaceChildren(...b.mutedAway.map((m) => {
     const li = el('li', 'member');
     li.dataset.campId = m.campId;
-    li.append(el('span', 'member-id', m.campId), el('span', 'badge badge--muted', mutedWords(m.until, m.by)));
-    li.append(memberButton('staff.board.lift', m.campId, () => pickForMute(m.campId, 0)));
+    const badges = el('span', 'member-badges');
+    badges.append(el('span', 'badge badge--muted', mutedWords(m.until, m.by)));
+    const acts = el('span', 'member-actions');
+    acts.append(memberButton('staff.board.lift', m.campId, () => pickForMute(m.campId, 0)));
+    li.append(el('span', 'member-id', m.campId), badges, acts);
     return li;
   }));
   const ids = b.groups.flatMap((g) => g.members.map((m) => m.campId));
@@ -250,9 +253,10 @@ function groupCard(g) {
   for (const m of g.members) {
     const li = el('li', 'member');
     li.dataset.campId = m.campId;
-    li.append(el('span', 'member-id', m.campId));
-    if (m.host) li.append(el('span', 'badge badge--host', t('staff.board.host')));
-    if (m.mutedUntil) li.append(el('span', 'badge badge--muted', mutedWords(m.mutedUntil, m.mutedBy)));
+    const badges = el('span', 'member-badges');
+    if (m.host) badges.append(el('span', 'badge badge--host', t('staff.board.host')));
+    if (m.mutedUntil) badges.append(el('span', 'badge badge--muted', mutedWords(m.mutedUntil, m.mutedBy)));
+    li.append(el('span', 'member-id', m.campId), badges);
     const acts = el('span', 'member-actions');
     if (m.mutedUntil) acts.append(memberButton('staff.board.lift', m.campId, () => pickForMute(m.campId, 0)));
     else acts.append(memberButton('staff.board.mute', m.campId, () => pickForMute(m.campId)));
