@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/campbus/campbus"
+	"github.com/campbus/campbus/session"
 )
 
 // openStaffPage opens the staff page at /staff in a tab whose console
@@ -337,4 +338,22 @@ func TestTheStaffPageIsServed(t *testing.T) {
 	home.Body.Close()
 	require.NoError(t, err)
 	assert.Contains(t, string(page), `href="/staff"`, "the camper page links to it")
+}
+
+// A sign-in form left open past the server's checkin deadline gets a new
+// socket each time the server closes the idle one, and a token pasted in
+// between signs in on the next.
+func TestTheStaffPageSignsInPastTheCheckinDeadline(t *testing.T) {
+	browser := openBrowser(t)
+	n := webNode(t, Options{AuthSecret: campSecret, Sessions: session.Options{CheckinTimeout: time.Second}})
+	dial(t, n).checkinWith("J001")
+	p := openStaffPage(t, browser, n)
+	require.Eventually(t, func() bool { return n.SessionStats().CheckinTimeouts >= 2 }, waitFor, 50*time.Millisecond,
+		"the server closes the idle sockets")
+	p.signInWith(staffToken(t, "Mina"))
+	p.waitText("#me-who", "Signed in as Mina")
+	p.waitText("#groups", "J001")
+	p.waitText("#status", "Connected")
+	errs, _ := p.problems()
+	assert.Empty(t, errs, "the page's exceptions and console errors")
 }

@@ -19,6 +19,12 @@ import * as words from './words.js';
 
 const REMEMBERED_LANG = 'campbus.lang';
 const MAX_BODY_BYTES = 1024;
+/** A socket open this long before it closed had served: the next one comes at once. */
+const HEALTHY_OPEN_MS = 5000;
+/** Refusals of a staff token that no new try gets past. */
+const REFUSED = new Set(['bad-token', 'forbidden', 'already-checked-in']);
+/** After another error, the page signs in again after this long. */
+const SIGN_IN_AGAIN_MS = 2000;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -67,6 +73,8 @@ const state = {
   boardAt: 0, // when it was read
   closeWhy: null,
   kickTarget: null, // {campId, reason} waiting for the confirm
+  waiting: '', // a token given while no socket was open, to sign in with on the next
+  openedAt: 0, // when the current socket opened
 };
 
 const refresher = new Refresher(readBoard);
@@ -76,13 +84,20 @@ let everyTimer = 0;
 
 conn.addEventListener('open', () => {
   ui.retryNow.hidden = true;
+  state.openedAt = Date.now();
   status(ui.status, 'up', () => t('status.connected'));
   if (state.token) signIn(state.token, { again: true });
+  else if (state.waiting) signIn(state.waiting);
+  state.waiting = '';
 });
 
 conn.addEventListener('close', ({ detail }) => {
   state.signedIn = false;
   refresher.cancel();
+  // A socket nobody signed in on is closed at the server's checkin
+  // deadline (30 s by default): that one had served, and the next comes
+  // after the shortest wait, however long the sign-in form stays open.
+  if (detail.opened && Date.now() - state.openedAt >= HEALTHY_OPEN_MS) conn.healthy();
   if (detail.opened) state.closeWhy = () => words.closeExplanation(detail.code, detail.reason);
   else state.closeWhy = () => t('close.unreachable');
 });
@@ -113,7 +128,9 @@ window.addEventListener('online', () => conn.retryNow());
 async function signIn(token, { again = false } = {}) {
   const target = ui.signinMsg;
   if (!conn.isOpen) {
-    note(target, () => t('staff.signIn.notYet'), { error: true });
+    // Between two sockets: signed in on the next one.
+    state.waiting = token;
+    note(target, () => t('staff.signIn.signing'));
     return;
   }
   if (!again) note(target, () => t('staff.signIn.signing'));
@@ -125,6 +142,15 @@ async function signIn(token, { again = false } = {}) {
     return; // signed in again on the next socket
   }
   if (resp.status !== 200) {
+    if (again && !REFUSED.has(resp.body.code ?? '')) {
+      // The server could not take it now (busy, electing, restarting): the
+      // token still holds, and the page tries again in a moment.
+      note(ui.boardMsg, () => words.failedLine('staff', staffSentence('staff', {}, resp)), { error: true });
+      setTimeout(() => {
+        if (state.token && !state.signedIn && conn.isOpen) signIn(state.token, { again: true });
+      }, SIGN_IN_AGAIN_MS);
+      return;
+    }
     state.token = '';
     state.signedIn = false;
     showSignedOut();
@@ -156,6 +182,7 @@ ui.signinForm.addEventListener('submit', (e) => {
 ui.signOut.addEventListener('click', () => {
   // There is no command to sign out: a new socket is nobody's.
   state.token = '';
+  state.waiting = '';
   state.signedIn = false;
   refresher.cancel();
   showSignedOut();
