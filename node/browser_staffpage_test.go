@@ -188,6 +188,10 @@ func TestTheStaffPageShowsTheBoardAndAnnouncesMutesAndKicks(t *testing.T) {
 			assert.Equal(t, tc.other, p.htmlLang())
 			p.waitText("#groups", tc.otherGroupTitle)
 			p.waitText("#sign-out", tc.otherSignOut)
+			// A reload keeps the language chosen, and forgets the token.
+			p.run(chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("staff-token")))
+			assert.Equal(t, tc.other, p.htmlLang())
+			assert.False(t, p.visible("#staff-view"), "signed out: the token was in memory only")
 
 			errs, network := p.problems()
 			assert.Empty(t, errs, "the page's exceptions and console errors")
