@@ -132,9 +132,12 @@ func TestTheStaffPageShowsTheBoardAndAnnouncesMutesAndKicks(t *testing.T) {
 			for _, id := range []string{"J001", "J002", "J003", "J004"} {
 				p.waitText(`#groups [data-group="1"]`, id)
 			}
-			// Live: a message in the session shows in its count.
+			// Live: a message in the session shows in its count; a member's
+			// button that had the focus keeps it when the board is written anew.
+			p.eval(`document.querySelector('#groups li[data-camp-id="J004"] button[data-action="kick"]').focus()`)
 			cs[1].ok(campbus.CmdMessage, map[string]string{"text": "안녕"}, nil)
 			p.waitText(`#groups [data-group="1"] [data-role="session"]`, tc.session)
+			assert.Equal(t, "J004 kick", p.eval(`(() => { const e = document.activeElement; return e.closest('li').dataset.campId + ' ' + e.dataset.action })()`))
 
 			// Announce reaches every camper.
 			p.run(
@@ -360,4 +363,14 @@ func TestTheStaffPageSignsInPastTheCheckinDeadline(t *testing.T) {
 	p.waitText("#status", "Connected")
 	errs, _ := p.problems()
 	assert.Empty(t, errs, "the page's exceptions and console errors")
+}
+
+// eval runs js in the page and returns what it gives, as a string.
+func (p *consolePage) eval(js string) string {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, waitFor)
+	defer cancel()
+	out, err := chromedp.Run(ctx, chromedp.Evaluate[string](`String(`+js+`)`))
+	require.NoError(p.t, err)
+	return out
 }

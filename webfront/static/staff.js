@@ -139,7 +139,8 @@ async function signIn(token, { again = false } = {}) {
     resp = await conn.ask('staff', { token });
   } catch (err) {
     if (!(err instanceof ConnectionLost)) throw err;
-    return; // signed in again on the next socket
+    if (!again) state.waiting = token; // signed in on the next socket
+    return;
   }
   if (resp.status !== 200) {
     if (again && !REFUSED.has(resp.body.code ?? '')) {
@@ -247,6 +248,12 @@ function showBoard() {
   ui.boardSummary.textContent = t('staff.board.summary', {
     checkedIn: b.checkedIn, groups: b.groups.length, mutedCount: b.mutedCount, at: formatClock(state.boardAt),
   });
+  // The board is written anew on each read: a member's button that had
+  // the focus gets it back.
+  const had = document.activeElement;
+  const focused = had instanceof HTMLElement && had.dataset.action && had.closest('#board li[data-camp-id]')
+    ? { campId: had.closest('li').dataset.campId, action: had.dataset.action, list: had.closest('ul').id }
+    : null;
   const cards = b.groups.map((g) => groupCard(g));
   if (cards.length === 0) cards.push(el('p', 'field-note', t('staff.board.empty')));
   ui.groups.replaceChildren(...cards);
@@ -262,6 +269,12 @@ function showBoard() {
     return li;
   }));
   const ids = b.groups.flatMap((g) => g.members.map((m) => m.campId));
+  if (focused) {
+    const scope = focused.list === 'muted-away' ? ui.mutedAway : ui.groups;
+    const again = [...scope.querySelectorAll('li[data-camp-id] button[data-action]')]
+      .find((btn) => btn.closest('li').dataset.campId === focused.campId && btn.dataset.action === focused.action);
+    again?.focus();
+  }
   ui.boardIds.replaceChildren(...ids.map((id) => Object.assign(document.createElement('option'), { value: id })));
 }
 
