@@ -1,5 +1,5 @@
 // Package webfront serves campbus to browsers: the browser client (static
-// files built into the binary) at GET /, and at GET /ws a WebSocket that
+// files built into the binary) at GET /, the staff's page at GET /staff, and at GET /ws a WebSocket that
 // speaks the protocol as JSON messages (PROTOCOL.md §8), one
 // session.Transport per socket, served by the node's session hub like any
 // TCP camper.
@@ -101,6 +101,9 @@ func New(hub *session.Hub, opts Options) *Server {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", http.HandlerFunc(s.serveWS))
+	mux.Handle("GET /staff", s.securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFileFS(w, r, files, "staff.html")
+	})))
 	mux.Handle("GET /", s.securityHeaders(http.FileServerFS(files)))
 	s.http = &http.Server{
 		Handler:           mux,

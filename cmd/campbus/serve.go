@@ -57,7 +57,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&opts.Addr, "addr", "0.0.0.0:2022", "campers' TCP address")
 	fs.StringVar(&opts.Advertise, "advertise", "", `campers' address (host:port) that a cluster's checkin responses give for this node (default: --addr, a host of 0.0.0.0 or :: replaced by this machine's name)`)
 	fs.StringVar(&opts.NATSAddr, "nats-addr", "127.0.0.1:4222", `observers' NATS client address ("" turns it off)`)
-	fs.StringVar(&opts.WebAddr, "web-addr", "0.0.0.0:8080", `browsers' address (where the campers' port listens by default, so campers on other machines open the page): the browser client at / and its WebSocket at /ws ("" turns it off)`)
+	fs.StringVar(&opts.WebAddr, "web-addr", "0.0.0.0:8080", `browsers' address (where the campers' port listens by default, so campers on other machines open the pages): the browser client at /, the staff page at /staff and their WebSocket at /ws ("" turns it off)`)
 	fs.StringVar(&opts.WebAdvertise, "web-advertise", "", `base URL of this node's web front that a cluster's checkin responses give, e.g. https://n1.camp.example:8080 (default: http:// or https:// with TLS, then --web-addr, its host replaced as for --advertise)`)
 	var webOrigins string
 	fs.StringVar(&webOrigins, "web-origins", "", "other sites whose pages may open a WebSocket, comma-separated: https://camp.example,*.camp.example")

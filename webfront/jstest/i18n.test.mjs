@@ -24,6 +24,7 @@ test('every entry gives words in both languages', () => {
     value: 'J004', shown: '“!”', active: '3s', campId: 'J004', maxCount: 2, messages: 1, seq: 1, remaining: 1,
     delivered: 1, to: 'J005', from: 'J005', text: 'hi', lost: true, type: 'x', body: '{}', reason: 'x', line: 'x',
     node: 'n2', away: '1 s', n: 2, code: 4001, h: 1, m: 2, s: 3, by: '김코치', until: '2026-12-08T12:40:00Z', kicked: true, offset: 12,
+    name: '김코치', reached: 3, groups: 2, checkedIn: 3, mutedCount: 1, at: '12:40:00',
   };
   for (const [l, table] of Object.entries(tables)) {
     for (const k of Object.keys(table)) {

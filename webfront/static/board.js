@@ -1,0 +1,124 @@
+// The staff page's logic that needs no page: the board as the page shows it
+// (PROTOCOL §12's board response), the pacing of its refreshes, and the
+// fields' values as they are sent. staff.js puts it on the page.
+
+/** Refreshes come at most this often, however many events arrive. */
+export const REFRESH_GAP_MS = 500;
+/** The board is read again this often even when no event arrives (mutes run out). */
+export const REFRESH_EVERY_MS = 5000;
+
+/**
+ * boardView reads a board response into what the page shows: each group
+ * with its members in order, each member with whether it hosts the
+ * group's session and until when it is muted ('' when it is not); the
+ * mutes of campers not on the board apart (a camper not checked in may be
+ * muted too).
+ */
+export function boardView(body) {
+  const muted = new Map();
+  for (const m of Array.isArray(body?.muted) ? body.muted : []) {
+    if (m && typeof m.campId === 'string') muted.set(m.campId, { until: String(m.until ?? ''), by: String(m.by ?? '') });
+  }
+  const onBoard = new Set();
+  const groups = (Array.isArray(body?.groups) ? body.groups : []).map((g) => {
+    const s = g?.session;
+    const session = s && typeof s === 'object'
+      ? { host: String(s.host ?? ''), maxCount: Number(s.maxCount) || 0, messages: Number(s.messages) || 0 }
+      : null;
+    const members = (Array.isArray(g?.members) ? g.members : []).map((id) => {
+      const campId = String(id);
+      onBoard.add(campId);
+      const m = muted.get(campId);
+      return { campId, host: session !== null && session.host === campId, mutedUntil: m ? m.until : '', mutedBy: m ? m.by : '' };
+    });
+    return { group: Number(g?.group) || 0, members, session };
+  });
+  const away = [...muted].filter(([id]) => !onBoard.has(id)).map(([campId, m]) => ({ campId, until: m.until, by: m.by }));
+  return { groups, checkedIn: Number(body?.checkedIn) || 0, mutedAway: away, mutedCount: muted.size };
+}
+
+/**
+ * Refresher runs refresh when poked: one at a time, at most once per
+ * gapMs, a poke that comes while one runs or within the gap giving one
+ * more run when it is over (never more than one waiting).
+ */
+export class Refresher {
+  #run;
+  #gapMs;
+  #now;
+  #setTimer;
+  #clearTimer;
+  #lastStart = -Infinity;
+  #running = false;
+  #again = false;
+  #timer = null;
+
+  constructor(run, {
+    gapMs = REFRESH_GAP_MS,
+    now = () => Date.now(),
+    setTimer = (f, ms) => setTimeout(f, ms),
+    clearTimer = (id) => clearTimeout(id),
+  } = {}) {
+    this.#run = run;
+    this.#gapMs = gapMs;
+    this.#now = now;
+    this.#setTimer = setTimer;
+    this.#clearTimer = clearTimer;
+  }
+
+  /** poke asks for a refresh soon. */
+  poke() {
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    if (this.#timer !== null) return;
+    const wait = this.#lastStart + this.#gapMs - this.#now();
+    if (wait <= 0) {
+      this.#start();
+      return;
+    }
+    this.#timer = this.#setTimer(() => {
+      this.#timer = null;
+      this.#start();
+    }, wait);
+  }
+
+  /** cancel forgets a waiting refresh (the page signed out or lost its socket). */
+  cancel() {
+    if (this.#timer !== null) this.#clearTimer(this.#timer);
+    this.#timer = null;
+    this.#again = false;
+  }
+
+  #start() {
+    this.#running = true;
+    this.#lastStart = this.#now();
+    let done;
+    try {
+      done = Promise.resolve(this.#run());
+    } catch (err) {
+      done = Promise.reject(err);
+    }
+    done
+      .catch(() => {})
+      .finally(() => {
+        this.#running = false;
+        if (this.#again) {
+          this.#again = false;
+          this.poke();
+        }
+      });
+  }
+}
+
+/** campIdOf is a campId field's value as it is sent: trimmed, in capitals. */
+export function campIdOf(text) {
+  return String(text ?? '').trim().toUpperCase();
+}
+
+/** minutesOf sends a number when the field holds a whole one, else the text, so the server judges it. */
+export function minutesOf(text) {
+  const s = String(text ?? '').trim();
+  return /^[+-]?\d+$/.test(s) ? Number(s) : s;
+}

@@ -1,0 +1,521 @@
+// The staff page: sign in with a staff token over the same WebSocket as
+// the camper page (PROTOCOL §8, §12), watch the board live, and announce,
+// mute and kick. Served by `campbus serve` at GET /staff.
+//
+//   staff.js       this file: what each form, response and event does
+//   board.js       the board as shown, the pacing of its refreshes
+//   connection.js  the WebSocket (shared with the camper page)
+//   i18n.js        the words, in Korean and English
+//   view.js        form notes and the connection status
+//
+// The token is kept in memory only, to sign in again after a drop: never
+// in localStorage.
+
+import { Connection, ConnectionLost, socketURL } from './connection.js';
+import { REFRESH_EVERY_MS, Refresher, boardView, campIdOf, minutesOf } from './board.js';
+import { campRange, errorSentence, lang, pickLang, setLang, t } from './i18n.js';
+import { applyStatic, note, relabel, status } from './view.js';
+import * as words from './words.js';
+
+const REMEMBERED_LANG = 'campbus.lang';
+const MAX_BODY_BYTES = 1024;
+/** A socket open this long before it closed had served: the next one comes at once. */
+const HEALTHY_OPEN_MS = 5000;
+/** Refusals of a staff token that no new try gets past. */
+const REFUSED = new Set(['bad-token', 'forbidden', 'already-checked-in']);
+/** After another error, the page signs in again after this long. */
+const SIGN_IN_AGAIN_MS = 2000;
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  status: $('status'),
+  retryNow: $('retry-now'),
+  me: $('me'),
+  meWho: $('me-who'),
+  signOut: $('sign-out'),
+  langButtons: [...document.querySelectorAll('#lang-switch [data-lang]')],
+  signinView: $('signin-view'),
+  signinForm: $('signin-form'),
+  token: $('staff-token'),
+  signinMsg: $('signin-msg'),
+  staffView: $('staff-view'),
+  announceForm: $('announce-form'),
+  announceText: $('announce-text'),
+  announceMsg: $('announce-msg'),
+  muteForm: $('mute-form'),
+  muteCampId: $('mute-camp-id'),
+  muteMinutes: $('mute-minutes'),
+  muteMsg: $('mute-msg'),
+  kickForm: $('kick-form'),
+  kickCampId: $('kick-camp-id'),
+  kickReason: $('kick-reason'),
+  kickConfirm: $('kick-confirm'),
+  kickQuestion: $('kick-question'),
+  kickYes: $('kick-yes'),
+  kickNo: $('kick-no'),
+  kickMsg: $('kick-msg'),
+  boardSummary: $('board-summary'),
+  groups: $('groups'),
+  mutedAwayBox: $('muted-away-box'),
+  mutedAway: $('muted-away'),
+  boardMsg: $('board-msg'),
+  boardIds: $('board-ids'),
+};
+
+const conn = new Connection(socketURL());
+
+const state = {
+  token: '', // the staff token signed in with, in memory only
+  name: '',
+  expires: '',
+  signedIn: false, // the current socket is signed in
+  board: null, // the last boardView
+  boardAt: 0, // when it was read
+  closeWhy: null,
+  kickTarget: null, // {campId, reason} waiting for the confirm
+  waiting: '', // a token given while no socket was open, to sign in with on the next
+  openedAt: 0, // when the current socket opened
+};
+
+const refresher = new Refresher(readBoard);
+let everyTimer = 0;
+
+// ---- the connection -------------------------------------------------------
+
+conn.addEventListener('open', () => {
+  ui.retryNow.hidden = true;
+  state.openedAt = Date.now();
+  status(ui.status, 'up', () => t('status.connected'));
+  if (state.token) signIn(state.token, { again: true });
+  else if (state.waiting) signIn(state.waiting);
+  state.waiting = '';
+});
+
+conn.addEventListener('close', ({ detail }) => {
+  state.signedIn = false;
+  refresher.cancel();
+  // A socket nobody signed in on is closed at the server's checkin
+  // deadline (30 s by default): that one had served, and the next comes
+  // after the shortest wait, however long the sign-in form stays open.
+  if (detail.opened && Date.now() - state.openedAt >= HEALTHY_OPEN_MS) conn.healthy();
+  if (detail.opened) state.closeWhy = () => words.closeExplanation(detail.code, detail.reason);
+  else state.closeWhy = () => t('close.unreachable');
+});
+
+conn.addEventListener('retry', ({ detail }) => {
+  const why = state.closeWhy || (() => t('close.notConnected'));
+  status(ui.status, 'down', () => t('status.retry', { why: why(), wait: words.formatSeconds(detail.delayMs) }));
+  ui.retryNow.hidden = false;
+});
+
+// A staff connection hears every group event of the camp: each is a reason
+// to read the board again, at most every REFRESH_GAP_MS.
+conn.addEventListener('event', () => {
+  if (state.signedIn) refresher.poke();
+});
+
+conn.addEventListener('stray', ({ detail }) => {
+  const body = detail.message.body ?? {};
+  const target = state.signedIn ? ui.boardMsg : ui.signinMsg;
+  note(target, () => t('stray.says', { sentence: words.printable(errorSentence(body.code, body.error ?? '')) }), { error: true });
+});
+
+ui.retryNow.addEventListener('click', () => conn.retryNow());
+window.addEventListener('online', () => conn.retryNow());
+
+// ---- signing in -----------------------------------------------------------
+
+async function signIn(token, { again = false } = {}) {
+  const target = ui.signinMsg;
+  if (!conn.isOpen) {
+    // Between two sockets: signed in on the next one.
+    state.waiting = token;
+    note(target, () => t('staff.signIn.signing'));
+    return;
+  }
+  if (!again) note(target, () => t('staff.signIn.signing'));
+  let resp;
+  try {
+    resp = await conn.ask('staff', { token });
+  } catch (err) {
+    if (!(err instanceof ConnectionLost)) throw err;
+    if (!again) state.waiting = token; // signed in on the next socket
+    return;
+  }
+  if (resp.status !== 200) {
+    if (again && !REFUSED.has(resp.body.code ?? '')) {
+      // The server could not take it now (busy, electing, restarting): the
+      // token still holds, and the page tries again in a moment.
+      note(ui.boardMsg, () => words.failedLine('staff', staffSentence('staff', {}, resp)), { error: true });
+      setTimeout(() => {
+        if (state.token && !state.signedIn && conn.isOpen) signIn(state.token, { again: true });
+      }, SIGN_IN_AGAIN_MS);
+      return;
+    }
+    state.token = '';
+    state.signedIn = false;
+    showSignedOut();
+    note(target, () => staffSentence('staff', {}, resp), { error: true, hint: () => staffHint('staff', resp.body.code) });
+    return;
+  }
+  conn.healthy();
+  state.token = token;
+  state.name = String(resp.body.name ?? '');
+  state.expires = String(resp.body.expires ?? '');
+  state.signedIn = true;
+  note(target, '');
+  ui.token.value = '';
+  showSignedIn();
+  refresher.poke();
+}
+
+ui.signinForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const token = ui.token.value.trim();
+  if (!token) {
+    note(ui.signinMsg, () => t('staff.signIn.empty'), { error: true });
+    ui.token.focus();
+    return;
+  }
+  signIn(token);
+});
+
+ui.signOut.addEventListener('click', () => {
+  // There is no command to sign out: a new socket is nobody's.
+  state.token = '';
+  state.waiting = '';
+  state.signedIn = false;
+  refresher.cancel();
+  showSignedOut();
+  note(ui.signinMsg, () => t('staff.signedOut'));
+  conn.drop(1000, 'signed out', { stay: true });
+  ui.token.focus();
+});
+
+function showSignedIn() {
+  ui.signinView.hidden = true;
+  ui.staffView.hidden = false;
+  ui.me.hidden = false;
+  ui.meWho.textContent = t('staff.who', { name: state.name, until: formatWhen(state.expires) });
+  clearInterval(everyTimer);
+  everyTimer = setInterval(() => {
+    if (state.signedIn) refresher.poke();
+  }, REFRESH_EVERY_MS);
+}
+
+function showSignedOut() {
+  clearInterval(everyTimer);
+  everyTimer = 0;
+  ui.staffView.hidden = true;
+  ui.signinView.hidden = false;
+  ui.me.hidden = true;
+}
+
+// ---- the board ------------------------------------------------------------
+
+async function readBoard() {
+  if (!state.signedIn || !conn.isOpen) return;
+  let resp;
+  try {
+    resp = await conn.ask('board', {});
+  } catch (err) {
+    if (!(err instanceof ConnectionLost)) throw err;
+    return;
+  }
+  if (resp.status !== 200) {
+    note(ui.boardMsg, () => staffSentence('board', {}, resp), { error: true, hint: () => staffHint('board', resp.body.code) });
+    if (resp.body.code === 'forbidden') expired();
+    return;
+  }
+  note(ui.boardMsg, '');
+  state.board = boardView(resp.body);
+  state.boardAt = Date.now();
+  showBoard();
+}
+
+/** expired: the server no longer takes the token; the staff member signs in anew. */
+function expired() {
+  state.token = '';
+  state.signedIn = false;
+  refresher.cancel();
+  showSignedOut();
+  note(ui.signinMsg, () => t('staff.expired'), { error: true });
+}
+
+function showBoard() {
+  const b = state.board;
+  if (!b) return;
+  ui.boardSummary.textContent = t('staff.board.summary', {
+    checkedIn: b.checkedIn, groups: b.groups.length, mutedCount: b.mutedCount, at: formatClock(state.boardAt),
+  });
+  // The board is written anew on each read: a member's button that had
+  // the focus gets it back.
+  const had = document.activeElement;
+  const focused = had instanceof HTMLElement && had.dataset.action && had.closest('#board li[data-camp-id]')
+    ? { campId: had.closest('li').dataset.campId, action: had.dataset.action, list: had.closest('ul').id }
+    : null;
+  const cards = b.groups.map((g) => groupCard(g));
+  if (cards.length === 0) cards.push(el('p', 'field-note', t('staff.board.empty')));
+  ui.groups.replaceChildren(...cards);
+  ui.mutedAwayBox.hidden = b.mutedAway.length === 0;
+  ui.mutedAway.replaceChildren(...b.mutedAway.map((m) => {
+    const li = el('li', 'member');
+    li.dataset.campId = m.campId;
+    const badges = el('span', 'member-badges');
+    badges.append(el('span', 'badge badge--muted', mutedWords(m.until, m.by)));
+    const acts = el('span', 'member-actions');
+    acts.append(memberButton('staff.board.lift', m.campId, () => pickForMute(m.campId, 0)));
+    li.append(el('span', 'member-id', m.campId), badges, acts);
+    return li;
+  }));
+  const ids = b.groups.flatMap((g) => g.members.map((m) => m.campId));
+  if (focused) {
+    const scope = focused.list === 'muted-away' ? ui.mutedAway : ui.groups;
+    const again = [...scope.querySelectorAll('li[data-camp-id] button[data-action]')]
+      .find((btn) => btn.closest('li').dataset.campId === focused.campId && btn.dataset.action === focused.action);
+    again?.focus();
+  }
+  ui.boardIds.replaceChildren(...ids.map((id) => Object.assign(document.createElement('option'), { value: id })));
+}
+
+function groupCard(g) {
+  const card = el('section', 'group');
+  card.dataset.group = String(g.group);
+  const title = el('h3', '', t('me.group', { group: g.group }));
+  title.id = `group-${g.group}-title`;
+  card.setAttribute('aria-labelledby', title.id);
+  const session = g.session
+    ? t('staff.board.session', { host: g.session.host, messages: g.session.messages, maxCount: g.session.maxCount })
+    : t('staff.board.noSession');
+  const sessionLine = el('p', 'session-state', session);
+  sessionLine.dataset.role = 'session';
+  const list = el('ul', 'members');
+  for (const m of g.members) {
+    const li = el('li', 'member');
+    li.dataset.campId = m.campId;
+    const badges = el('span', 'member-badges');
+    if (m.host) badges.append(el('span', 'badge badge--host', t('staff.board.host')));
+    if (m.mutedUntil) badges.append(el('span', 'badge badge--muted', mutedWords(m.mutedUntil, m.mutedBy)));
+    li.append(el('span', 'member-id', m.campId), badges);
+    const acts = el('span', 'member-actions');
+    if (m.mutedUntil) acts.append(memberButton('staff.board.lift', m.campId, () => pickForMute(m.campId, 0)));
+    else acts.append(memberButton('staff.board.mute', m.campId, () => pickForMute(m.campId)));
+    acts.append(memberButton('staff.board.kick', m.campId, () => pickForKick(m.campId)));
+    li.append(acts);
+    list.append(li);
+  }
+  card.append(title, el('p', 'field-note', t('staff.board.members', { n: g.members.length })), sessionLine, list);
+  return card;
+}
+
+function memberButton(key, campId, run) {
+  const b = el('button', 'button--small', t(key));
+  b.type = 'button';
+  b.dataset.action = key.slice(key.lastIndexOf('.') + 1);
+  b.setAttribute('aria-label', t(key + 'Of', { campId }));
+  b.addEventListener('click', run);
+  return b;
+}
+
+function mutedWords(until, by) {
+  return until ? t('staff.board.mutedUntil', { until: formatClock(Date.parse(until)), by }) : t('staff.board.muted');
+}
+
+// ---- the controls ---------------------------------------------------------
+
+async function send(command, body, target) {
+  const size = new TextEncoder().encode(JSON.stringify(body)).length;
+  if (size > MAX_BODY_BYTES) {
+    note(target, () => t('send.tooLong', { size, max: MAX_BODY_BYTES }), { error: true, hint: () => t('send.tooLongHint') });
+    return null;
+  }
+  if (!state.signedIn) {
+    note(target, () => t('staff.notSignedIn'), { error: true });
+    return null;
+  }
+  let resp;
+  try {
+    resp = await conn.ask(command, body);
+  } catch (err) {
+    if (!(err instanceof ConnectionLost)) throw err;
+    note(target, () => words.failedLine(command, t('send.dropped')), { error: true });
+    return null;
+  }
+  if (resp.status === 200) return resp.body;
+  note(target, () => words.failedLine(command, staffSentence(command, body, resp)), {
+    error: true, hint: () => staffHint(command, resp.body.code),
+  });
+  if (resp.body.code === 'forbidden' && command !== 'staff') expired();
+  return null;
+}
+
+ui.announceForm.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const text = ui.announceText.value;
+  if (!text.trim()) {
+    note(ui.announceMsg, () => t('staff.announce.empty'), { error: true });
+    return;
+  }
+  const r = await send('announce', { text }, ui.announceMsg);
+  if (!r) return;
+  ui.announceText.value = '';
+  const reached = Number(r.reached) || 0;
+  const groups = Number(r.groups) || 0;
+  note(ui.announceMsg, () => t('staff.announce.done', { reached, groups }));
+});
+
+ui.muteForm.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const campId = campIdOf(ui.muteCampId.value);
+  const body = { campId, minutes: minutesOf(ui.muteMinutes.value) };
+  const r = await send('mute', body, ui.muteMsg);
+  if (!r) return;
+  const until = String(r.until ?? '');
+  const id = String(r.campId ?? campId);
+  note(ui.muteMsg, () => (until ? t('staff.mute.done', { campId: id, until: formatClock(Date.parse(until)) }) : t('staff.mute.lifted', { campId: id })));
+  refresher.poke(); // the camper hears of it, the group does not
+});
+
+ui.kickForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const campId = campIdOf(ui.kickCampId.value);
+  if (!campId) {
+    note(ui.kickMsg, () => t('staff.kick.noCampId'), { error: true });
+    ui.kickCampId.focus();
+    return;
+  }
+  state.kickTarget = { campId, reason: ui.kickReason.value.trim() };
+  note(ui.kickMsg, '');
+  showKickQuestion();
+  ui.kickConfirm.hidden = false;
+  ui.kickYes.focus();
+});
+
+function showKickQuestion() {
+  const k = state.kickTarget;
+  if (!k) return;
+  ui.kickQuestion.textContent = k.reason ? t('staff.kick.askWhy', { campId: k.campId, reason: k.reason }) : t('staff.kick.ask', { campId: k.campId });
+}
+
+ui.kickNo.addEventListener('click', () => {
+  state.kickTarget = null;
+  ui.kickConfirm.hidden = true;
+  ui.kickCampId.focus();
+});
+
+ui.kickYes.addEventListener('click', async () => {
+  const k = state.kickTarget;
+  if (!k) return;
+  state.kickTarget = null;
+  ui.kickConfirm.hidden = true;
+  const body = { campId: k.campId };
+  if (k.reason) body.reason = k.reason;
+  const r = await send('kick', body, ui.kickMsg);
+  if (!r) return;
+  ui.kickReason.value = '';
+  const group = Number(r.group) || 0;
+  note(ui.kickMsg, () => t('staff.kick.done', { campId: k.campId, group }));
+});
+
+/** pickForMute fills the mute form with campId (and minutes, when given) and goes to it. */
+function pickForMute(campId, minutes) {
+  ui.muteCampId.value = campId;
+  if (minutes !== undefined) ui.muteMinutes.value = String(minutes);
+  note(ui.muteMsg, '');
+  ui.muteMinutes.scrollIntoView({ block: 'nearest' });
+  ui.muteMinutes.focus();
+  ui.muteMinutes.select();
+}
+
+/** pickForKick fills the kick form with campId and asks for the confirm. */
+function pickForKick(campId) {
+  ui.kickCampId.value = campId;
+  ui.kickReason.scrollIntoView({ block: 'nearest' });
+  ui.kickReason.focus();
+}
+
+// ---- words ----------------------------------------------------------------
+
+/**
+ * staffSentence is the page's sentence for an error response to a staff
+ * command: the staff page's own for the codes staff meet (§12), else the
+ * camper page's, else the server's.
+ */
+function staffSentence(command, request, resp) {
+  const code = resp.body?.code ?? '';
+  const params = {
+    id: typeof request?.campId === 'string' ? request.campId : '',
+    range: campRange(resp.body?.error),
+    seconds: Number.isFinite(resp.body?.retryAfter) ? resp.body.retryAfter : '',
+  };
+  for (const key of [`staff.error.${command}.${code}`, `staff.error.${code}`]) {
+    if (code && t(key, params) !== key) return t(key, params);
+  }
+  return errorSentence(code, resp.body?.error ?? `status ${resp.status}`, params);
+}
+
+/** staffHint is what to do about an error code, pointing at the page's own controls, or ''. */
+function staffHint(command, code) {
+  for (const key of [`staff.hint.${command}.${code}`, `staff.hint.${code}`]) {
+    if (code && t(key) !== key) return t(key);
+  }
+  return '';
+}
+
+const clocks = new Map();
+function formatClock(ms) {
+  if (!Number.isFinite(ms)) return '';
+  const l = lang();
+  if (!clocks.has(l)) clocks.set(l, new Intl.DateTimeFormat(l, { hour: '2-digit', minute: '2-digit', second: '2-digit' }));
+  return clocks.get(l).format(new Date(ms));
+}
+
+function formatWhen(iso) {
+  const ms = Date.parse(iso);
+  if (!Number.isFinite(ms)) return '';
+  return new Intl.DateTimeFormat(lang(), { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }).format(new Date(ms));
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// ---- the language ---------------------------------------------------------
+
+function storedLang() {
+  try {
+    return localStorage.getItem(REMEMBERED_LANG) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+function showLang() {
+  document.documentElement.lang = lang();
+  applyStatic(document);
+  for (const b of ui.langButtons) b.setAttribute('aria-pressed', String(b.dataset.lang === lang()));
+  relabel();
+  if (state.signedIn) ui.meWho.textContent = t('staff.who', { name: state.name, until: formatWhen(state.expires) });
+  showKickQuestion();
+  showBoard();
+}
+
+for (const b of ui.langButtons) {
+  b.addEventListener('click', () => {
+    setLang(b.dataset.lang);
+    try {
+      localStorage.setItem(REMEMBERED_LANG, lang());
+    } catch {
+      // the choice holds for this visit only
+    }
+    showLang();
+  });
+}
+
+setLang(pickLang(storedLang(), navigator.languages ?? [navigator.language]));
+showLang();
+status(ui.status, 'connecting', () => t('status.connecting'));
+conn.start();
