@@ -343,6 +343,8 @@ export const en = {
   'failed.announce': 'Could not announce',
   'failed.mute': 'Could not mute',
   'failed.kick': 'Could not kick',
+  'failed.redact': 'Could not redact',
+  'failed.revoke': 'Could not revoke',
 };
 
 export const ko = {
@@ -611,7 +613,7 @@ export const ko = {
   'staff.board.liftOf': ({ campId }) => `${campId} 님 차단 풀기…`,
   'staff.board.kick': '내보내기…',
   'staff.board.kickOf': ({ campId }) => `${campId} 님 내보내기…`,
-  'staff.board.revoke': '토큰 무효화…',
+  'staff.board.revoke': '무효화…',
   'staff.board.revokeOf': ({ campId }) => `${campId} 님의 토큰 무효화…`,
   'staff.recent.title': '최근 메시지',
   'staff.recent.none': '아직 들어온 메시지가 없어요.',
@@ -651,6 +653,8 @@ export const ko = {
   'failed.announce': '공지하지 못했어요',
   'failed.mute': '차단하지 못했어요',
   'failed.kick': '내보내지 못했어요',
+  'failed.redact': '가리지 못했어요',
+  'failed.revoke': '무효화하지 못했어요',
 };
 
 /** The tables by language tag, and the languages in the order the switch shows them. */

@@ -374,7 +374,8 @@ function recentList(group) {
       b.type = 'button';
       b.dataset.action = 'redact';
       b.setAttribute('aria-label', t('staff.recent.redactOf', { from: m.from, offset: m.offset }));
-      b.addEventListener('click', () => askRedact(group, m.offset));
+      // The offset as the list names it, read at the click.
+      b.addEventListener('click', () => askRedact(group, Number(li.dataset.offset)));
       li.append(b);
     }
     list.append(li);
