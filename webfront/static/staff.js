@@ -305,7 +305,7 @@ function showBoard() {
     const li = ui.groups.querySelector(`[data-group="${focusedMessage.group}"] li[data-offset="${focusedMessage.offset}"]`);
     const again = li?.querySelector('button[data-action="redact"]');
     if (again) again.focus();
-    else li?.closest('[data-group]')?.querySelector('h3')?.focus();
+    else ui.groups.querySelector(`#group-${focusedMessage.group}-recent`)?.focus();
   }
   ui.boardIds.replaceChildren(...ids.map((id) => Object.assign(document.createElement('option'), { value: id })));
 }
