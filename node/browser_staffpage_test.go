@@ -203,6 +203,127 @@ func TestTheStaffPageShowsTheBoardAndAnnouncesMutesAndKicks(t *testing.T) {
 	}
 }
 
+// The staff page, in English and Korean: a TCP camper's message shows
+// under its group; Redact, after its confirm, takes its text out (the
+// campers hear of it, history keeps it without its text), a redact of what
+// is no message is refused in the page's words; Revoke from the board,
+// after its confirm, closes the camper's connection and its old token is
+// refused at checkin.
+func TestTheStaffPageRedactsAMessageAndRevokesACamper(t *testing.T) {
+	for _, tc := range []struct {
+		lang                                  string
+		flags                                 []chromedp.ExecAllocatorOption
+		redactAsk, redacted, redactDone       string
+		noMessage, revokeAsk, revoked, awayTo string
+	}{
+		{lang: "en",
+			redactAsk: "Take the text out of the message of J001 at offset", redacted: "(redacted by 김코치, staff)",
+			redactDone: "was redacted", noMessage: "Could not redact: There is no message or announcement of that group at that offset to redact.",
+			revokeAsk: "Refuse every token of J002 issued so far", revoked: "it was checked out of group#1",
+			awayTo: "it was not checked in"},
+		{lang: "ko", flags: []chromedp.ExecAllocatorOption{chromedp.Flag("lang", "ko-KR"), chromedp.Flag("accept-lang", "ko-KR,ko")},
+			redactAsk: "J001 님의 메시지", redacted: "(스태프 김코치 님이 가린 메시지예요)",
+			redactDone: "를 가렸어요", noMessage: "가리지 못했어요: 그 그룹의 그 자리에는 가릴 메시지나 공지가 없어요.",
+			revokeAsk: "J002 님에게 지금까지 발급된 토큰을 모두 거절하고", revoked: "1번 그룹에서 체크아웃시켰어요",
+			awayTo: "체크인하지 않은 캠퍼였어요"},
+	} {
+		t.Run(tc.lang, func(t *testing.T) {
+			browser := openBrowser(t, tc.flags...)
+			n := webNode(t, Options{AuthSecret: campSecret})
+			j1, j2 := dial(t, n), dial(t, n)
+			j1.checkinWith("J001")
+			old := mintFor(t, "J002")
+			j2.ok(campbus.CmdCheckin, campbus.CheckinRequest{CampID: "J002", Token: old}, nil)
+			j1.ok(campbus.CmdPeerSession, map[string]int{"maxCount": 5}, nil)
+
+			p := openStaffPage(t, browser, n)
+			p.signInWith(staffToken(t, "김코치"))
+			p.waitText(`#groups [data-group="1"]`, "J002")
+
+			// A camper's message shows under its group, as it is heard.
+			j1.ok(campbus.CmdMessage, map[string]string{"text": "my password is hunter2"}, nil)
+			leaked := j2.expectSkipping(campbus.EventMessage)
+			recent := `#groups [data-group="1"] [data-role="recent"]`
+			p.waitText(recent, "hunter2")
+			assert.Empty(t, p.unlabelled(), "every control has a label")
+
+			// Redact, after the confirm.
+			msg := fmt.Sprintf(`%s li[data-offset="%d"]`, recent, leaked.Offset)
+			p.clickNow(msg + ` button[data-action="redact"]`)
+			p.run(chromedp.WaitVisible(chromedp.ID("redact-confirm")))
+			p.waitText("#redact-question", tc.redactAsk)
+			p.waitText("#redact-question", "hunter2")
+			p.clickNow("#redact-yes")
+			p.waitText("#redact-msg", tc.redactDone)
+			p.waitText(msg, tc.redacted)
+			require.Eventually(t, func() bool { return !strings.Contains(p.textNow(recent), "hunter2") }, waitFor,
+				50*time.Millisecond, "the text is gone from the page")
+			for _, c := range []*camper{j1, j2} {
+				ev := c.expectSkipping(campbus.EventRedacted)
+				assert.Equal(t, leaked.Offset, ev.Offset)
+				assert.Equal(t, "김코치", ev.By)
+			}
+			var h campbus.HistoryResponse
+			j2.ok(campbus.CmdHistory, nil, &h)
+			seen := false
+			for _, raw := range h.Events {
+				var ev campbus.Event
+				require.NoError(t, json.Unmarshal(raw, &ev))
+				if ev.Type == campbus.EventMessage && ev.Offset == leaked.Offset {
+					seen = true
+					assert.True(t, ev.Redacted)
+					assert.Empty(t, ev.Text)
+					assert.NotContains(t, string(raw), "hunter2")
+				}
+			}
+			assert.True(t, seen, "history keeps the message, without its text")
+
+			// A redact the server finds no message for (here J001's join, at
+			// offset 1, as the button of "oops" is made to name it) is
+			// refused in the page's words.
+			j1.ok(campbus.CmdMessage, map[string]string{"text": "oops"}, nil)
+			p.waitText(recent, "oops")
+			p.eval(fmt.Sprintf(`(() => { const li = [...document.querySelectorAll('%s li')].find((e) => e.textContent.includes('oops'));
+				li.dataset.offset = '1'; li.querySelector('button[data-action="redact"]').click(); return '' })()`, recent))
+			p.run(chromedp.WaitVisible(chromedp.ID("redact-confirm")))
+			p.clickNow("#redact-yes")
+			p.waitText("#redact-msg", tc.noMessage)
+
+			// Revoke from the board, after the confirm.
+			p.clickNow(`#groups li[data-camp-id="J002"] button[data-action="revoke"]`)
+			assert.Equal(t, "J002", p.eval(`document.getElementById('revoke-camp-id').value`))
+			p.run(chromedp.Click(chromedp.ID("revoke-button")), chromedp.WaitVisible(chromedp.ID("revoke-confirm")))
+			p.waitText("#revoke-question", tc.revokeAsk)
+			p.run(chromedp.Click(chromedp.ID("revoke-yes")))
+			p.waitText("#revoke-msg", tc.revoked)
+			j2.expectSkipping(campbus.EventKicked)
+			j2.closed()
+			e := dial(t, n).fails(campbus.CmdCheckin, campbus.CheckinRequest{CampID: "J002", Token: old}, 401, campbus.CodeBadToken)
+			assert.Contains(t, e.Message, "revoked")
+
+			// A camper not checked in may be revoked too.
+			p.run(clearField("#revoke-camp-id"), chromedp.SendKeys(chromedp.ID("revoke-camp-id"), "j009"),
+				chromedp.Click(chromedp.ID("revoke-button")), chromedp.WaitVisible(chromedp.ID("revoke-confirm")),
+				chromedp.Click(chromedp.ID("revoke-yes")))
+			p.waitText("#revoke-msg", tc.awayTo)
+
+			errs, network := p.problems()
+			assert.Empty(t, errs, "the page's exceptions and console errors")
+			assert.Empty(t, network, "the page's network errors")
+		})
+	}
+}
+
+// clickNow clicks the element sel names as the page holds it now, in one
+// step: the board is written anew as events come, and a button found a
+// moment before may have been replaced, or moved, by the time a click
+// lands where it was.
+func (p *consolePage) clickNow(sel string) {
+	p.t.Helper()
+	p.run(chromedp.WaitVisible(chromedp.CSS(sel)))
+	assert.Equal(p.t, "clicked", p.eval(`(() => { const e = document.querySelector(`+strconv.Quote(sel)+`); if (!e) return 'gone'; e.click(); return 'clicked' })()`), sel)
+}
+
 // htmlLang is the page's <html lang>.
 func (p *consolePage) htmlLang() string {
 	p.t.Helper()

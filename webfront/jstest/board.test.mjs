@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Refresher, boardView, campIdOf, minutesOf } from '../static/board.js';
+import { Recent, Refresher, boardView, campIdOf, minutesOf } from '../static/board.js';
 
 test('the board: groups in order, the host and the muted marked, mutes of campers away apart', () => {
   const v = boardView({
@@ -134,4 +134,21 @@ test('the fields as sent: campIds in capitals, minutes as a number when whole', 
   assert.equal(minutesOf('-1'), -1, 'the server says it is out of range');
   assert.equal(minutesOf('1.5'), '1.5', 'the server says it is not whole');
   assert.equal(minutesOf('ten'), 'ten');
+});
+
+test('recent messages: the last few of each group, oldest first, a redaction marks its message', () => {
+  const r = new Recent(2);
+  assert.equal(r.take('message', { group: 1, offset: 3, from: 'J001', text: 'a' }), true);
+  assert.equal(r.take('join', { group: 1, offset: 4, campId: 'J002' }), false);
+  assert.equal(r.take('announcement', { group: 1, offset: 5, from: '김코치', text: 'b' }), true);
+  assert.equal(r.take('message', { group: 1, offset: 5, from: '김코치', text: 'b' }), false, 'once per offset');
+  assert.equal(r.take('message', { group: 1, offset: 6, from: 'J001', text: 'c' }), true);
+  assert.equal(r.take('message', { group: 2, offset: 2, from: 'J005', text: 'd' }), true);
+  assert.deepEqual(r.of(1).map((m) => [m.offset, m.text, m.announcement]), [[5, 'b', true], [6, 'c', false]]);
+  assert.deepEqual(r.of(3), []);
+  assert.equal(r.take('redacted', { group: 1, offset: 6, by: '김코치' }), true);
+  assert.equal(r.take('redacted', { group: 1, offset: 6, by: '김코치' }), false, 'already');
+  assert.equal(r.take('redacted', { group: 1, offset: 3, by: '김코치' }), false, 'no longer kept');
+  assert.deepEqual(r.find(1, 6), { offset: 6, from: 'J001', text: '', announcement: false, redactedBy: '김코치' });
+  assert.equal(r.take('message', { group: 0, offset: 1, text: 'x' }), false);
 });

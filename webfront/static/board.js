@@ -122,3 +122,61 @@ export function minutesOf(text) {
   const s = String(text ?? '').trim();
   return /^[+-]?\d+$/.test(s) ? Number(s) : s;
 }
+
+/** Each group's last messages kept to show on the board, to redact from. */
+export const RECENT_PER_GROUP = 10;
+
+/**
+ * Recent keeps the last few messages and announcements of each group as
+ * the staff connection hears them (PROTOCOL §12), and marks those a
+ * `redacted` event names: {offset, from, text, announcement, redactedBy},
+ * oldest first.
+ */
+export class Recent {
+  #groups = new Map();
+  #per;
+
+  constructor(per = RECENT_PER_GROUP) {
+    this.#per = per;
+  }
+
+  /** take reads one event; it says whether what is kept changed. */
+  take(type, body) {
+    const group = Number(body?.group);
+    const offset = Number(body?.offset);
+    if (!Number.isInteger(group) || group < 1 || !Number.isInteger(offset) || offset < 1) return false;
+    if (type === 'message' || type === 'announcement') {
+      const list = this.#groups.get(group) ?? [];
+      if (list.some((m) => m.offset === offset)) return false;
+      list.push({ offset, from: String(body.from ?? ''), text: String(body.text ?? ''), announcement: type === 'announcement', redactedBy: '' });
+      list.sort((a, b) => a.offset - b.offset);
+      while (list.length > this.#per) list.shift();
+      this.#groups.set(group, list);
+      return true;
+    }
+    if (type === 'redacted') return this.redacted(group, offset, String(body.by ?? ''));
+    return false;
+  }
+
+  /** redacted marks the group's message at offset as redacted by by. */
+  redacted(group, offset, by) {
+    const m = this.find(group, offset);
+    if (!m || m.redactedBy) return false;
+    m.redactedBy = by || '?';
+    m.text = '';
+    return true;
+  }
+
+  find(group, offset) {
+    return (this.#groups.get(group) ?? []).find((m) => m.offset === offset) ?? null;
+  }
+
+  /** of is the group's kept messages, oldest first. */
+  of(group) {
+    return this.#groups.get(group) ?? [];
+  }
+
+  clear() {
+    this.#groups.clear();
+  }
+}

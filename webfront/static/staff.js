@@ -1,6 +1,7 @@
 // The staff page: sign in with a staff token over the same WebSocket as
 // the camper page (PROTOCOL §8, §12), watch the board live, and announce,
-// mute and kick. Served by `campbus serve` at GET /staff.
+// mute, kick, redact a group's recent message and revoke a camper's
+// tokens. Served by `campbus serve` at GET /staff.
 //
 //   staff.js       this file: what each form, response and event does
 //   board.js       the board as shown, the pacing of its refreshes
@@ -12,7 +13,7 @@
 // in localStorage.
 
 import { Connection, ConnectionLost, socketURL } from './connection.js';
-import { REFRESH_EVERY_MS, Refresher, boardView, campIdOf, minutesOf } from './board.js';
+import { REFRESH_EVERY_MS, Recent, Refresher, boardView, campIdOf, minutesOf } from './board.js';
 import { campRange, errorSentence, lang, pickLang, setLang, t } from './i18n.js';
 import { applyStatic, note, relabel, status } from './view.js';
 import * as words from './words.js';
@@ -23,6 +24,8 @@ const MAX_BODY_BYTES = 1024;
 const HEALTHY_OPEN_MS = 5000;
 /** Refusals of a staff token that no new try gets past. */
 const REFUSED = new Set(['bad-token', 'forbidden', 'already-checked-in']);
+/** The longest part of a message a redact's question quotes. */
+const QUOTED_CHARS = 80;
 /** After another error, the page signs in again after this long. */
 const SIGN_IN_AGAIN_MS = 2000;
 
@@ -54,6 +57,19 @@ const ui = {
   kickYes: $('kick-yes'),
   kickNo: $('kick-no'),
   kickMsg: $('kick-msg'),
+  revokeForm: $('revoke-form'),
+  revokeCampId: $('revoke-camp-id'),
+  revokeButton: $('revoke-button'),
+  revokeConfirm: $('revoke-confirm'),
+  revokeQuestion: $('revoke-question'),
+  revokeYes: $('revoke-yes'),
+  revokeNo: $('revoke-no'),
+  revokeMsg: $('revoke-msg'),
+  redactConfirm: $('redact-confirm'),
+  redactQuestion: $('redact-question'),
+  redactYes: $('redact-yes'),
+  redactNo: $('redact-no'),
+  redactMsg: $('redact-msg'),
   boardSummary: $('board-summary'),
   groups: $('groups'),
   mutedAwayBox: $('muted-away-box'),
@@ -73,6 +89,9 @@ const state = {
   boardAt: 0, // when it was read
   closeWhy: null,
   kickTarget: null, // {campId, reason} waiting for the confirm
+  revokeTarget: null, // the campId waiting for the confirm
+  redactTarget: null, // {group, offset} waiting for the confirm
+  recent: new Recent(), // each group's last messages, as heard
   waiting: '', // a token given while no socket was open, to sign in with on the next
   openedAt: 0, // when the current socket opened
 };
@@ -109,9 +128,12 @@ conn.addEventListener('retry', ({ detail }) => {
 });
 
 // A staff connection hears every group event of the camp: each is a reason
-// to read the board again, at most every REFRESH_GAP_MS.
-conn.addEventListener('event', () => {
-  if (state.signedIn) refresher.poke();
+// to read the board again, at most every REFRESH_GAP_MS; its messages are
+// kept to show under their group, to redact from.
+conn.addEventListener('event', ({ detail }) => {
+  if (!state.signedIn) return;
+  if (state.recent.take(detail.type, detail.body)) showBoard();
+  refresher.poke();
 });
 
 conn.addEventListener('stray', ({ detail }) => {
@@ -186,6 +208,7 @@ ui.signOut.addEventListener('click', () => {
   state.waiting = '';
   state.signedIn = false;
   refresher.cancel();
+  state.recent.clear();
   showSignedOut();
   note(ui.signinMsg, () => t('staff.signedOut'));
   conn.drop(1000, 'signed out', { stay: true });
@@ -254,6 +277,9 @@ function showBoard() {
   const focused = had instanceof HTMLElement && had.dataset.action && had.closest('#board li[data-camp-id]')
     ? { campId: had.closest('li').dataset.campId, action: had.dataset.action, list: had.closest('ul').id }
     : null;
+  const focusedMessage = had instanceof HTMLElement && had.dataset.action === 'redact' && had.closest('#board li[data-offset]')
+    ? { group: had.closest('[data-group]').dataset.group, offset: had.closest('li').dataset.offset }
+    : null;
   const cards = b.groups.map((g) => groupCard(g));
   if (cards.length === 0) cards.push(el('p', 'field-note', t('staff.board.empty')));
   ui.groups.replaceChildren(...cards);
@@ -274,6 +300,12 @@ function showBoard() {
     const again = [...scope.querySelectorAll('li[data-camp-id] button[data-action]')]
       .find((btn) => btn.closest('li').dataset.campId === focused.campId && btn.dataset.action === focused.action);
     again?.focus();
+  }
+  if (focusedMessage) {
+    const li = ui.groups.querySelector(`[data-group="${focusedMessage.group}"] li[data-offset="${focusedMessage.offset}"]`);
+    const again = li?.querySelector('button[data-action="redact"]');
+    if (again) again.focus();
+    else ui.groups.querySelector(`#group-${focusedMessage.group}-recent`)?.focus();
   }
   ui.boardIds.replaceChildren(...ids.map((id) => Object.assign(document.createElement('option'), { value: id })));
 }
@@ -301,11 +333,55 @@ function groupCard(g) {
     if (m.mutedUntil) acts.append(memberButton('staff.board.lift', m.campId, () => pickForMute(m.campId, 0)));
     else acts.append(memberButton('staff.board.mute', m.campId, () => pickForMute(m.campId)));
     acts.append(memberButton('staff.board.kick', m.campId, () => pickForKick(m.campId)));
+    acts.append(memberButton('staff.board.revoke', m.campId, () => pickForRevoke(m.campId)));
     li.append(acts);
     list.append(li);
   }
-  card.append(title, el('p', 'field-note', t('staff.board.members', { n: g.members.length })), sessionLine, list);
+  card.append(title, el('p', 'field-note', t('staff.board.members', { n: g.members.length })), sessionLine, list,
+    recentList(g.group));
   return card;
+}
+
+/** recentList is the group's last messages as heard, each with its Redact button. */
+function recentList(group) {
+  const box = el('div', 'recent');
+  box.dataset.role = 'recent';
+  const heading = el('h4', '', t('staff.recent.title'));
+  heading.id = `group-${group}-recent`;
+  heading.tabIndex = -1;
+  const kept = state.recent.of(group);
+  if (kept.length === 0) {
+    box.append(heading, el('p', 'field-note', t('staff.recent.none')));
+    return box;
+  }
+  const list = el('ul', 'recent-list');
+  list.setAttribute('aria-labelledby', heading.id);
+  for (const m of kept) {
+    const li = el('li', 'recent-message');
+    li.dataset.offset = String(m.offset);
+    if (m.redactedBy) li.dataset.redacted = 'true';
+    const from = el('span', 'recent-from', m.from);
+    const text = m.redactedBy
+      ? el('span', 'recent-text recent-text--redacted', t('feed.redactedText', { by: m.redactedBy }))
+      : el('span', 'recent-text', m.text);
+    const line = el('span', 'recent-line');
+    line.append(from);
+    if (m.announcement) line.append(el('span', 'badge', t('staff.recent.announcement')));
+    line.append(text);
+    li.append(el('span', 'recent-offset', `#${m.offset}`), line);
+    if (!m.redactedBy) {
+      const b = el('button', 'button--small', t('staff.recent.redact'));
+      b.type = 'button';
+      b.dataset.action = 'redact';
+      b.setAttribute('aria-label', t('staff.recent.redactOf', { from: m.from, offset: m.offset }));
+      // The offset as the list names it, read at the click.
+      b.addEventListener('click', () => askRedact(group, Number(li.dataset.offset)));
+      li.append(b);
+    }
+    list.append(li);
+  }
+  box.append(heading, list);
+  return box;
 }
 
 function memberButton(key, campId, run) {
@@ -417,6 +493,104 @@ ui.kickYes.addEventListener('click', async () => {
   note(ui.kickMsg, () => t('staff.kick.done', { campId: k.campId, group }));
 });
 
+// ---- redact and revoke ----------------------------------------------------
+
+/** askRedact asks for the confirm to redact the group's message at offset. */
+function askRedact(group, offset) {
+  state.redactTarget = { group, offset };
+  note(ui.redactMsg, '');
+  showRedactQuestion();
+  ui.redactConfirm.hidden = false;
+  ui.redactConfirm.scrollIntoView({ block: 'nearest' });
+  ui.redactYes.focus();
+}
+
+function showRedactQuestion() {
+  const r = state.redactTarget;
+  if (!r) return;
+  const m = state.recent.find(r.group, r.offset);
+  const text = m ? m.text : '';
+  ui.redactQuestion.textContent = t('staff.redact.ask', {
+    group: r.group, offset: r.offset, from: m ? m.from : '?',
+    text: text.length > QUOTED_CHARS ? text.slice(0, QUOTED_CHARS) + '…' : text,
+  });
+}
+
+function backToRecent(group) {
+  const heading = document.getElementById(`group-${group}-recent`);
+  heading?.focus();
+}
+
+ui.redactNo.addEventListener('click', () => {
+  const r = state.redactTarget;
+  state.redactTarget = null;
+  ui.redactConfirm.hidden = true;
+  if (r) backToRecent(r.group);
+});
+
+ui.redactYes.addEventListener('click', async () => {
+  const r = state.redactTarget;
+  if (!r) return;
+  state.redactTarget = null;
+  ui.redactConfirm.hidden = true;
+  const ok = await send('redact', { group: r.group, offset: r.offset }, ui.redactMsg);
+  backToRecent(r.group);
+  if (!ok) return;
+  if (state.recent.redacted(r.group, r.offset, state.name)) showBoard();
+  note(ui.redactMsg, () => t('staff.redact.done', { group: r.group, offset: r.offset }));
+});
+
+ui.revokeForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const campId = campIdOf(ui.revokeCampId.value);
+  if (!campId) {
+    note(ui.revokeMsg, () => t('staff.revoke.noCampId'), { error: true });
+    ui.revokeCampId.focus();
+    return;
+  }
+  state.revokeTarget = campId;
+  note(ui.revokeMsg, '');
+  showRevokeQuestion();
+  ui.revokeConfirm.hidden = false;
+  ui.revokeYes.focus();
+});
+
+function showRevokeQuestion() {
+  if (state.revokeTarget) ui.revokeQuestion.textContent = t('staff.revoke.ask', { campId: state.revokeTarget });
+}
+
+ui.revokeNo.addEventListener('click', () => {
+  state.revokeTarget = null;
+  ui.revokeConfirm.hidden = true;
+  ui.revokeCampId.focus();
+});
+
+ui.revokeYes.addEventListener('click', async () => {
+  const campId = state.revokeTarget;
+  if (!campId) return;
+  state.revokeTarget = null;
+  ui.revokeConfirm.hidden = true;
+  ui.revokeCampId.focus();
+  const r = await send('revoke', { campId }, ui.revokeMsg);
+  if (!r) return;
+  const id = String(r.campId ?? campId);
+  const before = String(r.before ?? '');
+  const group = Number(r.group) || 0;
+  note(ui.revokeMsg, () => {
+    const until = formatWhen(before, { second: '2-digit' });
+    return group ? t('staff.revoke.done', { campId: id, until, group }) : t('staff.revoke.doneAway', { campId: id, until });
+  });
+  refresher.poke();
+});
+
+/** pickForRevoke fills the revoke form with campId and goes to its button. */
+function pickForRevoke(campId) {
+  ui.revokeCampId.value = campId;
+  note(ui.revokeMsg, '');
+  ui.revokeButton.scrollIntoView({ block: 'nearest' });
+  ui.revokeButton.focus();
+}
+
 /** pickForMute fills the mute form with campId (and minutes, when given) and goes to it. */
 function pickForMute(campId, minutes) {
   ui.muteCampId.value = campId;
@@ -470,10 +644,10 @@ function formatClock(ms) {
   return clocks.get(l).format(new Date(ms));
 }
 
-function formatWhen(iso) {
+function formatWhen(iso, more = {}) {
   const ms = Date.parse(iso);
   if (!Number.isFinite(ms)) return '';
-  return new Intl.DateTimeFormat(lang(), { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }).format(new Date(ms));
+  return new Intl.DateTimeFormat(lang(), { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', ...more }).format(new Date(ms));
 }
 
 function el(tag, className, text) {
@@ -500,6 +674,8 @@ function showLang() {
   relabel();
   if (state.signedIn) ui.meWho.textContent = t('staff.who', { name: state.name, until: formatWhen(state.expires) });
   showKickQuestion();
+  showRevokeQuestion();
+  showRedactQuestion();
   showBoard();
 }
 

@@ -16,7 +16,7 @@ export const checkoutLine = (b) => t('feed.checkout', { active: formatActiveTime
 
 /** failedLine says that command failed, and why: the page's sentence for sentence. */
 export const failedLine = (command, sentence) => {
-  const what = ['checkin', 'mission', 'peersession', 'complete', 'message', 'direct', 'history', 'checkout', 'staff', 'board', 'announce', 'mute', 'kick'].includes(command)
+  const what = ['checkin', 'mission', 'peersession', 'complete', 'message', 'direct', 'history', 'checkout', 'staff', 'board', 'announce', 'mute', 'kick', 'redact', 'revoke'].includes(command)
     ? t('failed.' + command)
     : t('failed.other', { command });
   return `${what}: ${printable(sentence)}`;
