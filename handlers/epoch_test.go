@@ -24,6 +24,11 @@ func TestTheEpochCostsAMessageEventNoAllocation(t *testing.T) {
 	assert.Equal(t, epoch, got.Epoch)
 	assert.Equal(t, uint64(12), got.Offset)
 
+	if raceDetector {
+		// Under -race sync.Pool drops what it is given at random, and
+		// encoding/json pools its buffers: the counts vary from run to run.
+		t.Skip("allocation counts are not stable under the race detector")
+	}
 	allocs := func(epoch string) float64 {
 		return testing.AllocsPerRun(200, func() { _, _ = groupEventMsg(1, ev, st, epoch) })
 	}
