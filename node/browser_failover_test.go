@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +29,17 @@ type consolePage struct {
 
 func newConsolePage(t *testing.T, browser context.Context, n *Node) *consolePage {
 	t.Helper()
+	p := consoleTab(t, browser, "camper")
+	p.run(chromedp.Navigate("http://"+n.WebAddr().String()+"/"), chromedp.WaitVisible(chromedp.ID("camp-id")))
+	p.waitText("#status", "Connected")
+	return p
+}
+
+// consoleTab opens a tab of browser that keeps its console messages; with
+// CAMPBUS_TEST_SHOTS set, how it looked at the end is saved there as
+// <name>-<test>.png.
+func consoleTab(t *testing.T, browser context.Context, name string) *consolePage {
+	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser)
 	t.Cleanup(cancel)
 	require.NoError(t, chromedp.Do(ctx))
@@ -45,8 +58,15 @@ func newConsolePage(t *testing.T, browser context.Context, n *Node) *consolePage
 		}
 	}()
 	t.Cleanup(func() { cancel(); <-listening })
-	p.run(chromedp.Navigate("http://"+n.WebAddr().String()+"/"), chromedp.WaitVisible(chromedp.ID("camp-id")))
-	p.waitText("#status", "Connected")
+	if dir := os.Getenv("CAMPBUS_TEST_SHOTS"); dir != "" {
+		t.Cleanup(func() {
+			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			if png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100)); err == nil {
+				_ = os.WriteFile(filepath.Join(dir, name+"-"+strings.ReplaceAll(t.Name(), "/", "_")+".png"), png, 0o644)
+			}
+		})
+	}
 	return p
 }
 

@@ -7,8 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,34 +30,7 @@ func openStaffPage(t *testing.T, browser context.Context, n *Node) *consolePage 
 
 func openStaffPageAt(t *testing.T, browser context.Context, url string) *consolePage {
 	t.Helper()
-	ctx, cancel := chromedp.NewContext(browser)
-	t.Cleanup(cancel)
-	require.NoError(t, chromedp.Do(ctx))
-	p := &consolePage{page: &page{t: t, ctx: ctx}}
-	messages := chromedp.Console(ctx)
-	listening := make(chan struct{})
-	go func() {
-		defer close(listening)
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			p.mu.Lock()
-			p.console = append(p.console, m)
-			p.mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() { cancel(); <-listening })
-	if dir := os.Getenv("CAMPBUS_TEST_SHOTS"); dir != "" {
-		// For a failure: how the page looked at the end.
-		t.Cleanup(func() {
-			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			defer cancel()
-			if png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100)); err == nil {
-				_ = os.WriteFile(filepath.Join(dir, "staff-"+strings.ReplaceAll(t.Name(), "/", "_")+".png"), png, 0o644)
-			}
-		})
-	}
+	p := consoleTab(t, browser, "staff")
 	p.run(chromedp.Navigate(url), chromedp.WaitVisible(chromedp.ID("staff-token")))
 	p.run(chromedp.WaitVisible(chromedp.CSS(`#status[data-state="up"]`)))
 	return p
