@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -424,28 +426,36 @@ func errMuted(until time.Time, by string) *campbus.Error {
 
 // muteList is this node's view of who is muted: the last mute of each
 // camper in the audit trail, kept current by a watch of it (watchMutes).
+// Every message looks at it and mutes are rare, so the map is replaced
+// whole on a change and read without a lock.
 type muteList struct {
-	mu sync.Mutex
-	m  map[string]staffAction
+	mu sync.Mutex // serialises apply
+	m  atomic.Pointer[map[string]staffAction]
 }
 
 func (ml *muteList) apply(a staffAction) {
 	ml.mu.Lock()
 	defer ml.mu.Unlock()
-	if ml.m == nil {
-		ml.m = map[string]staffAction{}
-	}
-	if old, ok := ml.m[a.CampID]; ok && old.AtMs > a.AtMs {
+	old := ml.current()
+	if prev, ok := old[a.CampID]; ok && prev.AtMs > a.AtMs {
 		return // an older mute, come late
 	}
-	ml.m[a.CampID] = a
+	next := make(map[string]staffAction, len(old)+1)
+	maps.Copy(next, old)
+	next[a.CampID] = a
+	ml.m.Store(&next)
+}
+
+func (ml *muteList) current() map[string]staffAction {
+	if m := ml.m.Load(); m != nil {
+		return *m
+	}
+	return nil
 }
 
 // check returns the 403 for campID's message at now, or nil.
 func (ml *muteList) check(campID string, now time.Time) error {
-	ml.mu.Lock()
-	a, ok := ml.m[campID]
-	ml.mu.Unlock()
+	a, ok := ml.current()[campID]
 	if !ok || a.UntilMs <= now.UnixMilli() {
 		return nil
 	}
@@ -454,10 +464,8 @@ func (ml *muteList) check(campID string, now time.Time) error {
 
 // list returns the campers muted at now, by campId.
 func (ml *muteList) list(now time.Time) []campbus.MutedCamper {
-	ml.mu.Lock()
-	defer ml.mu.Unlock()
 	out := []campbus.MutedCamper{}
-	for id, a := range ml.m {
+	for id, a := range ml.current() {
 		if a.UntilMs > now.UnixMilli() {
 			out = append(out, campbus.MutedCamper{CampID: id, Until: rfc3339Ms(a.UntilMs), By: a.By})
 		}
