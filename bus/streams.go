@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -276,6 +277,16 @@ func retry[T any](ctx context.Context, f func(context.Context) (T, error)) (T, e
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// NoAnswer reports whether err says that nobody answered, or not in
+// time: no responders, no stream response, a timeout or a deadline. That
+// is what a stream without a leader looks like while the survivors of a
+// lost node elect one (PROTOCOL.md §11: 503 unavailable).
+func NoAnswer(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		errors.Is(err, jetstream.ErrNoHeartbeat)
 }
 
 // IsWrongLastSequence reports whether err is JetStream refusing a publish

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -337,6 +338,22 @@ func (c *groupCache) drop(n int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.m, n)
+}
+
+// groupNumbers lists the groups that have a log, in order.
+func (s *Service) groupNumbers(ctx context.Context) ([]int, error) {
+	info, err := s.groups.Info(ctx, jetstream.WithSubjectFilter(bus.LogPrefix+bus.GroupPrefix+"*"))
+	if err != nil {
+		return nil, fmt.Errorf("list groups: %w", err)
+	}
+	var out []int
+	for subject := range info.State.Subjects {
+		if n, err := strconv.Atoi(strings.TrimPrefix(subject, bus.LogPrefix+bus.GroupPrefix)); err == nil && n > 0 {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // WatchGroup keeps the seat view current with group events appended by

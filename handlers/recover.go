@@ -5,9 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
-	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -41,15 +40,11 @@ func (s *Service) Sweep(ctx context.Context, stale func(conn string) bool) (chec
 	}
 	ictx, cancel := context.WithTimeout(ctx, leaderAsk)
 	defer cancel()
-	info, err := s.groups.Info(ictx, jetstream.WithSubjectFilter(bus.LogPrefix+bus.GroupPrefix+"*"))
+	ns, err := s.groupNumbers(ictx)
 	if err != nil {
-		return 0, fmt.Errorf("sweep: list groups: %w", err)
+		return 0, fmt.Errorf("sweep: %w", err)
 	}
-	for subject := range info.State.Subjects {
-		n, err := strconv.Atoi(strings.TrimPrefix(subject, bus.LogPrefix+bus.GroupPrefix))
-		if err != nil {
-			continue
-		}
+	for _, n := range ns {
 		st, seq, err := s.loadGroup(ctx, n)
 		if err != nil {
 			return checkedOut, fmt.Errorf("sweep: %w", err)
@@ -171,18 +166,44 @@ func (s *Service) holders(ctx context.Context) (map[string]holder, error) {
 	for subject := range info.State.Subjects {
 		keys = append(keys, strings.TrimPrefix(subject, prefix))
 	}
-	slices.Sort(keys)
+	// The stream info lists the released ids too (a delete leaves a
+	// marker): every id ever checked in is read, holderReads at a time.
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+		next     = make(chan string)
+	)
+	for range min(holderReads, len(keys)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for key := range next {
+				h, held, err := s.holder(ctx, key)
+				mu.Lock()
+				switch {
+				case err != nil && firstErr == nil:
+					firstErr = err
+				case err == nil && held:
+					out[key] = h
+				}
+				mu.Unlock()
+			}
+		}()
+	}
 	for _, key := range keys {
-		h, held, err := s.holder(ctx, key)
-		if err != nil {
-			return nil, err
-		}
-		if held {
-			out[key] = h
-		}
+		next <- key
+	}
+	close(next)
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
 	}
 	return out, nil
 }
+
+// holderReads is how many camper records a sweep reads at once.
+const holderReads = 16
 
 // holder reads who holds id.
 func (s *Service) holder(ctx context.Context, id string) (holder, bool, error) {

@@ -360,16 +360,6 @@ func (s *Service) abandoned(r *request, now time.Time) bool {
 	return true
 }
 
-// unavailable reports whether err says the store did not answer: nothing
-// answered (no responders, no stream response) or nothing answered in
-// time. That is what a stream without a leader looks like while the
-// survivors of a lost node elect one.
-func unavailable(err error) bool {
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
-		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
-		errors.Is(err, jetstream.ErrNoHeartbeat)
-}
-
 func minTime(a, b time.Time) time.Time {
 	if a.Before(b) {
 		return a
@@ -389,7 +379,7 @@ func (s *Service) reply(m *nats.Msg, r *request, body any, err error) {
 			// was stored. CheckStore logs the spell, once.
 			perr = storageFull(r.Command, "JetStream has no room for it")
 		}
-		if perr == nil && unavailable(err) {
+		if perr == nil && bus.NoAnswer(err) {
 			s.log.Warn("request answered unavailable: the store did not answer in time", "command", r.Command, "campId", r.CampID, "err", err)
 			perr = campbus.Unavailable(r.Command)
 		}

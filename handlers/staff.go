@@ -102,22 +102,6 @@ func (s *Service) record(ctx context.Context, target string, a staffAction) erro
 	return nil
 }
 
-// groupNumbers lists the groups that have a log, in order.
-func (s *Service) groupNumbers(ctx context.Context) ([]int, error) {
-	info, err := s.groups.Info(ctx, jetstream.WithSubjectFilter(bus.LogPrefix+bus.GroupPrefix+"*"))
-	if err != nil {
-		return nil, fmt.Errorf("list groups: %w", err)
-	}
-	var out []int
-	for subject := range info.State.Subjects {
-		if n, err := strconv.Atoi(strings.TrimPrefix(subject, bus.LogPrefix+bus.GroupPrefix)); err == nil && n > 0 {
-			out = append(out, n)
-		}
-	}
-	slices.Sort(out)
-	return out, nil
-}
-
 // board handles POST /board: every group with members, its session, who
 // is muted. Each group's state is its log's last event's.
 func (s *Service) board(ctx context.Context, r *request) (any, error) {
@@ -380,18 +364,20 @@ const revokedReason = "your token was revoked; ask the camp's staff for a new on
 
 // notRevoked refuses, with 401 bad-token, a checkin as id whose token was
 // issued (issued, to the second; zero when the token did not say) no later
-// than the last revocation of id's tokens. The revocation is read from the
-// log at each checkin that shows a token.
+// than the last revocation of id's tokens. The revocation is read from
+// GROUPS' leader at each checkin that shows a token.
 func (s *Service) notRevoked(ctx context.Context, id string, issued time.Time) error {
-	m, err := s.groups.GetLastMsgForSubject(ctx, bus.LogStaffSubject(campbus.CmdRevoke, id))
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return nil
-	}
+	// From GROUPS' leader: a replica that lags might not have a revocation
+	// made a moment ago on another node.
+	m, found, err := s.lastFromLeader(ctx, bus.GroupsStream, bus.LogStaffSubject(campbus.CmdRevoke, id))
 	if err != nil {
 		return fmt.Errorf("revocations of %s: %w", id, err)
 	}
+	if !found {
+		return nil
+	}
 	var a staffAction
-	if err := json.Unmarshal(m.Data, &a); err != nil {
+	if err := json.Unmarshal(m.data, &a); err != nil {
 		return fmt.Errorf("revocation of %s: %w", id, err)
 	}
 	if issued.Unix() > a.AtMs/1000 {

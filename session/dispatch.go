@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -49,7 +50,8 @@ func (h *Hub) onGroupEvent(m *nats.Msg, w *wakeups) {
 	for _, t := range targets {
 		w.deliver(t.s, frames.encode(t.s.t.Codec()))
 	}
-	staff := h.staffSessions()
+	var sbuf [4]*Session
+	staff := h.staffSessions(time.Now(), sbuf[:0])
 	for _, s := range staff {
 		w.deliver(s, frames.encode(s.t.Codec()))
 	}

@@ -150,8 +150,9 @@ type Hub struct {
 	// mu guards sessions and draining. It is never held while a frame is
 	// queued or a transport touched.
 	mu       sync.Mutex
-	sessions map[string]*Session   // by connection id on the bus
-	staff    map[*Session]struct{} // signed in as staff: they get every group event
+	sessions map[string]*Session            // by connection id on the bus
+	staff    map[*Session]time.Time         // signed in as staff, until their token expires: they get every group event
+	staffNow atomic.Pointer[[]staffSession] // staff, for the dispatcher (nil: none)
 	draining bool
 	subs     []*nats.Subscription
 
@@ -407,33 +408,58 @@ func (h *Hub) Evict(busID, campID string) bool {
 func (h *Hub) removeSession(s *Session) {
 	h.mu.Lock()
 	delete(h.sessions, s.busID)
-	delete(h.staff, s)
+	if _, ok := h.staff[s]; ok {
+		delete(h.staff, s)
+		h.snapshotStaffLocked()
+	}
 	h.mu.Unlock()
 	h.reg.remove(s)
 }
 
-// addStaff makes s, signed in as staff, one of the sessions that get
-// every group event.
-func (h *Hub) addStaff(s *Session) {
+// addStaff makes s, signed in as staff until until, one of the sessions
+// that get every group event (a sign-in again moves its until).
+func (h *Hub) addStaff(s *Session, until time.Time) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.staff == nil {
-		h.staff = map[*Session]struct{}{}
+		h.staff = map[*Session]time.Time{}
 	}
-	h.staff[s] = struct{}{}
+	h.staff[s] = until
+	h.snapshotStaffLocked()
 }
 
-// staffSessions copies out the staff sessions, or returns nil when there
-// are none.
-func (h *Hub) staffSessions() []*Session {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+// snapshotStaffLocked publishes the staff sessions for the dispatcher,
+// which reads them for every group event without a lock. h.mu must be
+// held.
+func (h *Hub) snapshotStaffLocked() {
 	if len(h.staff) == 0 {
-		return nil
+		h.staffNow.Store(nil)
+		return
 	}
-	out := make([]*Session, 0, len(h.staff))
-	for s := range h.staff {
-		out = append(out, s)
+	snap := make([]staffSession, 0, len(h.staff))
+	for s, until := range h.staff {
+		snap = append(snap, staffSession{s, until})
+	}
+	h.staffNow.Store(&snap)
+}
+
+// staffSession is a staff session and when its token expires: past it,
+// the session hears no more events until it signs in again.
+type staffSession struct {
+	s     *Session
+	until time.Time
+}
+
+// staffSessions returns the staff sessions whose token holds at now.
+func (h *Hub) staffSessions(now time.Time, out []*Session) []*Session {
+	snap := h.staffNow.Load()
+	if snap == nil {
+		return out
+	}
+	for _, st := range *snap {
+		if now.Before(st.until) {
+			out = append(out, st.s)
+		}
 	}
 	return out
 }

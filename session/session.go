@@ -11,8 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/campbus/campbus"
 	"github.com/campbus/campbus/bus"
 )
@@ -401,8 +399,7 @@ func (s *Session) request(req *bus.Request) *bus.Reply {
 func (s *Session) busFailure(command string, err error) *bus.Reply {
 	perr := campbus.Errorf(http.StatusInternalServerError, campbus.CodeInternal,
 		"internal error; the request may not have taken effect")
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
-		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, errNoAnswer) {
+	if bus.NoAnswer(err) || errors.Is(err, errNoAnswer) {
 		s.h.log.Warn("no answer from the camp in time", "session", s.id, "command", command, "err", err)
 		perr = campbus.Unavailable(command)
 	} else {

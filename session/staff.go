@@ -42,11 +42,8 @@ func (s *Session) signInStaff(req *Request) {
 		refuse(campbus.BadToken(err.Error()))
 		return
 	}
-	first := s.staff == ""
 	s.staff, s.staffUntil = name, until
-	if first {
-		s.h.addStaff(s)
-	}
+	s.h.addStaff(s, until)
 	s.h.log.Info("staff signed in", "session", s.id, "staff", name, "transport", s.t.Name(), "remote", s.remote)
 	answer(http.StatusOK, campbus.StaffResponse{Name: name, Expires: until.UTC().Format(time.RFC3339)}, "")
 }
