@@ -44,6 +44,12 @@ type Command struct {
 	// signed in as staff (the staff command), and get 403 forbidden
 	// anywhere else.
 	Staff bool
+	// Repeatable is true for the commands that do, sent twice, what they
+	// do sent once: a client may send one again by itself after 503
+	// unavailable (PROTOCOL.md §11). A message, direct, announcement, or
+	// a session's start or end answered 503 may have been stored: sent
+	// again, it could count twice.
+	Repeatable bool
 	// Usage is the command's form in the client ("mission <day>"), Example
 	// one that works, About what it does, in a few words.
 	Usage, Example, About string
@@ -52,21 +58,21 @@ type Command struct {
 // commandTable lists the commands in the order a client's help shows them:
 // the everyday ones first.
 var commandTable = []Command{
-	{Name: CmdMission, NeedsCheckin: true, Usage: "mission <day>", Example: "mission 4", About: "keywords of a day's mission"},
+	{Name: CmdMission, Repeatable: true, NeedsCheckin: true, Usage: "mission <day>", Example: "mission 4", About: "keywords of a day's mission"},
 	{Name: CmdPeerSession, NeedsCheckin: true, Usage: "peersession <maxCount>", Example: "peersession 2", About: "start a session, as host"},
 	{Name: CmdMessage, NeedsCheckin: true, Usage: "message <text>", Example: "message 안녕하세요", About: "send to the group's session"},
 	{Name: CmdComplete, NeedsCheckin: true, Usage: "complete", Example: "complete", About: "end the session you host"},
 	{Name: CmdDirect, NeedsCheckin: true, Usage: "direct <campId> <text>", Example: "direct J005 hello", About: "send to one camper"},
-	{Name: CmdHistory, NeedsCheckin: true, Usage: "history [N]", Example: "history 20", About: "last N events and directs"},
-	{Name: CmdCheckin, RefusedAfterCheckin: true, Usage: "checkin <campId>", Example: "checkin J004", About: "check in (done at start)"},
-	{Name: CmdCheckout, NeedsCheckin: true, Usage: "checkout", Example: "checkout", About: "check out, show active time"},
-	{Name: CmdStaff, RefusedAfterCheckin: true, Usage: "staff <token>", Example: "staff eyJhbGciOi...", About: "sign in as staff, with a staff token"},
-	{Name: CmdBoard, Staff: true, Usage: "board", Example: "board", About: "groups, members, sessions and mutes"},
+	{Name: CmdHistory, Repeatable: true, NeedsCheckin: true, Usage: "history [N]", Example: "history 20", About: "last N events and directs"},
+	{Name: CmdCheckin, Repeatable: true, RefusedAfterCheckin: true, Usage: "checkin <campId>", Example: "checkin J004", About: "check in (done at start)"},
+	{Name: CmdCheckout, Repeatable: true, NeedsCheckin: true, Usage: "checkout", Example: "checkout", About: "check out, show active time"},
+	{Name: CmdStaff, Repeatable: true, RefusedAfterCheckin: true, Usage: "staff <token>", Example: "staff eyJhbGciOi...", About: "sign in as staff, with a staff token"},
+	{Name: CmdBoard, Repeatable: true, Staff: true, Usage: "board", Example: "board", About: "groups, members, sessions and mutes"},
 	{Name: CmdAnnounce, Staff: true, Usage: "announce <text>", Example: "announce 점심은 12시 30분", About: "tell every checked-in camper"},
-	{Name: CmdMute, Staff: true, Usage: "mute <campId> <minutes>", Example: "mute J004 10", About: "silence a camper's messages and directs (0 lifts it)"},
-	{Name: CmdKick, Staff: true, Usage: "kick <campId> [reason]", Example: "kick J004 flooding", About: "check a camper out and close its connection"},
-	{Name: CmdRedact, Staff: true, Usage: "redact <group> <offset>", Example: "redact 1 12", About: "take a message's text out of the log"},
-	{Name: CmdRevoke, Staff: true, Usage: "revoke <campId>", Example: "revoke J004", About: "refuse a camper's tokens issued so far, and close it"},
+	{Name: CmdMute, Repeatable: true, Staff: true, Usage: "mute <campId> <minutes>", Example: "mute J004 10", About: "silence a camper's messages and directs (0 lifts it)"},
+	{Name: CmdKick, Repeatable: true, Staff: true, Usage: "kick <campId> [reason]", Example: "kick J004 flooding", About: "check a camper out and close its connection"},
+	{Name: CmdRedact, Repeatable: true, Staff: true, Usage: "redact <group> <offset>", Example: "redact 1 12", About: "take a message's text out of the log"},
+	{Name: CmdRevoke, Repeatable: true, Staff: true, Usage: "revoke <campId>", Example: "revoke J004", About: "refuse a camper's tokens issued so far, and close it"},
 }
 
 // LookupCommand returns the command with that name.

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -315,6 +316,26 @@ func TestConnectGivesUpRetryingAfterItsBudgetAndShowsThe503(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, stdout.String(), "> mission 4\n< mission failed: the camp is electing a new leader for its log after losing a node; try again in 31 s\n")
 	assert.NotContains(t, stdout.String(), "trying mission again")
+}
+
+// A message answered 503 may have been stored: it is shown, not sent
+// again, where a mission is asked again.
+func TestConnectSendsAMessageAnswered503OnlyOnce(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	var messages atomic.Int32
+	srv := startFakeCampServer(t, func(req *wire.Frame) reply {
+		if req.Name() == campbus.CmdMessage {
+			messages.Add(1)
+			return reply{frames: unavailable(req, 1)}
+		}
+		return campHandler(t)(req)
+	})
+	var stdout bytes.Buffer
+	err := runConnectForTest(t, []string{"--addr", srv.addr(), "J004"}, strings.NewReader("message hello\n"), &stdout)
+	require.NoError(t, err)
+	assert.Contains(t, stdout.String(), "> message hello\n< message failed: the camp is electing a new leader")
+	assert.NotContains(t, stdout.String(), "trying message again")
+	assert.Equal(t, int32(1), messages.Load(), "sent once")
 }
 
 func TestRetryAfterComesFromTheBodyElseTheHeader(t *testing.T) {

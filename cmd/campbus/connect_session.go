@@ -210,14 +210,17 @@ func (s *session) do(ctx context.Context, command string, body any) (*client.Res
 // exchange sends one request and waits for its response, giving each event
 // that arrives meanwhile to onEvent, in order, the events read before the
 // response included. While the camp elects a leader (503 unavailable,
-// PROTOCOL.md §11) it sends the request again after the retryAfter the
-// server asks for, saying so, for up to retryBudget in all; then it
-// returns the last 503. It returns an error when the connection ended.
+// PROTOCOL.md §11) it sends a repeatable request (campbus.Command) again
+// after the retryAfter the server asks for, saying so, for up to
+// retryBudget in all; then it returns the last 503. It returns an error
+// when the connection ended.
 func (s *session) exchange(ctx context.Context, command string, body any, onEvent func(client.Event)) (*client.Response, error) {
 	var first time.Time
 	for attempt := 1; ; attempt++ {
 		resp, err := s.roundTrip(ctx, command, body, onEvent)
-		if err != nil || !electing(resp) {
+		if cmd, _ := campbus.LookupCommand(command); err != nil || !electing(resp) || !cmd.Repeatable {
+			// A message (or direct, announcement...) answered 503 may
+			// have been stored: sent again, it could count twice.
 			return resp, err
 		}
 		wait := retryAfter(resp)

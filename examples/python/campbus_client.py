@@ -64,6 +64,10 @@ import time
 MAX_HEADER_BYTES = 4096  # start line + fields, as the server's default
 MAX_BODY_BYTES = 4 << 20  # a history response can hold 1000 events
 RETRY_BUDGET = 30  # seconds a request is sent again while the camp elects a leader
+# The commands that do, sent twice, what they do sent once (PROTOCOL.md
+# §11): only these are sent again after 503 unavailable. A message or a
+# direct answered 503 may have been stored, and sent again would count twice.
+REPEATABLE = {"checkin", "checkout", "mission", "history", "staff", "board", "mute", "kick", "redact", "revoke"}
 EXIT_CHECKIN_REFUSED = 3  # the exit status when the server refuses the checkin
 
 
@@ -226,13 +230,14 @@ class Client:
     def request(self, command, body, timeout=10):
         """Sends POST /<command> and returns the 200 body as a dict. While
         the camp elects a leader (503 unavailable) it waits the retryAfter
-        the server asks for and sends it again, for up to RETRY_BUDGET s."""
+        the server asks for and sends it again, for up to RETRY_BUDGET s,
+        when the command is REPEATABLE."""
         began = time.monotonic()
         while True:
             try:
                 return self._request_once(command, body, timeout)
             except CampbusError as e:
-                if not (e.status == 503 and e.code == "unavailable"):
+                if not (e.status == 503 and e.code == "unavailable") or command not in REPEATABLE:
                     raise
                 wait = max(1, e.retry_after or 1)
                 if time.monotonic() - began + wait > RETRY_BUDGET:

@@ -140,3 +140,18 @@ test('ask sends the request again while the camp elects, then gives up after its
   assert.equal((await answered).status, 503, 'a wait over the budget gives the 503 back');
   conn.stop();
 });
+
+test('a message answered 503 is not sent again: it may have been stored', async () => {
+  FakeSocket.opened = [];
+  const conn = new Connection('ws://a/ws');
+  conn.start();
+  const socket = last();
+  socket.open();
+  const retries = [];
+  const answered = conn.ask('message', { text: 'hi' }, { onRetry: (r) => retries.push(r), sleep: async () => {} });
+  socket.answer(503, { code: 'unavailable', retryAfter: 1 });
+  assert.equal((await answered).status, 503, 'the 503 is given back at once');
+  assert.deepEqual(retries, []);
+  assert.equal(socket.sent.length, 1, 'sent once');
+  conn.stop();
+});

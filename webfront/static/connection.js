@@ -49,6 +49,14 @@ export function socketURLOf(base) {
   return scheme ? `${scheme}//${url.host}/ws` : '';
 }
 
+/**
+ * REPEATABLE are the commands that do, sent twice, what they do sent once
+ * (PROTOCOL §11): only these are sent again after 503 unavailable. A
+ * message or a direct answered 503 may have been stored, and sent again
+ * would count twice.
+ */
+export const REPEATABLE = new Set(['checkin', 'checkout', 'mission', 'history', 'staff', 'board', 'mute', 'kick', 'redact', 'revoke']);
+
 /** electing tells a response of a camp electing a leader: 503 unavailable (PROTOCOL §11). */
 export function electing(resp) {
   return resp.status === 503 && resp.body?.code === 'unavailable';
@@ -184,15 +192,15 @@ export class Connection extends EventTarget {
 
   /**
    * ask is request, but while the camp elects a leader (503 unavailable)
-   * it waits the retryAfter the server asks for and sends the request
-   * again, calling onRetry({command, attempt, delayMs}) before each wait,
+   * it waits the retryAfter the server asks for and sends a REPEATABLE
+   * request again, calling onRetry({command, attempt, delayMs}) before each wait,
    * for up to budgetMs in all; then it resolves to the last 503.
    */
   async ask(command, body = {}, { onRetry = () => {}, budgetMs = ELECTION_BUDGET_MS, sleep = delay } = {}) {
     const began = Date.now();
     for (let attempt = 1; ; attempt++) {
       const resp = await this.request(command, body);
-      if (!electing(resp)) return resp;
+      if (!electing(resp) || !REPEATABLE.has(command)) return resp;
       const delayMs = retryAfterMs(resp);
       if (Date.now() - began + delayMs > budgetMs) return resp;
       onRetry({ command, attempt, delayMs });
