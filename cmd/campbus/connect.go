@@ -90,8 +90,8 @@ ends with exit status 3, as after a refused checkin. A staff connection
 holds no seat and hears every group event of the camp, so the screen is a
 live view of it. Its commands are board (the groups, their members and
 sessions, who is checked in and who is muted), announce <text>,
-mute <campId> <minutes> (0 lifts it) and kick <campId> [reason]; type help
-for the list. After a drop it connects again and signs in again.
+mute <campId> <minutes> (0 lifts it), kick <campId> [reason],
+redact <group> <offset> and revoke <campId>; type help for the list. After a drop it connects again and signs in again.
 
 --trace shows each frame as it crosses the wire, ">>" sent and "<<"
 received, line ends written as \r\n: a way to learn the protocol. With
@@ -173,7 +173,7 @@ func parseConnectFlags(args []string, stderr io.Writer) (connectOptions, error) 
 	fs.BoolVar(&opts.trace, "trace", false, "show the raw frames sent (>>) and received (<<)")
 	fs.BoolVar(&opts.noReconnect, "no-reconnect", false, "end when the connection drops instead of connecting again and catching up")
 	fs.StringVar(&opts.token, "token", "", "your token, for a camp that needs one (a staff token with --staff); best given as CAMPBUS_TOKEN")
-	fs.BoolVar(&opts.staff, "staff", false, "sign in as staff with a staff token, to run the camp: board, announce, mute, kick")
+	fs.BoolVar(&opts.staff, "staff", false, "sign in as staff with a staff token, to run the camp: board, announce, mute, kick, redact, revoke")
 	fs.BoolVar(&opts.tls.on, "tls", false, "connect over TLS, checking the server's certificate against the system's CAs or --ca")
 	fs.StringVar(&opts.tls.ca, "ca", "", "PEM `file` of the CA(s) that signed the server's certificate, trusted instead of the system's (with --tls)")
 	setUsage(fs, stderr, connectUsage)

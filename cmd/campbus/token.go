@@ -35,7 +35,8 @@ Examples:
 With --staff, the token signs in the staff member NAME (letters, digits,
 inner spaces, dots, dashes or underscores; Hangul too) rather than checking
 in a camper: a staff connection sends staff {"token": ...} and may then run
-the staff commands (board, announce, mute, kick; PROTOCOL.md §12).
+the staff commands (board, announce, mute, kick, redact, revoke;
+PROTOCOL.md §12).
   campbus token --staff 김코치 --ttl 72h
 
 Anyone holding the secret can mint tokens: keep it with the servers, and
