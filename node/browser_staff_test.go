@@ -2,8 +2,10 @@ package node
 
 import (
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
 
 	"github.com/campbus/campbus"
 )
@@ -64,7 +66,13 @@ func TestAPageShowsStaffsActionsAndStaysOutWhenKicked(t *testing.T) {
 			staff.ok(campbus.CmdKick, campbus.KickRequest{CampID: "J004", Reason: "flooding"}, nil)
 			p.waitText("#checkin-msg", tc.kicked)
 			p.run(chromedp.WaitVisible(chromedp.ID("checkin-button")))
-			// It does not come back: nobody holds J004 a moment later.
+			// It does not come back: for longer than its reconnect wait
+			// (0.5 s, then more), nobody holds J004; then another checks in.
+			for until := time.Now().Add(2 * time.Second); time.Now().Before(until); time.Sleep(100 * time.Millisecond) {
+				held, err := readSeatedCampers(n)
+				require.NoError(t, err)
+				require.NotContains(t, held, "J004", "the kicked page checked in again")
+			}
 			dial(t, n).checkinWith("J004")
 		})
 	}

@@ -118,14 +118,16 @@ func TestKillingEachNodeInTurnTheSurvivorsAnswerWithinTwoSeconds(t *testing.T) {
 					cs[i] = append(cs[i], cm)
 				}
 			}
-			// Every camper reads its events up to now: the offsets it saw.
-			time.Sleep(300 * time.Millisecond)
+			// Every camper reads its group's events up to the last join:
+			// the offsets it saw.
+			lastJoin := map[int]uint64{}
+			for id, g := range groupOf {
+				lastJoin[g] = max(lastJoin[g], lastSeen[id])
+			}
 			for _, group := range cs {
 				for _, cm := range group {
-					for len(cm.events) > 0 {
-						var ev campbus.Event
-						require.NoError(t, json.Unmarshal((<-cm.events).Body, &ev))
-						lastSeen[cm.id] = max(lastSeen[cm.id], ev.Offset)
+					for lastSeen[cm.id] < lastJoin[groupOf[cm.id]] {
+						lastSeen[cm.id] = max(lastSeen[cm.id], cm.event().Offset)
 					}
 				}
 			}
@@ -313,6 +315,7 @@ func TestKillingEachNodeInTurnTheSurvivorsAnswerWithinTwoSeconds(t *testing.T) {
 				var h campbus.HistoryResponse
 				back[i].ok(campbus.CmdHistory, map[string]uint64{"after": lastSeen[d.id]}, &h)
 				want := lastSeen[d.id] + 1
+				sawOwnCheckout := false
 				for _, raw := range h.Events {
 					var ev campbus.Event
 					require.NoError(t, json.Unmarshal(raw, &ev))
@@ -321,7 +324,9 @@ func TestKillingEachNodeInTurnTheSurvivorsAnswerWithinTwoSeconds(t *testing.T) {
 					}
 					assert.Equal(t, want, ev.Offset, "%s: events after %d without a gap", d.id, lastSeen[d.id])
 					want = ev.Offset + 1
+					sawOwnCheckout = sawOwnCheckout || ev.Type == campbus.EventCheckout && ev.CampID == d.id
 				}
+				assert.True(t, sawOwnCheckout, "%s's catch-up holds the camp's checkout of its lost connection", d.id)
 			}
 
 			c.partition(victim, false)
