@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // routeLog keeps a dead node from flooding the log. nats-server logs every
@@ -13,19 +14,30 @@ import (
 // cluster of three). routeLog logs the first failure of a spell once, at
 // warn level, naming the route; the ones after it are only counted; and one
 // line says when this server connects to the route again, with how many
-// failures were not logged.
+// failures were not logged. A route whose connect it cannot pair with its
+// failures (one the other side dialled, one named by host) would end no
+// spell: a spell's failures are logged again, once, every relogEvery.
 type routeLog struct {
 	log *slog.Logger
+	now func() time.Time
 	// failures counts every failed attempt, logged or not.
 	failures atomic.Uint64
 	mu       sync.Mutex
-	// failing holds the routes in a spell of failures, with the failures
-	// of the spell not logged.
-	failing map[string]uint64
+	// failing holds the routes in a spell of failures: the failures not
+	// logged, and when the spell was last logged.
+	failing map[string]routeSpell
 }
 
+type routeSpell struct {
+	failures, logged uint64 // of the spell; logged: those logged
+	lastLogged       time.Time
+}
+
+// relogEvery is how often a spell of failures is logged again.
+const relogEvery = time.Minute
+
 func newRouteLog(log *slog.Logger) *routeLog {
-	return &routeLog{log: log, failing: map[string]uint64{}}
+	return &routeLog{log: log, now: time.Now, failing: map[string]routeSpell{}}
 }
 
 var (
@@ -55,17 +67,23 @@ func (r *routeLog) connectFailed(msg string) bool {
 		route = a[1]
 	}
 	r.failures.Add(1)
+	now := r.now()
 	r.mu.Lock()
-	n, spell := r.failing[route]
-	if spell {
-		r.failing[route] = n + 1
-	} else {
-		r.failing[route] = 0
+	sp, spell := r.failing[route]
+	again := spell && now.Sub(sp.lastLogged) >= relogEvery
+	sp.failures++
+	if !spell || again {
+		sp.logged++
+		sp.lastLogged = now
 	}
+	r.failing[route] = sp
 	r.mu.Unlock()
-	if !spell {
+	switch {
+	case !spell:
 		r.log.Warn("cannot connect to route; further failures are counted (campbus_route_connect_failures_total), not logged, until it connects",
 			"route", route, "err", cause)
+	case again:
+		r.log.Warn("still cannot connect to route", "route", route, "err", cause, "failures", sp.failures)
 	}
 	return true
 }
@@ -78,11 +96,11 @@ func (r *routeLog) noticed(msg string) {
 		return
 	}
 	r.mu.Lock()
-	n, spell := r.failing[m[1]]
+	sp, spell := r.failing[m[1]]
 	delete(r.failing, m[1])
 	r.mu.Unlock()
 	if spell {
-		r.log.Info("route connected again", "route", m[1], "failures", n+1, "suppressed", n)
+		r.log.Info("route connected again", "route", m[1], "failures", sp.failures, "suppressed", sp.failures-sp.logged)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -29,6 +30,8 @@ func TestRepeatedRouteConnectFailuresAreLoggedOnceThenCounted(t *testing.T) {
 	var log bytes.Buffer
 	slogger := slog.New(slog.NewJSONHandler(&log, nil))
 	routes := newRouteLog(slogger)
+	now := time.Date(2026, 12, 8, 9, 0, 0, 0, time.UTC)
+	routes.now = func() time.Time { return now }
 	l := &natsLogger{log: slogger, writeFailed: new(atomic.Bool), routes: routes}
 	// As nats-server v2.15.2 writes them (route.go connectToRoute, and a
 	// route connection's notice, prefixed with its remote address).
@@ -50,8 +53,13 @@ func TestRepeatedRouteConnectFailuresAreLoggedOnceThenCounted(t *testing.T) {
 	l.Noticef("127.0.0.1:6223 - rid:12 - Route connection created")
 	l.Noticef("127.0.0.1:6223 - rid:13 - Route connection created") // the spell is over already
 	l.Errorf(connErrFmt, 1, refused("127.0.0.1:6223"))              // a new spell
+	// A spell no connect ends (n4, named by host) is logged again a
+	// minute on, once.
+	now = now.Add(relogEvery)
+	l.Errorf(connErrFmt, 3, &dialError{`lookup for host "n4": no such host`})
+	l.Errorf(connErrFmt, 4, &dialError{`lookup for host "n4": no such host`})
 
-	assert.Equal(t, uint64(24+1+2+1), routes.total(), "every failure counted")
+	assert.Equal(t, uint64(24+1+2+1+2), routes.total(), "every failure counted")
 	warn := func(route, err string) map[string]any {
 		return map[string]any{"level": "WARN", "route": route, "err": err,
 			"msg": "cannot connect to route; further failures are counted (campbus_route_connect_failures_total), not logged, until it connects"}
@@ -63,6 +71,7 @@ func TestRepeatedRouteConnectFailuresAreLoggedOnceThenCounted(t *testing.T) {
 		{"level": "ERROR", "msg": `JetStream cluster stream "GROUPS" has NO quorum`},
 		{"level": "INFO", "msg": "route connected again", "route": "127.0.0.1:6223", "failures": 24.0, "suppressed": 23.0},
 		warn("127.0.0.1:6223", "dial tcp 127.0.0.1:6223: connect: connection refused"),
+		{"level": "WARN", "msg": "still cannot connect to route", "route": "n4", "err": `lookup for host "n4": no such host`, "failures": 3.0},
 	}, records(t, &log))
 }
 
