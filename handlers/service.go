@@ -67,6 +67,9 @@ type Options struct {
 	Now func() time.Time
 }
 
+// muteLoadWait bounds how long Start waits to know the camp's mutes.
+const muteLoadWait = 2 * time.Second
+
 // Defaults for Options.
 const (
 	DefaultGroupSize = 4
@@ -233,10 +236,19 @@ func tableInSync(table map[string]handlerFunc) error {
 func (s *Service) Start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stopWatch, s.watchDone = cancel, make(chan struct{})
+	loaded := make(chan struct{})
+	var once sync.Once
 	go func() {
 		defer close(s.watchDone)
-		s.watchMutes(ctx)
+		s.watchMutes(ctx, func() { once.Do(func() { close(loaded) }) })
 	}()
+	// The mutes kept are known before the first message is decided, but a
+	// camp electing its leaders does not hold the node's start up.
+	select {
+	case <-loaded:
+	case <-time.After(muteLoadWait):
+		s.log.Warn("the mutes are not all read yet; they apply as they come", "waited", muteLoadWait)
+	}
 	for i := 0; i < s.opts.Workers; i++ {
 		s.wg.Add(1)
 		go s.worker()

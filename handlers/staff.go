@@ -466,19 +466,38 @@ const muteWatchRetry = time.Second
 
 // watchMutes keeps s.mutes current with the mutes kept in GROUPS, by any
 // node, until ctx ends: an ordered consumer of log.staff.mute.*, from the
-// last of each camper on.
-func (s *Service) watchMutes(ctx context.Context) {
+// last of each camper on. It calls loaded once every mute kept when it
+// began is applied (it may call it more than once).
+func (s *Service) watchMutes(ctx context.Context, loaded func()) {
+	subject := bus.LogStaffSubject(campbus.CmdMute, "*")
 	for ctx.Err() == nil {
-		cons, err := s.groups.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-			FilterSubjects: []string{bus.LogStaffSubject(campbus.CmdMute, "*")},
-			DeliverPolicy:  jetstream.DeliverLastPerSubjectPolicy,
-		})
+		// The last mute of each camper muted so far: once that many are
+		// applied, the node knows every mute kept (loaded).
+		var kept int
+		info, err := s.groups.Info(ctx, jetstream.WithSubjectFilter(subject))
+		if err == nil {
+			kept = len(info.State.Subjects)
+			if kept == 0 {
+				loaded()
+			}
+		}
+		var cons jetstream.Consumer
+		if err == nil {
+			cons, err = s.groups.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+				FilterSubjects: []string{subject},
+				DeliverPolicy:  jetstream.DeliverLastPerSubjectPolicy,
+			})
+		}
 		if err == nil {
 			var cc jetstream.ConsumeContext
+			applied := 0
 			cc, err = cons.Consume(func(m jetstream.Msg) {
 				var a staffAction
 				if json.Unmarshal(m.Data(), &a) == nil && a.CampID != "" {
 					s.mutes.apply(a)
+				}
+				if applied++; applied == kept {
+					loaded()
 				}
 			})
 			if err == nil {

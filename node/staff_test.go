@@ -369,3 +369,21 @@ func TestAServerOpenToOtherMachinesWithoutTokensSaysSo(t *testing.T) {
 		})
 	}
 }
+
+// A node started anew knows the camp's mutes before it takes a message.
+func TestARestartedNodeKnowsTheMutesAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	n := startNode(t, Options{AuthSecret: campSecret, DataDir: dir})
+	staff := dial(t, n)
+	staff.signIn("Mina")
+	staff.ok(campbus.CmdMute, campbus.MuteRequest{CampID: "J004", Minutes: 10}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	require.NoError(t, n.Shutdown(ctx))
+
+	again := startNode(t, Options{AuthSecret: campSecret, DataDir: dir})
+	c := dial(t, again)
+	c.checkinWith("J004")
+	c.ok(campbus.CmdPeerSession, map[string]int{"maxCount": 3}, nil)
+	c.fails(campbus.CmdMessage, map[string]string{"text": "first thing"}, 403, campbus.CodeMuted)
+}
