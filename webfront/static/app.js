@@ -226,6 +226,7 @@ async function checkIn(campId, token, { again }) {
   try {
     resp = await conn.ask('checkin', body, { onRetry: electionNotice });
   } catch (err) {
+    if (!(err instanceof ConnectionLost)) throw err;
     if (!again) note(ui.checkinMsg, () => t('checkin.notYet'));
     state.campId = campId;
     return;
@@ -712,6 +713,8 @@ function onEvent(type, body) {
  * checkin response listed them as they are now).
  */
 function track(type, body, { live = true } = {}) {
+  // A redaction names a message by its offset and takes none of its own.
+  if (type === 'redacted') return;
   if (GROUP_EVENTS.has(type)) {
     state.lastKey = eventKey(type, body);
     if (live) state.directsSince = [];
@@ -758,7 +761,7 @@ function showEvent(type, body, { earlier = false, before = null }) {
       feed.add({
         kind: 'chat',
         who: () => t('feed.messageFrom', { from: body.from }),
-        text: body.redacted ? t('feed.redactedText', { by: body.redactedBy ?? '' }) : body.text,
+        text: body.redacted ? () => t('feed.redactedText', { by: body.redactedBy ?? '' }) : body.text,
         meta: () => t('feed.messageMeta', { seq: body.seq, remaining: body.remaining }),
         earlier,
         before,

@@ -12,7 +12,7 @@
 // The token is kept in memory only, to sign in again after a drop: never
 // in localStorage.
 
-import { Connection, ConnectionLost, socketURL } from './connection.js';
+import { Connection, ConnectionLost, backoffDelay, electing, retryAfterMs, socketURL } from './connection.js';
 import { REFRESH_EVERY_MS, Recent, Refresher, boardView, campIdOf, minutesOf } from './board.js';
 import { campRange, errorSentence, lang, pickLang, setLang, t } from './i18n.js';
 import { applyStatic, note, relabel, status } from './view.js';
@@ -26,8 +26,8 @@ const HEALTHY_OPEN_MS = 5000;
 const REFUSED = new Set(['bad-token', 'forbidden', 'already-checked-in']);
 /** The longest part of a message a redact's question quotes. */
 const QUOTED_CHARS = 80;
-/** After another error, the page signs in again after this long. */
-const SIGN_IN_AGAIN_MS = 2000;
+/** After another error the page signs in again, at most this many times in a row. */
+const SIGN_IN_TRIES = 10;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -93,6 +93,8 @@ const state = {
   redactTarget: null, // {group, offset} waiting for the confirm
   recent: new Recent(), // each group's last messages, as heard
   waiting: '', // a token given while no socket was open, to sign in with on the next
+  signInTries: 0, // sign-ins again in a row that the server could not take
+  signInTimer: 0, // the next of them
   openedAt: 0, // when the current socket opened
 };
 
@@ -165,13 +167,17 @@ async function signIn(token, { again = false } = {}) {
     return;
   }
   if (resp.status !== 200) {
-    if (again && !REFUSED.has(resp.body.code ?? '')) {
+    if (again && !REFUSED.has(resp.body.code ?? '') && state.signInTries < SIGN_IN_TRIES) {
       // The server could not take it now (busy, electing, restarting): the
-      // token still holds, and the page tries again in a moment.
+      // token still holds, and the page tries again in a moment, waiting
+      // longer each time (or as long as an election asks).
       note(ui.boardMsg, () => words.failedLine('staff', staffSentence('staff', {}, resp)), { error: true });
-      setTimeout(() => {
+      const wait = electing(resp) ? retryAfterMs(resp) : backoffDelay(state.signInTries);
+      state.signInTries++;
+      clearTimeout(state.signInTimer);
+      state.signInTimer = setTimeout(() => {
         if (state.token && !state.signedIn && conn.isOpen) signIn(state.token, { again: true });
-      }, SIGN_IN_AGAIN_MS);
+      }, wait);
       return;
     }
     state.token = '';
@@ -181,6 +187,7 @@ async function signIn(token, { again = false } = {}) {
     return;
   }
   conn.healthy();
+  state.signInTries = 0;
   state.token = token;
   state.name = String(resp.body.name ?? '');
   state.expires = String(resp.body.expires ?? '');
@@ -204,6 +211,7 @@ ui.signinForm.addEventListener('submit', (e) => {
 
 ui.signOut.addEventListener('click', () => {
   // There is no command to sign out: a new socket is nobody's.
+  clearTimeout(state.signInTimer);
   state.token = '';
   state.waiting = '';
   state.signedIn = false;

@@ -34,6 +34,7 @@ export function describeEvent(type, b, withTo = false) {
     case 'checkout':
       return t('event.checkout', { campId: b.campId, group: b.group, lost: b.reason === 'disconnect', kicked: b.reason === 'kicked' });
     case 'announcement':
+      if (b.redacted) return t('event.announcement', { from: printable(b.from), text: t('feed.redactedText', { by: printable(b.redactedBy ?? '') }) });
       return t('event.announcement', { from: printable(b.from), text: printable(b.text) });
     case 'muted':
       return b.until ? t('event.muted', { by: printable(b.by), until: printable(b.until) }) : t('event.unmuted', { by: printable(b.by) });
