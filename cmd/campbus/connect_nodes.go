@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/campbus/campbus"
 	"github.com/campbus/campbus/client"
 )
 
@@ -145,12 +146,6 @@ func (s *session) learnFrom(resp *client.Response) {
 	}
 }
 
-// Codes of PROTOCOL.md §11.
-const (
-	codeUnavailable  = "unavailable"   // 503: the camp is electing a leader
-	codeEpochChanged = "epoch-changed" // 409: the camp's log was started anew
-)
-
 // retryBudget bounds the time a request is sent again while the camp
 // elects a leader; then its 503 is shown as any error is.
 const retryBudget = 30 * time.Second
@@ -158,17 +153,16 @@ const retryBudget = 30 * time.Second
 // electing reports whether resp is 503 unavailable: the camp is electing
 // a leader and asks to be asked again.
 func electing(resp *client.Response) bool {
-	return resp.Err != nil && resp.Status == http.StatusServiceUnavailable && resp.Err.Code == codeUnavailable
+	return resp.Err != nil && resp.Status == http.StatusServiceUnavailable && resp.Err.Code == campbus.CodeUnavailable
 }
 
 // retryAfter is how long to wait before asking again: the body's
 // retryAfter, else the Retry-After field, else 1 s; at least 1 s.
 func retryAfter(resp *client.Response) time.Duration {
-	var body struct {
-		RetryAfter float64 `json:"retryAfter"`
+	var d time.Duration
+	if resp.Err != nil {
+		d = time.Duration(resp.Err.RetryAfter) * time.Second
 	}
-	_ = json.Unmarshal(resp.Body, &body)
-	d := time.Duration(body.RetryAfter) * time.Second
 	if d <= 0 {
 		d = resp.RetryAfter
 	}

@@ -122,10 +122,8 @@ func checkinBody(t *testing.T, offset int, epoch string, nodes ...campNode) stri
 // unavailable is the 503 of a camp electing a leader.
 func unavailable(req *wire.Frame, secs int) []byte {
 	body := fmt.Sprintf(`{"error":"the camp is electing a new leader for its log after losing a node; try again in %d s","code":"unavailable","retryAfter":%d}`, secs, secs)
-	frame := wire.AppendResponse(nil, http.StatusServiceUnavailable, req.Get(wire.FieldRequestID), []byte(body))
-	// The TCP frame carries Retry-After too, after the status line.
-	i := bytes.Index(frame, []byte("\r\n"))
-	return append(append(append([]byte(nil), frame[:i+2]...), fmt.Sprintf("Retry-After: %d\r\n", secs)...), frame[i+2:]...)
+	// AppendResponse writes Retry-After from the body's retryAfter.
+	return wire.AppendResponse(nil, http.StatusServiceUnavailable, req.Get(wire.FieldRequestID), []byte(body))
 }
 
 // countingHandler numbers the requests of each command, from 1.
@@ -339,9 +337,9 @@ func TestConnectSendsAMessageAnswered503OnlyOnce(t *testing.T) {
 }
 
 func TestRetryAfterComesFromTheBodyElseTheHeader(t *testing.T) {
-	resp := &client.Response{Status: 503, Body: []byte(`{"code":"unavailable","retryAfter":2}`), RetryAfter: 5 * time.Second}
+	resp := &client.Response{Status: 503, Err: &campbus.Error{Code: campbus.CodeUnavailable, RetryAfter: 2}, RetryAfter: 5 * time.Second}
 	assert.Equal(t, 2*time.Second, retryAfter(resp))
-	resp.Body = []byte(`{"code":"unavailable"}`)
+	resp.Err.RetryAfter = 0
 	assert.Equal(t, 5*time.Second, retryAfter(resp))
 	resp.RetryAfter = 0
 	assert.Equal(t, time.Second, retryAfter(resp), "at least a second")

@@ -353,7 +353,7 @@ func (s *session) catchUp(ctx context.Context, before place, live []client.Event
 			}
 			continue
 		}
-		if resp.Err != nil && resp.Err.Code == codeEpochChanged && !s.epochChanged {
+		if resp.Err != nil && resp.Err.Code == campbus.CodeEpochChanged && !s.epochChanged {
 			s.epochChanged = true
 			if epoch := clusterFieldsOf(resp.Body).Epoch; epoch != "" {
 				s.place.epoch = epoch
@@ -437,7 +437,7 @@ func (s *session) collect(ctx context.Context, command string, body any) (*clien
 func retryCheckin(code string) bool {
 	switch code {
 	case campbus.CodeCampIDInUse, campbus.CodeShuttingDown, campbus.CodeTooManyConnections,
-		campbus.CodeRateLimited, campbus.CodeStorageFull, campbus.CodeInternal, codeUnavailable:
+		campbus.CodeRateLimited, campbus.CodeStorageFull, campbus.CodeInternal, campbus.CodeUnavailable:
 		return true
 	}
 	return false

@@ -42,9 +42,8 @@ type session struct {
 	token        campToken // shown at checkin
 	// staff is set for connect --staff: the session signs in as staff
 	// (connect_staff.go) and offers commands, the staff's.
-	staff     bool
-	staffName string // who signed in
-	commands  commandSet
+	staff    bool
+	commands commandSet
 
 	// script is set when lines come from a script or --json is on: a
 	// refused checkin ends the client with checkinRefused.

@@ -18,6 +18,10 @@ import (
 // promptStaffToken asks for the staff token.
 const promptStaffToken = "staff token (not shown)? "
 
+// staffSignInTries bounds the sign-ins a terminal makes again after a
+// refusal that a wait may get past.
+const staffSignInTries = 5
+
 // signIn signs in as staff with the session's token. On a console that can
 // read a line unseen it asks for the token when there is none, and again
 // when the server refuses it for its token; elsewhere a refusal ends the
@@ -25,6 +29,7 @@ const promptStaffToken = "staff token (not shown)? "
 func (s *session) signIn(ctx context.Context) error {
 	hider, canAsk := s.con.(secretReader)
 	canAsk = canAsk && !s.script
+	tries := 0
 	for {
 		for s.token.value == "" && canAsk {
 			hider.hideNextLine()
@@ -43,13 +48,20 @@ func (s *session) signIn(ctx context.Context) error {
 			if err := decode(resp, &body); err != nil {
 				return err
 			}
-			s.staffName = body.Name
-			s.learnFrom(resp)
 			s.view.result(campbus.CmdStaff, resp, resultLines(staffLine(body))...)
 			return nil
 		}
 		if canAsk && s.lastErr.Code == campbus.CodeBadToken {
 			s.token.value = ""
+			continue
+		}
+		if canAsk && retryCheckin(s.lastErr.Code) && tries < staffSignInTries {
+			// Not now (refused tokens throttled, the server busy or
+			// draining): a person at a terminal waits, then it asks again.
+			tries++
+			if err := s.pause(ctx, s.backoff.wait(tries)); err != nil {
+				return err
+			}
 			continue
 		}
 		refused := &checkinRefused{cause: s.lastErr, staff: true}
@@ -203,8 +215,6 @@ func (s *session) rejoinStaff(ctx context.Context, began time.Time, lost, addr s
 	if err := decode(resp, &body); err != nil {
 		return true, "", "", err
 	}
-	s.staffName = body.Name
-	s.learnFrom(resp)
 	away := s.clock().Sub(began)
 	where := s.reconnectedTo(lost, addr)
 	s.view.connection(connectionNote{State: "reconnected", AfterMs: away.Milliseconds(), Addr: addr,

@@ -2,13 +2,11 @@ package python
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os/exec"
 	"strings"
 	"sync"
@@ -21,8 +19,8 @@ import (
 	"github.com/campbus/campbus/wire"
 )
 
-// fakeNode is one node of a scripted camp (PROTOCOL §11 is not yet what
-// the server sends): it accepts connections and answers each request with
+// fakeNode is one node of a scripted camp, to play what a real one does
+// only under faults (PROTOCOL §11): it accepts connections and answers each request with
 // what answer returns, until kill.
 type fakeNode struct {
 	ln     net.Listener
@@ -86,11 +84,8 @@ func (n *fakeNode) serve(conn net.Conn) {
 		n.requests = append(n.requests, strings.TrimSpace(req.Name()+" "+canonical(req.Body)))
 		n.mu.Unlock()
 		status, body := n.answer(req.Name(), req.Body)
+		// A 503's Retry-After comes from its body's retryAfter.
 		frame := wire.AppendResponse(nil, status, req.Get(wire.FieldRequestID), []byte(body))
-		if status == http.StatusServiceUnavailable { // TCP frames carry Retry-After too
-			i := bytes.Index(frame, []byte("\r\n"))
-			frame = append(append(append([]byte(nil), frame[:i+2]...), "Retry-After: 1\r\n"...), frame[i+2:]...)
-		}
 		if _, err := conn.Write(frame); err != nil || req.Name() == "checkout" {
 			return
 		}
