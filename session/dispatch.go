@@ -76,8 +76,7 @@ func (h *Hub) onCamperEvent(m *nats.Msg, w *wakeups) {
 		if typ == campbus.EventKicked {
 			// The camp has checked it out already (the kick handler did):
 			// the event is its last frame, sent before the session ends.
-			s.send(frames.encode(s.t.Codec()))
-			s.kicked()
+			s.kicked(frames.encode(s.t.Codec()))
 			continue
 		}
 		w.deliver(s, frames.encode(s.t.Codec()))

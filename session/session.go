@@ -475,7 +475,13 @@ func (s *Session) logRequestAs(command, campID string, status int, code string, 
 // checkin) and the transport closes with why.
 func (s *Session) end(reason string, why CloseReason) {
 	body, _ := json.Marshal(campbus.Event{Type: campbus.EventShutdown, Reason: reason})
-	s.send(s.t.Codec().Event(campbus.EventShutdown, body))
+	s.endWith(s.t.Codec().Event(campbus.EventShutdown, body), why)
+}
+
+// endWith sends frame, the session's last, and stops the reader, as end
+// does.
+func (s *Session) endWith(frame []byte, why CloseReason) {
+	s.send(frame)
 	s.mu.Lock()
 	s.woken, s.closeWhy = true, why
 	s.mu.Unlock()

@@ -48,15 +48,12 @@ func (s *Session) signInStaff(req *Request) {
 	answer(http.StatusOK, campbus.StaffResponse{Name: name, Expires: until.UTC().Format(time.RFC3339)}, "")
 }
 
-// kicked ends a session whose camper staff kicked: the kicked event is
-// queued (it is the last frame), then the reader stops and the transport
-// closes with a policy reason. The camp checked the camper out already, so
-// the session's own checkout is told not-checked-in and forgets it.
-func (s *Session) kicked() {
+// kicked ends a session whose camper staff kicked: frame, the kicked
+// event, is its last, then the transport closes with a policy reason. The
+// camp checked the camper out already, so the session's own checkout is
+// told not-checked-in and forgets it.
+func (s *Session) kicked(frame []byte) {
 	s.h.stats.kicked.Add(1)
 	s.h.log.Info("connection closed: kicked by staff", "session", s.id, "transport", s.t.Name(), "remote", s.remote)
-	s.mu.Lock()
-	s.woken, s.closeWhy = true, ClosePolicy
-	s.mu.Unlock()
-	s.t.Wake()
+	s.endWith(frame, ClosePolicy)
 }
